@@ -1,0 +1,1 @@
+"""Telegram front end and the admin command line."""

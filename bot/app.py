@@ -1,0 +1,427 @@
+"""The Telegram layer: python-telegram-bot handlers that hand each update to ``Conversation``.
+
+Handlers stay thin: they read who sent what, run the conversation call in a worker thread
+(the database is never touched on the event loop) and send what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot.conversation import Conversation, Outcome
+from bot.i18n import LANGUAGES, Translator
+from bot.operations import Operations
+from bot.reports import ReportService
+from bot.screens import Reply
+from storage.models import Role
+from storage.people import TelegramIdentity
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+ROLE_COMMANDS = {
+    Role.EVALUATOR: ("visit", "resume", "cancel", "help"),
+    Role.ADMIN: ("visit", "resume", "cancel", "review", "overdue", "report", "resend", "help"),
+    Role.MANAGER: ("report", "followup", "help"),
+    Role.HR: ("report", "help"),
+}
+REMINDER_SECONDS = 30 * 60
+R = TypeVar("R")
+MENU_ACTIONS = ("menu.new_visit", "menu.resume")
+
+
+def file_url(bot_api_url: str) -> str:
+    """``http://host/bot`` → ``http://host/file/bot``, as the Bot API serves files."""
+    head, _, tail = bot_api_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{tail}"
+
+
+class RetryingRequest(HTTPXRequest):
+    """Retries a Bot API call that failed for a passing reason (a 5xx answer, a network
+    error or a timeout) with a doubling pause; Telegram's 429 is the rate limiter's job.
+
+    A call that timed out may have reached Telegram: a message can then arrive twice,
+    which is better than a shopper's screen never arriving.
+    """
+
+    def __init__(self, attempts: int = 4, first_pause: float = 0.5, **options: Any) -> None:
+        super().__init__(**options)
+        self.attempts = attempts
+        self.first_pause = first_pause
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        pause = self.first_pause
+        for attempt in range(1, self.attempts + 1):
+            try:
+                code, payload = await super().do_request(*args, **kwargs)
+            except NetworkError as exc:
+                if attempt == self.attempts:
+                    raise
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if code < HTTPStatus.INTERNAL_SERVER_ERROR or attempt == self.attempts:
+                    return code, payload
+                reason = f"HTTP {code}"
+            log.warning(
+                "Bot API call failed (%s); try %d of %d in %.1f s",
+                reason,
+                attempt + 1,
+                self.attempts,
+                pause,
+            )
+            await asyncio.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable")
+
+
+def build_application(
+    token: str,
+    bot_api_url: str,
+    conversation: Conversation,
+    reports: ReportService,
+    operations: Operations,
+    *,
+    timeout: float = 10.0,
+) -> Application:  # type: ignore[type-arg]
+    """The bot: retried Bot API calls, Telegram's rate limits, handlers, report jobs."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(bot_api_url)
+        .base_file_url(file_url(bot_api_url))
+        .request(
+            RetryingRequest(
+                connection_pool_size=64,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                connect_timeout=timeout,
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_default_commands)
+        .build()
+    )
+    front = TelegramFront(conversation, reports, operations)
+    reports.install(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        front.send_reminders, interval=REMINDER_SECONDS, first=5, name="assignment reminders"
+    )
+    application.add_handler(CommandHandler("start", front.on_start))
+    application.add_handler(CommandHandler("help", front.on_help))
+    application.add_handler(CommandHandler("visit", front.on_visit))
+    application.add_handler(CommandHandler("resume", front.on_resume))
+    application.add_handler(CommandHandler("cancel", front.on_cancel))
+    application.add_handler(CommandHandler("report", front.on_report))
+    application.add_handler(CommandHandler("resend", front.on_resend))
+    application.add_handler(CommandHandler("review", front.on_review))
+    application.add_handler(CommandHandler("overdue", front.on_overdue))
+    application.add_handler(CommandHandler("followup", front.on_followup))
+    application.add_handler(CallbackQueryHandler(front.on_operation, pattern=r"^(rv|fu):"))
+    application.add_handler(CallbackQueryHandler(front.on_callback))
+    application.add_handler(MessageHandler(filters.PHOTO, front.on_photo))
+    application.add_handler(MessageHandler(filters.LOCATION, front.on_location))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, front.on_text))
+    application.add_handler(MessageHandler(filters.COMMAND, front.on_help))
+    application.add_error_handler(front.on_error)
+    return application
+
+
+async def _default_commands(application: Application) -> None:  # type: ignore[type-arg]
+    for language in LANGUAGES:
+        t = Translator(language)
+        commands = [BotCommand("start", t("command.start")), BotCommand("help", t("command.help"))]
+        await application.bot.set_my_commands(
+            commands, language_code=None if language == LANGUAGES[0] else language
+        )
+
+
+def _identity(update: Update) -> TelegramIdentity:
+    user = update.effective_user
+    assert user is not None
+    return TelegramIdentity(
+        telegram_id=user.id,
+        name=user.full_name,
+        username=user.username,
+        language=user.language_code,
+    )
+
+
+class TelegramFront:
+    def __init__(
+        self, conversation: Conversation, reports: ReportService, operations: Operations
+    ) -> None:
+        self.conversation = conversation
+        self.reports = reports
+        self.operations = operations
+        self.menu_labels = {
+            Translator(lang)(key): key for lang in LANGUAGES for key in MENU_ACTIONS
+        }
+
+    async def _run(self, call: Callable[..., R], *args: object) -> R:
+        return await asyncio.to_thread(call, *args)
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        code = context.args[0] if context.args else None
+        await self._deliver(
+            update,
+            context,
+            await self._run(self.conversation.start, _identity(update), code, update.update_id),
+        )
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        await self._deliver(
+            update, context, await self._run(self.conversation.help, _identity(update))
+        )
+
+    async def on_visit(self, update: Update, context: Context) -> None:
+        await self._deliver(
+            update, context, await self._run(self.conversation.new_visit, _identity(update))
+        )
+
+    async def on_resume(self, update: Update, context: Context) -> None:
+        await self._deliver(
+            update, context, await self._run(self.conversation.resume, _identity(update))
+        )
+
+    async def on_cancel(self, update: Update, context: Context) -> None:
+        await self._deliver(
+            update, context, await self._run(self.conversation.cancel, _identity(update))
+        )
+
+    async def on_review(self, update: Update, context: Context) -> None:
+        outcome = await self._run(self.operations.review, _identity(update))
+        await self._deliver(update, context, outcome)
+
+    async def on_overdue(self, update: Update, context: Context) -> None:
+        outcome = await self._run(self.operations.overdue, _identity(update), datetime.now(UTC))
+        await self._deliver(update, context, outcome)
+
+    async def on_followup(self, update: Update, context: Context) -> None:
+        outcome = await self._run(self.operations.followup, _identity(update), datetime.now(UTC))
+        await self._deliver(update, context, outcome)
+
+    async def on_operation(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        handler = (
+            self.operations.review_action
+            if query.data.startswith("rv:")
+            else self.operations.followup_pick
+        )
+        outcome = await self._run(handler, _identity(update), query.data, datetime.now(UTC))
+        await self._answer(update, context, outcome)
+
+    async def send_reminders(self, context: Context) -> None:
+        for chat_id, text in await asyncio.to_thread(self.operations.reminders, datetime.now(UTC)):
+            try:
+                await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            except TelegramError:
+                log.exception("could not remind %s of an assignment", chat_id)
+
+    async def on_report(self, update: Update, context: Context) -> None:
+        week = context.args[0] if context.args else None
+        outcome = await self._run(
+            self.conversation.report, _identity(update), week, datetime.now(UTC)
+        )
+        await self._deliver(update, context, outcome)
+        request, chat = outcome.report, update.effective_chat
+        if request is not None and chat is not None:
+            path = await asyncio.to_thread(
+                self.reports.build, request.week, request.scope, outcome.language
+            )
+            await self.reports.send(
+                context.bot, chat.id, request.week, path, outcome.language, request.scope
+            )
+
+    async def on_resend(self, update: Update, context: Context) -> None:
+        week = context.args[0] if context.args else None
+        outcome = await self._run(
+            self.conversation.resend, _identity(update), week, datetime.now(UTC)
+        )
+        await self._deliver(update, context, outcome)
+        if outcome.deliver_now:
+            await self.reports.run_once(context.bot)
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        assert update.message is not None and update.message.text is not None
+        text = update.message.text
+        who = _identity(update)
+        action = self.menu_labels.get(text)
+        pending = await self._run(self.operations.pending_text, who, text, datetime.now(UTC))
+        if pending is not None:
+            outcome = pending
+        elif action == "menu.new_visit":
+            outcome = await self._run(self.conversation.new_visit, who)
+        elif action == "menu.resume":
+            outcome = await self._run(self.conversation.resume, who)
+        else:
+            outcome = await self._run(
+                self.conversation.text, who, text, datetime.now(UTC), update.update_id
+            )
+        await self._deliver(update, context, outcome)
+
+    async def on_photo(self, update: Update, context: Context) -> None:
+        assert update.message is not None
+        largest = update.message.photo[-1]
+        outcome = await self._run(
+            self.conversation.photo,
+            _identity(update),
+            largest.file_id,
+            largest.file_unique_id,
+            update.update_id,
+        )
+        await self._deliver(update, context, outcome)
+
+    async def on_location(self, update: Update, context: Context) -> None:
+        assert update.message is not None and update.message.location is not None
+        where = update.message.location
+        outcome = await self._run(
+            self.conversation.nearest,
+            _identity(update),
+            where.latitude,
+            where.longitude,
+            datetime.now(UTC),
+            update.update_id,
+        )
+        await self._deliver(update, context, outcome)
+
+    async def on_callback(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        outcome = await self._run(
+            self.conversation.callback,
+            _identity(update),
+            query.data or "",
+            datetime.now(UTC),
+            update.update_id,
+        )
+        await self._answer(update, context, outcome)
+
+    async def _answer(self, update: Update, context: Context, outcome: Outcome) -> None:
+        """Answer a pressed button: its toast, an edit of its message, then other messages."""
+        query = update.callback_query
+        assert query is not None
+        await query.answer(outcome.toast, show_alert=outcome.alert and bool(outcome.toast))
+        if outcome.edit is not None and query.message is not None:
+            await _ignore_unchanged(
+                query.edit_message_text(
+                    _fit(outcome.edit.text),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=_inline(outcome.edit),
+                )
+            )
+        await self._deliver(update, context, outcome)
+
+    async def _deliver(self, update: Update, context: Context, outcome: Outcome) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        for reply in outcome.send:
+            await context.bot.send_message(
+                chat.id,
+                _fit(reply.text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=self._menu(outcome.language)
+                if reply.menu and not reply.buttons
+                else _inline(reply),
+            )
+        for chat_id, text in outcome.notify:
+            try:
+                await context.bot.send_message(chat_id, _fit(text), parse_mode=ParseMode.HTML)
+            except Exception:
+                log.exception("could not alert %s about a critical failure", chat_id)
+        if outcome.role is not None:
+            await self._role_commands(context, chat.id, outcome.role, outcome.language)
+
+    def _menu(self, language: str) -> ReplyKeyboardMarkup:
+        t = Translator(language)
+        return ReplyKeyboardMarkup(
+            [
+                [t("menu.new_visit"), t("menu.resume")],
+                [KeyboardButton(t("menu.nearest"), request_location=True)],
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+
+    async def _role_commands(
+        self, context: Context, chat_id: int, role: Role, language: str
+    ) -> None:
+        t = Translator(language)
+        commands = [BotCommand(name, t(f"command.{name}")) for name in ROLE_COMMANDS[role]]
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+
+    async def on_error(self, update: object, context: Context) -> None:
+        busy = isinstance(context.error, OperationalError)
+        log.error(
+            "update %s failed%s",
+            getattr(update, "update_id", update),
+            " (database unavailable; nothing was saved)" if busy else "",
+            exc_info=context.error,
+        )
+        if isinstance(update, Update) and update.effective_chat is not None:
+            user = update.effective_user
+            t = Translator(
+                user.language_code
+                if user and user.language_code in LANGUAGES
+                else self.conversation.default_language
+            )
+            try:
+                key = "error.database_busy" if busy else "error.internal"
+                await context.bot.send_message(update.effective_chat.id, t(key))
+            except Exception:
+                log.exception("could not tell chat %s about the failure", update.effective_chat.id)
+
+
+def _inline(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text, callback_data=data) for text, data in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+def _fit(text: str) -> str:
+    limit = MessageLimit.MAX_TEXT_LENGTH
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _ignore_unchanged(call: Awaitable[object]) -> None:
+    """Editing a message to what it already shows is harmless (a repeated tap)."""
+    try:
+        await call
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise

@@ -1,0 +1,548 @@
+"""``msbot``: the admin's command line (database, checklists, rosters, people, demo data)."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import click
+
+from bot.settings import Settings, SettingsError, load_settings
+from checklists.loader import ChecklistError, LoadedChecklist, load_all
+from storage import checklist_versions, maintenance, migrate, people, roster
+from storage.db import Database
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.reports import ReportService
+
+log = logging.getLogger("msbot")
+
+
+class Context:
+    """Settings and the database, opened on first use so that ``--help`` needs neither."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._database: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        """The database, migrated to the current schema (idempotent and quick)."""
+        if self._database is None:
+            self._database = Database(self.settings.database_url)
+            migrate.upgrade(self._database)
+        return self._database
+
+    def checklists(self) -> dict[str, int]:
+        """Register the checklist files; the current version id of each checklist id."""
+        loaded = load_checklists([self.settings.checklists_dir])
+        with self.database.write() as session:
+            try:
+                current = checklist_versions.register(session, loaded)
+            except ChecklistError as exc:
+                raise click.ClickException(f"checklists refused:\n{exc}") from None
+            return {checklist_id: version.id for checklist_id, version in current.items()}
+
+    def report_service(self) -> ReportService:
+        from bot.reports import ReportService
+
+        settings = self.settings
+        return ReportService(
+            database=self.database,
+            zone=settings.zone,
+            language=settings.language,
+            export_dir=settings.exports,
+            schedule=settings.report_schedule,
+        )
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+
+
+def load_checklists(paths: list[Path]) -> list[LoadedChecklist]:
+    try:
+        return load_all(paths)
+    except ChecklistError as exc:
+        raise click.ClickException(f"checklists are not valid:\n{exc}") from None
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Mystery-shopper bot: checklists, visits and weekly reports."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    context = ctx.ensure_object(Context)
+    ctx.call_on_close(context.close)
+
+
+@main.command("run")
+@click.option("--webhook-url", help="Receive updates by webhook at this public HTTPS URL.")
+@click.option(
+    "--listen",
+    default="0.0.0.0:8443",
+    show_default=True,
+    help="HOST:PORT the webhook server listens on (behind the load balancer).",
+)
+@pass_context
+def run(context: Context, webhook_url: str | None, listen: str) -> None:
+    """Start the bot: long polling, or a webhook server with --webhook-url."""
+    from bot.app import build_application
+    from bot.conversation import Conversation
+    from bot.operations import Operations
+
+    settings = context.settings
+    if not settings.bot_token:
+        raise click.ClickException(
+            "setting MSBOT_BOT_TOKEN is missing: create a bot with @BotFather and set its token"
+        )
+    versions = context.checklists()
+    conversation = Conversation(
+        database=context.database,
+        default_language=settings.language,
+        admins=frozenset(settings.admins),
+        checklist_versions=versions,
+        zone=settings.zone,
+        rules=settings.integrity_rules,
+    )
+    operations = Operations(
+        database=context.database,
+        default_language=settings.language,
+        zone=settings.zone,
+        rules=settings.integrity_rules,
+    )
+    application = build_application(
+        settings.bot_token,
+        settings.bot_api_url,
+        conversation,
+        context.report_service(),
+        operations,
+    )
+    log.info(
+        "bot starting: %d checklists, database %s",
+        len(versions),
+        context.database.url.render_as_string(),
+    )
+    updates = ["message", "callback_query"]
+    if not webhook_url:
+        application.run_polling(allowed_updates=updates)
+        return
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.ClickException(f"--listen wants HOST:PORT, not {listen!r}")
+    application.run_webhook(
+        listen=host,
+        port=int(port),
+        url_path=urlsplit(webhook_url).path.lstrip("/"),
+        webhook_url=webhook_url,
+        secret_token=settings.webhook_secret_token,
+        allowed_updates=updates,
+    )
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Create or migrate the database to the current schema."""
+    context.database  # noqa: B018 - opening it migrates it
+    click.echo(f"database is up to date: {context.database.url.render_as_string()}")
+
+
+@main.group("checklists")
+def checklists_group() -> None:
+    """Checklist files."""
+
+
+@checklists_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@pass_context
+def checklists_validate(context: Context, paths: tuple[Path, ...]) -> None:
+    """Check checklist files (default: the configured folder); print every problem."""
+    targets = list(paths) or [context.settings.checklists_dir]
+    try:
+        loaded = load_all(targets)
+    except ChecklistError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    for item in loaded:
+        click.echo(f"ok  {item.path}  ({item.checklist.id} v{item.checklist.version})")
+
+
+@checklists_group.command("list")
+@pass_context
+def checklists_list(context: Context) -> None:
+    """Id, version, channel and item count of each checklist in use."""
+    loaded = load_checklists([context.settings.checklists_dir])
+    language = context.settings.language
+    rows = [
+        (c.id, f"v{c.version}", c.channel.value, str(len(c.items)), c.title.get(language))
+        for c in (item.checklist for item in loaded)
+    ]
+    _table(("id", "version", "channel", "items", "title"), rows)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import stores and staff from .xlsx or .csv."""
+
+
+def _run_import(
+    context: Context, action: Callable[..., roster.ImportReport], path: Path, **options: Any
+) -> None:
+    try:
+        with context.database.write() as session:
+            report = action(session, path, **options)
+    except roster.RosterError as exc:
+        for problem in exc.problems:
+            click.echo(f"{path}: {problem}", err=True)
+        raise click.ClickException("nothing was imported; fix the file and run again") from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@import_group.command("stores")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@pass_context
+def import_stores(context: Context, path: Path, dry_run: bool) -> None:
+    """Stores: code, name, address, latitude, longitude (English or Russian headers)."""
+    _run_import(context, roster.import_stores, path, dry_run=dry_run)
+
+
+@import_group.command("staff")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--deactivate-missing", is_flag=True, help="Deactivate employees that are not in the file."
+)
+@pass_context
+def import_staff(context: Context, path: Path, dry_run: bool, deactivate_missing: bool) -> None:
+    """Staff: store_code, code, name, position (English or Russian headers)."""
+    _run_import(
+        context, roster.import_staff, path, dry_run=dry_run, deactivate_missing=deactivate_missing
+    )
+
+
+@main.command("invite")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--store", "stores", multiple=True, help="Store code (repeat for several).")
+@click.option("--days", default=people.INVITATION_DAYS, show_default=True, type=click.IntRange(1))
+@click.option("--note", default="", help="Who the invitation is for (kept for the admin).")
+@pass_context
+def invite(context: Context, role: str, stores: tuple[str, ...], days: int, note: str) -> None:
+    """Print a one-time invitation code and its deep link."""
+    if Role(role) == Role.MANAGER and not stores:
+        raise click.ClickException("a manager invitation needs at least one --store CODE")
+    try:
+        with context.database.write() as session:
+            invitation = people.create_invitation(
+                session, Role(role), list(stores), days=days, note=note
+            )
+            code, expires = invitation.code, invitation.expires_at
+    except people.UnknownStores as exc:
+        raise click.ClickException(str(exc)) from None
+    username = context.settings.bot_username or "<your_bot>"
+    click.echo(f"code:    {code}")
+    click.echo(f"link:    https://t.me/{username}?start={code}")
+    click.echo(f"expires: {expires.astimezone(context.settings.zone):%Y-%m-%d %H:%M %Z}")
+
+
+@main.group("people")
+def people_group() -> None:
+    """People registered in the bot."""
+
+
+@people_group.command("list")
+@pass_context
+def people_list(context: Context) -> None:
+    """Everyone registered: pseudonym, role, name, Telegram id, stores."""
+    with context.database.read() as session:
+        rows = [
+            (
+                p.pseudonym,
+                p.role,
+                p.name,
+                str(p.telegram_id or ""),
+                ",".join(s.code for s in p.stores),
+                "" if p.active else "inactive",
+            )
+            for p in people.list_people(session)
+        ]
+    _table(("pseudonym", "role", "name", "telegram id", "stores", ""), rows)
+
+
+@main.command("report")
+@click.option(
+    "--week", "week_text", help="ISO week, e.g. 2026-W47 (default: the last complete one)."
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="all, hr or store:CODE[,CODE] (repeat for several workbooks).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the workbooks (default: MSBOT_EXPORT_DIR).",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Also send the week's workbooks to every recipient through the bot.",
+)
+@pass_context
+def report(
+    context: Context, week_text: str | None, scopes: tuple[str, ...], out: Path | None, send: bool
+) -> None:
+    """Write weekly workbooks and print their paths; --send delivers them in Telegram."""
+    import asyncio
+    from datetime import UTC
+
+    from bot.i18n import Translator
+    from exports import delivery
+    from exports.build import build_workbook
+    from exports.report_data import Scope, ScopeKind
+    from exports.weeks import Week
+
+    settings = context.settings
+    latest = Week.last_complete(datetime.now(UTC), settings.zone)
+    try:
+        week = Week.parse(week_text) if week_text else latest
+        parsed = [Scope.parse(text) for text in scopes]
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if week > latest:
+        raise click.ClickException(f"week {week} has not ended yet (the latest is {latest})")
+    if send and not settings.bot_token:
+        raise click.ClickException("--send needs MSBOT_BOT_TOKEN")
+    codes = sorted(
+        {c for scope in parsed if scope.kind == ScopeKind.STORES for c in scope.store_codes}
+    )
+    if codes:
+        try:
+            with context.database.read() as session:
+                people.stores_by_code(session, codes)
+        except people.UnknownStores as exc:
+            raise click.ClickException(str(exc)) from None
+    folder = out or settings.exports
+    t = Translator(settings.language, "reports")
+    with click.progressbar(parsed, label=f"building {week}", file=sys.stderr) as bar:
+        paths = [
+            build_workbook(
+                context.database,
+                week,
+                scope,
+                zone=settings.zone,
+                language=settings.language,
+                export_dir=folder,
+                t=t,
+            )
+            for scope in bar
+        ]
+    for path in paths:
+        click.echo(str(path))
+    if send:
+        from telegram import Bot
+
+        from bot.app import file_url
+
+        with context.database.write() as session:
+            count = delivery.resend(session, week, delivery.recipients(session))
+        bot = Bot(
+            settings.bot_token,
+            base_url=settings.bot_api_url,
+            base_file_url=file_url(settings.bot_api_url),
+        )
+
+        async def deliver() -> int:
+            async with bot:
+                return await context.report_service().run_once(bot)
+
+        sent = asyncio.run(deliver())
+        click.echo(f"sent {sent} of {count} workbooks for {week}; the rest are retried by the bot")
+
+
+@main.command("assign")
+@click.option("--store", "store_code", help="Store code.")
+@click.option("--checklist", "checklist_id", help="Checklist id, e.g. store_visit.")
+@click.option("--evaluator", help="The shopper's pseudonym (E-07) or Telegram id.")
+@click.option("--from", "opens_on", type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--to", "closes_on", type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+@click.option("--note", default="", help="What the shopper should know.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Many at once from .xlsx/.csv: store_code, checklist, evaluator, from, to.",
+)
+@pass_context
+def assign(
+    context: Context,
+    store_code: str | None,
+    checklist_id: str | None,
+    evaluator: str | None,
+    opens_on: datetime | None,
+    closes_on: datetime | None,
+    note: str,
+    path: Path | None,
+) -> None:
+    """Assign visits to shoppers: one from the options, or many from a file."""
+    from storage import assignments
+
+    try:
+        if path is not None:
+            wanted = assignments.read_file(path)
+        elif store_code and checklist_id and evaluator and opens_on and closes_on:
+            wanted = [
+                assignments.NewAssignment(
+                    store_code, checklist_id, evaluator, opens_on.date(), closes_on.date(), note
+                )
+            ]
+        else:
+            raise click.UsageError(
+                "give --file, or all of --store, --checklist, --evaluator, --from and --to"
+            )
+        known = set(context.checklists())
+        with context.database.write() as session:
+            ids = assignments.create(session, wanted, known)
+    except roster.RosterError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException("nothing was assigned") from None
+    click.echo(f"assigned {len(ids)} visit(s): " + ", ".join(f"#{i}" for i in ids))
+
+
+@main.command("assignments")
+@click.option("--overdue", is_flag=True, help="Only those whose window has passed.")
+@pass_context
+def assignments_list(context: Context, overdue: bool) -> None:
+    """Open assignments (or the overdue ones), soonest to close first."""
+    from sqlalchemy import select
+
+    from storage import assignments
+    from storage.models import Assignment, AssignmentStatus
+
+    today = datetime.now(context.settings.zone).date()
+    with context.database.read() as session:
+        if overdue:
+            rows = assignments.overdue(session, today)
+        else:
+            rows = list(
+                session.scalars(
+                    select(Assignment)
+                    .where(Assignment.status == AssignmentStatus.OPEN)
+                    .order_by(Assignment.closes_on, Assignment.id)
+                )
+            )
+        table = [
+            (
+                f"#{a.id}",
+                a.store.code,
+                a.checklist_id,
+                a.evaluator.pseudonym,
+                f"{a.opens_on}",
+                f"{a.closes_on}",
+                a.note,
+            )
+            for a in rows
+        ]
+    _table(("id", "store", "checklist", "shopper", "from", "to", "note"), table)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@pass_context
+def backup(context: Context, path: Path) -> None:
+    """Copy the live SQLite database to PATH (a file, or a folder for a dated file)."""
+    try:
+        target = maintenance.backup(context.database, path)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written: {target}")
+
+
+@main.command("void")
+@click.argument("visit_id", type=int)
+@click.option("--reason", required=True, help="Why the visit must not count (kept for audit).")
+@pass_context
+def void(context: Context, visit_id: int, reason: str) -> None:
+    """Exclude a submitted visit from reports, keeping it and an audit record."""
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        with context.database.write() as session:
+            maintenance.void_visit(session, visit_id, reason, actor)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"visit {visit_id} is void: {reason}")
+
+
+@main.command("demo-data")
+@click.option("--stores", default=12, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--visits", default=300, show_default=True, type=click.IntRange(0, 10_000_000))
+@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 520))
+@click.option("--seed", default=1, show_default=True, type=int)
+@pass_context
+def demo_data(context: Context, stores: int, visits: int, weeks: int, seed: int) -> None:
+    """Fill the database with realistic, reproducible visits on the shipped checklists."""
+    from storage import demo
+
+    context.checklists()
+    loaded = load_checklists([context.settings.checklists_dir])
+    with context.database.write() as session:
+        summary = demo.generate(
+            session,
+            [item.checklist for item in loaded],
+            stores=stores,
+            visits=visits,
+            weeks=weeks,
+            seed=seed,
+            zone=context.settings.zone,
+        )
+    click.echo(summary)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )

@@ -1,0 +1,287 @@
+"""Turning the state of a visit into a message: text (HTML) and button rows.
+
+Buttons are plain ``(label, callback_data)`` pairs; the Telegram layer wraps them. Callback
+data always names the visit and the item it belongs to, so the server can check that a
+pressed button is this person's, for their open visit, and for the question now shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from babel.numbers import format_decimal
+
+from bot.i18n import Translator
+from checklists import scoring
+from checklists.schema import NO, YES, Item, ItemType
+from storage.visit_flow import Screen, ScreenKind
+
+Button = tuple[str, str]
+Rows = tuple[tuple[Button, ...], ...]
+KEYPAD_LIMIT = 11
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: Rows = ()
+    menu: bool = False
+    """Also show the main reply keyboard (new visit, resume, nearest stores)."""
+
+
+def percent(value: float | None, t: Translator) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="0.#", locale=t.language) + " %"
+
+
+def render(screen: Screen, t: Translator) -> Reply:
+    match screen.kind:
+        case ScreenKind.DESCRIPTION:
+            return Reply(
+                _header(screen, t) + "\n\n" + t("visit.describe_employee"),
+                _rows([(t("button.cancel_visit"), _data("cx", screen))]),
+            )
+        case ScreenKind.CANCEL:
+            return Reply(
+                t("visit.cancel_question"),
+                _rows(
+                    [
+                        (t("button.cancel_yes"), _data("cxy", screen)),
+                        (t("button.cancel_no"), _data("cxn", screen)),
+                    ]
+                ),
+            )
+        case ScreenKind.REVIEW:
+            return _review(screen, t)
+    return _question(screen, t)
+
+
+def _data(op: str, screen: Screen, *args: int) -> str:
+    return ":".join([op, str(screen.visit_id), str(screen.item_index), *map(str, args)])
+
+
+def _rows(*rows: list[Button]) -> Rows:
+    return tuple(tuple(row) for row in rows if row)
+
+
+def _header(screen: Screen, t: Translator) -> str:
+    parts = [screen.checklist.title.get(t.language), screen.store]
+    if screen.employee:
+        parts.append(screen.employee)
+    return "<b>" + escape(" · ".join(parts)) + "</b>"
+
+
+def _question(screen: Screen, t: Translator) -> Reply:
+    item = screen.item
+    assert item is not None
+    section = screen.checklist.section_of(item.id).title.get(t.language)
+    lines = [
+        _header(screen, t),
+        f"{screen.position}/{screen.total} · {escape(section)}",
+        "",
+        "<b>" + escape(item.prompt.get(t.language)) + "</b>",
+    ]
+    if item.hint:
+        lines.append("<i>" + escape(item.hint.get(t.language)) + "</i>")
+    lines.extend(_status_lines(screen, item, t))
+    if screen.kind == ScreenKind.COMMENT:
+        lines += ["", t("visit.type_comment")]
+        return Reply(
+            "\n".join(lines), _rows([(t("button.back_to_question"), _data("res", screen))])
+        )
+    prompt = _input_prompt(item, screen, t)
+    if prompt:
+        lines += ["", prompt]
+    return Reply("\n".join(lines), _answer_rows(screen, item, t) + _navigation(screen, item, t))
+
+
+def _status_lines(screen: Screen, item: Item, t: Translator) -> list[str]:
+    lines = []
+    if screen.answer is not None:
+        shown = show_answer(item, screen.answer, t)
+        if screen.measured:
+            shown += " ⏱"
+        lines.append(t("visit.current_answer", answer=escape(shown)))
+    if screen.timer_started_at is not None:
+        lines.append(t("visit.timer_running"))
+    if screen.comment:
+        lines.append(t("visit.comment_saved", comment=escape(_short(screen.comment, 200))))
+    if screen.photos:
+        lines.append(t("visit.photos_saved", count=screen.photos))
+    return ["", *lines] if lines else []
+
+
+def _input_prompt(item: Item, screen: Screen, t: Translator) -> str:
+    low, high = item.value_range or (0, 0)
+    match item.type:
+        case ItemType.TIMER:
+            return t("visit.timer_help", max=high)
+        case ItemType.NUMBER | ItemType.COUNT:
+            return t("visit.type_number", min=low, max=high)
+        case ItemType.PHOTO:
+            return t("visit.send_photos", max=item.max_photos or 10)
+        case ItemType.TEXT:
+            return t("visit.type_text")
+    return ""
+
+
+def _answer_rows(screen: Screen, item: Item, t: Translator) -> Rows:
+    low, high = item.value_range or (0, 0)
+    match item.type:
+        case ItemType.YES_NO:
+            return _rows(
+                [
+                    (t("answer.yes"), _data("ans", screen, 1)),
+                    (t("answer.no"), _data("ans", screen, 0)),
+                ],
+                _na(screen, item, t),
+            )
+        case ItemType.TIMER:
+            if screen.timer_started_at is None:
+                start = [(t("button.timer_start"), _data("t0", screen))]
+            else:
+                start = [(t("button.timer_stop"), _data("t1", screen))]
+            return _rows(start, _na(screen, item, t))
+        case ItemType.CHOICE:
+            options = [
+                [(o.label.get(t.language), _data("ans", screen, n))]
+                for n, o in enumerate(item.options or [])
+            ]
+            return _rows(*options, _na(screen, item, t))
+        case ItemType.SCALE | ItemType.NPS | ItemType.COUNT | ItemType.NUMBER:
+            keys = list(range(low, min(high, low + KEYPAD_LIMIT - 1) + 1))
+            if item.type in (ItemType.COUNT, ItemType.NUMBER) and high - low >= KEYPAD_LIMIT:
+                keys = keys[:6]
+            buttons = [(str(k), _data("ans", screen, k)) for k in keys]
+            split = 6 if len(buttons) > 6 else len(buttons)
+            return _rows(buttons[:split], buttons[split:], _na(screen, item, t))
+        case ItemType.PHOTO:
+            return (
+                _rows([(t("button.photos_done"), _data("done", screen))]) if screen.photos else ()
+            )
+    return ()
+
+
+def _na(screen: Screen, item: Item, t: Translator) -> list[Button]:
+    return [(t("answer.na"), _data("na", screen))] if item.na else []
+
+
+def _navigation(screen: Screen, item: Item, t: Translator) -> Rows:
+    row = []
+    if screen.position > 1:
+        row.append((t("button.back"), _data("back", screen)))
+    if not item.is_required:
+        row.append((t("button.skip"), _data("skip", screen)))
+    extra = [
+        (t("button.comment"), _data("cmt", screen)),
+        (t("button.review"), _data("rev", screen)),
+    ]
+    return _rows(row, extra)
+
+
+def show_answer(item: Item, answer: scoring.Answer, t: Translator) -> str:
+    if answer.na:
+        return t("answer.na")
+    value = answer.value
+    if item.type == ItemType.YES_NO:
+        return t("answer.yes") if value == YES else t("answer.no") if value == NO else str(value)
+    if item.type == ItemType.CHOICE:
+        option = item.option(str(value))
+        return option.label.get(t.language) if option else str(value)
+    if item.type == ItemType.TIMER:
+        return t("answer.seconds", seconds=value)
+    return _short(str(value), 60)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _review(screen: Screen, t: Translator) -> Reply:
+    result = screen.result
+    assert result is not None
+    lines = [_header(screen, t), "", "<b>" + t("review.title") + "</b>"]
+    edit_buttons: list[Button] = []
+    number = 0
+    for item in screen.checklist.items:
+        item_result = result.items[item.id]
+        if not item_result.visible:
+            continue
+        number += 1
+        answer = screen.answers.get(item.id)
+        if item.type == ItemType.PHOTO:
+            mark, shown = "📷", ""
+        elif answer is None:
+            mark, shown = ("❗" if item.id in screen.missing else "➖"), t("review.no_answer")
+        else:
+            mark = _mark(item_result.score)
+            shown = show_answer(item, answer, t)
+        title = _short(item.prompt.get(t.language), 48)
+        lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}".rstrip(" —"))
+        edit_buttons.append(
+            (
+                str(number),
+                ":".join(["edit", str(screen.visit_id), str(screen.checklist.items.index(item))]),
+            )
+        )
+    lines += [
+        "",
+        t(
+            "review.score",
+            score=percent(result.score, t),
+            pass_mark=percent(screen.checklist.pass_mark, t),
+        ),
+    ]
+    for section in screen.checklist.sections:
+        if result.sections.get(section.id) is not None:
+            lines.append(
+                f"  {escape(section.title.get(t.language))}: "
+                f"{percent(result.sections[section.id], t)}"
+            )
+    if result.critical_failures:
+        lines.append(
+            t(
+                "review.critical",
+                items=", ".join(
+                    _short(screen.checklist.item(i).prompt.get(t.language), 40)
+                    for i in result.critical_failures
+                ),
+            )
+        )
+    if screen.missing:
+        lines += ["", t("review.missing", count=len(screen.missing))]
+    lines += ["", t("review.edit_hint")]
+    grid = [edit_buttons[i : i + 8] for i in range(0, len(edit_buttons), 8)]
+    final: list[Button] = [(t("button.back"), _data("back", screen))]
+    if not screen.missing:
+        final.append((t("button.submit"), _data("sub", screen)))
+    return Reply(
+        "\n".join(lines), _rows(*grid, final, [(t("button.cancel_visit"), _data("cx", screen))])
+    )
+
+
+def _mark(score: float | None) -> str:
+    if score is None:
+        return "▫️"
+    return "✅" if score == 1 else "❌" if score == 0 else "🟡"
+
+
+def submitted(screen: Screen, result: scoring.VisitScore, t: Translator) -> Reply:
+    key = "done.passed" if result.passed else "done.failed"
+    lines = [
+        _header(screen, t),
+        "",
+        t(key, score=percent(result.score, t), pass_mark=percent(screen.checklist.pass_mark, t)),
+    ]
+    if result.failed_items:
+        lines += ["", t("done.failed_standards")]
+        lines += [
+            "• "
+            + escape(screen.checklist.item(i).prompt.get(t.language))
+            + (" ‼" if i in result.critical_failures else "")
+            for i in result.failed_items
+        ]
+    lines += ["", t("done.thanks")]
+    return Reply("\n".join(lines), menu=True)

@@ -1,0 +1,364 @@
+"""The checklist file format, validated with pydantic.
+
+Structure (field types, required fields, unknown keys) is checked by pydantic itself;
+rules that span several items (unique ids, ``show_if`` order) are collected by
+``Checklist._cross_item_rules`` so that one run reports every problem, each at its own
+location, instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Loc = tuple[str | int, ...]
+
+
+class ItemType(StrEnum):
+    YES_NO = "yes_no"
+    TIMER = "timer"
+    NUMBER = "number"
+    COUNT = "count"
+    SCALE = "scale"
+    CHOICE = "choice"
+    NPS = "nps"
+    PHOTO = "photo"
+    TEXT = "text"
+
+
+SCORED_TYPES = frozenset(
+    {
+        ItemType.YES_NO,
+        ItemType.TIMER,
+        ItemType.NUMBER,
+        ItemType.COUNT,
+        ItemType.SCALE,
+        ItemType.CHOICE,
+    }
+)
+NUMERIC_TYPES = frozenset(
+    {ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT, ItemType.SCALE, ItemType.NPS}
+)
+BANDED_TYPES = frozenset({ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT})
+YES, NO = "yes", "no"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A label in both languages the bot speaks."""
+
+    ru: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.ru
+
+
+class Band(Strict):
+    """One scoring band: values up to ``max`` (or from ``min``) score ``score``.
+
+    A band with neither bound catches every value left and must come last.
+    """
+
+    max: float | None = None
+    min: float | None = None
+    score: Annotated[float, Field(ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Band:
+        if self.max is not None and self.min is not None:
+            raise ValueError("a band has either 'max' or 'min', not both")
+        return self
+
+
+class Option(Strict):
+    id: Slug
+    label: Text
+    score: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+def _yes_no(value: object) -> object:
+    if isinstance(value, bool):
+        return YES if value else NO
+    return value
+
+
+class ShowIf(Strict):
+    """Ask an item only when an earlier answer matches."""
+
+    item: Slug
+    equals: str | int | float | None = None
+    in_: Annotated[list[str | int | float] | None, Field(alias="in")] = None
+
+    @field_validator("equals", "in_", mode="before")
+    @classmethod
+    def _yaml_booleans_are_yes_no(cls, value: object) -> object:
+        """YAML reads a bare ``yes``/``no`` as a boolean; a checklist means the answer."""
+        if isinstance(value, list):
+            return [_yes_no(v) for v in value]
+        return _yes_no(value)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> ShowIf:
+        if (self.equals is None) == (self.in_ is None):
+            raise ValueError("show_if needs exactly one of 'equals' or 'in'")
+        return self
+
+    @property
+    def values(self) -> list[str | int | float]:
+        return [self.equals] if self.equals is not None else list(self.in_ or [])
+
+
+DEFAULT_TIMER_MAX = 900
+
+
+class Item(Strict):
+    id: Slug
+    type: ItemType
+    prompt: Text
+    hint: Text | None = None
+    weight: Annotated[float, Field(ge=0)] | None = None
+    critical: bool = False
+    na: bool = False
+    required: bool | None = None
+    show_if: ShowIf | None = None
+    bands: list[Band] | None = None
+    options: list[Option] | None = None
+    min: int | None = None
+    max: int | None = None
+    max_photos: Annotated[int, Field(ge=1, le=10)] | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.type in SCORED_TYPES and self.effective_weight > 0
+
+    @property
+    def effective_weight(self) -> float:
+        if self.weight is not None:
+            return self.weight
+        return 1.0 if self.type in SCORED_TYPES else 0.0
+
+    @property
+    def is_required(self) -> bool:
+        if self.required is not None:
+            return self.required
+        return self.type not in (ItemType.PHOTO, ItemType.TEXT)
+
+    @property
+    def value_range(self) -> tuple[int, int] | None:
+        """The whole numbers an answer may take, for the numeric types."""
+        if self.type == ItemType.NPS:
+            return 0, 10
+        if self.type == ItemType.SCALE:
+            return (1 if self.min is None else self.min), (5 if self.max is None else self.max)
+        if self.type == ItemType.TIMER:
+            return (0 if self.min is None else self.min), (
+                DEFAULT_TIMER_MAX if self.max is None else self.max
+            )
+        if self.type in (ItemType.NUMBER, ItemType.COUNT):
+            return (0 if self.min is None else self.min), (0 if self.max is None else self.max)
+        return None
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options or [] if o.id == option_id), None)
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> Item:
+        problems = list(_item_problems(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _item_problems(item: Item) -> list[str]:
+    """Rules of one item that depend on its type."""
+    problems: list[str] = []
+    kind = item.type.value
+    if item.type not in SCORED_TYPES:
+        if item.weight:
+            problems.append(f"a '{kind}' item is not scored, so its weight must be 0")
+        if item.critical:
+            problems.append(f"a '{kind}' item is not scored, so it cannot be critical")
+    if item.type in BANDED_TYPES and not item.bands:
+        problems.append(f"a '{kind}' item needs 'bands' to be scored")
+    if item.type not in BANDED_TYPES and item.bands:
+        problems.append(f"a '{kind}' item takes no 'bands'")
+    if item.type == ItemType.CHOICE:
+        problems.extend(_choice_problems(item))
+    elif item.options:
+        problems.append(f"a '{kind}' item takes no 'options'")
+    if item.type in (ItemType.NUMBER, ItemType.COUNT) and item.max is None:
+        problems.append(f"a '{kind}' item needs 'max', the largest answer allowed")
+    if item.type not in NUMERIC_TYPES - {ItemType.NPS} and (
+        item.min is not None or item.max is not None
+    ):
+        problems.append(f"a '{kind}' item takes no 'min' or 'max'")
+    if item.max_photos is not None and item.type != ItemType.PHOTO:
+        problems.append("only a 'photo' item takes 'max_photos'")
+    low_high = item.value_range
+    if low_high and low_high[0] >= low_high[1]:
+        problems.append(f"'min' ({low_high[0]}) must be less than 'max' ({low_high[1]})")
+    elif low_high and item.bands:
+        problems.extend(_band_problems(item.bands, *low_high))
+    return problems
+
+
+def _choice_problems(item: Item) -> list[str]:
+    options = item.options or []
+    if len(options) < 2:
+        return ["a 'choice' item needs at least two 'options'"]
+    problems = []
+    ids = [o.id for o in options]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"option id '{dup}' is used twice")
+    if item.scored and any(o.score is None for o in options):
+        problems.append("every option of a scored 'choice' item needs a 'score'")
+    return problems
+
+
+def _band_problems(bands: list[Band], low: int, high: int) -> list[str]:
+    """Bands must be all 'max' (rising) or all 'min' (falling) and cover low..high."""
+    *bounded, last = bands
+    if any(b.max is None and b.min is None for b in bounded):
+        return ["only the last band may have no 'max' or 'min'"]
+    open_end = last.max is None and last.min is None
+    if not open_end:
+        bounded.append(last)
+    if not bounded:
+        return []
+    if len({b.max is not None for b in bounded}) > 1:
+        return ["bands must all use 'max' or all use 'min', not a mix"]
+    maxes = [b.max for b in bounded if b.max is not None]
+    mins = [b.min for b in bounded if b.min is not None]
+    if maxes:
+        if any(a >= b for a, b in itertools.pairwise(maxes)):
+            return ["'max' bounds of bands must rise from one band to the next"]
+        if not open_end and maxes[-1] < high:
+            return [
+                f"bands stop at {maxes[-1]:g} but answers go up to {high}: "
+                "add a last band without 'max'"
+            ]
+    else:
+        if any(a <= b for a, b in itertools.pairwise(mins)):
+            return ["'min' bounds of bands must fall from one band to the next"]
+        if not open_end and mins[-1] > low:
+            return [
+                f"bands start at {mins[-1]:g} but answers go down to {low}: "
+                "add a last band without 'min'"
+            ]
+    return []
+
+
+class Section(Strict):
+    id: Slug
+    title: Text
+    items: Annotated[list[Item], Field(min_length=1)]
+
+
+class Channel(StrEnum):
+    STORE = "store"
+    PHONE = "phone"
+    ONLINE = "online"
+
+
+class CrossItemProblems(ValueError):
+    """Carries every cross-item problem with its location, for precise reports."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+class Checklist(Strict):
+    id: Slug
+    version: Annotated[int, Field(ge=1)]
+    title: Text
+    channel: Channel
+    pass_mark: Annotated[float, Field(ge=0, le=100)]
+    sections: Annotated[list[Section], Field(min_length=1)]
+    description: Text | None = None
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for section in self.sections for item in section.items]
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def section_of(self, item_id: str) -> Section:
+        for section in self.sections:
+            if any(item.id == item_id for item in section.items):
+                return section
+        raise KeyError(item_id)
+
+    @model_validator(mode="after")
+    def _cross_item_rules(self) -> Checklist:
+        problems = cross_item_problems(self.sections)
+        if problems:
+            raise CrossItemProblems(problems)
+        return self
+
+
+def cross_item_problems(sections: list[Section]) -> list[tuple[Loc, str]]:
+    """Rules across items, located by their path from the checklist's root."""
+    problems: list[tuple[Loc, str]] = []
+    section_ids: set[str] = set()
+    earlier: dict[str, Item] = {}
+    for s, section in enumerate(sections):
+        if section.id in section_ids:
+            problems.append((("sections", s, "id"), f"section id '{section.id}' is used twice"))
+        section_ids.add(section.id)
+        for i, item in enumerate(section.items):
+            loc: Loc = ("sections", s, "items", i)
+            if item.id in earlier:
+                problems.append(((*loc, "id"), f"item id '{item.id}' is used twice"))
+            if item.show_if is not None:
+                problems.extend(
+                    ((*loc, "show_if"), message)
+                    for message in _show_if_problems(item, item.show_if, earlier)
+                )
+            earlier.setdefault(item.id, item)
+    if not any(item.scored for section in sections for item in section.items):
+        problems.append((("sections",), "the checklist has no scored item (weight > 0)"))
+    return problems
+
+
+def _show_if_problems(item: Item, show_if: ShowIf, earlier: dict[str, Item]) -> list[str]:
+    target = earlier.get(show_if.item)
+    if target is None:
+        return [f"show_if refers to '{show_if.item}', which is not an earlier item"]
+    allowed = _matchable_values(target)
+    if allowed is None:
+        return [f"show_if cannot depend on '{target.id}', a '{target.type.value}' item"]
+    bad = [v for v in show_if.values if not allowed(v)]
+    return [f"show_if value {v!r} is never an answer to '{target.id}'" for v in bad]
+
+
+def _matchable_values(target: Item) -> Callable[[object], bool] | None:
+    if target.type == ItemType.YES_NO:
+        return lambda v: v in (YES, NO)
+    if target.type == ItemType.CHOICE:
+        return lambda v: target.option(str(v)) is not None
+    low_high = target.value_range
+    if low_high is not None:
+        low, high = low_high
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
+    return None

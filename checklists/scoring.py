@@ -1,0 +1,170 @@
+"""Scoring a visit, exactly as SPEC.md defines it, as pure functions.
+
+Sums are kept as fractions so that a score is the exact ratio of the weights; it is turned
+into a float once, at the end, and never rounded here (rounding is for display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from checklists.schema import SCORED_TYPES, YES, Band, Checklist, Item, ItemType
+
+AnswerValue = str | int | float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One item's answer: a value, or N/A. An item with no Answer was skipped."""
+
+    value: AnswerValue | None = None
+    na: bool = False
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item_id: str
+    visible: bool
+    score: float | None
+    """0..1 when the item is scored and applies; None when it drops out of the sums."""
+    weight: float
+
+    @property
+    def met(self) -> bool:
+        return self.score == 1
+
+    @property
+    def failed(self) -> bool:
+        return self.score == 0
+
+
+@dataclass(frozen=True)
+class VisitScore:
+    score: float | None
+    """Percent 0..100, or None when no scored item applies."""
+    sections: dict[str, float | None]
+    items: dict[str, ItemResult]
+    critical_failures: tuple[str, ...]
+    passed: bool
+    nps: int | None = None
+    failed_items: tuple[str, ...] = field(default=())
+
+    @property
+    def critical_failed(self) -> bool:
+        return bool(self.critical_failures)
+
+
+def visible_items(checklist: Checklist, answers: Mapping[str, Answer]) -> set[str]:
+    """Items to ask: those without ``show_if`` and those whose condition an answer meets.
+
+    An item whose referenced item is itself hidden, skipped or N/A stays hidden.
+    """
+    visible: set[str] = set()
+    for item in checklist.items:
+        condition = item.show_if
+        if condition is None:
+            visible.add(item.id)
+            continue
+        answer = answers.get(condition.item)
+        if condition.item in visible and answer is not None and _matches(answer, condition.values):
+            visible.add(item.id)
+    return visible
+
+
+def _matches(answer: Answer, expected: list[AnswerValue]) -> bool:
+    if answer.na or answer.value is None:
+        return False
+    if isinstance(answer.value, str):
+        return answer.value in [str(v) for v in expected]
+    return any(not isinstance(v, str) and Fraction(answer.value) == Fraction(v) for v in expected)
+
+
+def item_score(item: Item, answer: Answer | None) -> float | None:
+    """The 0..1 score of one answer, or None when it has none (N/A, skipped, unscored type).
+
+    A weight-0 item still gets a score, so that a critical weight-0 item can fail a visit.
+    """
+    if item.type not in SCORED_TYPES or answer is None or answer.na or answer.value is None:
+        return None
+    value = answer.value
+    match item.type:
+        case ItemType.YES_NO:
+            return 1.0 if value == YES else 0.0
+        case ItemType.TIMER | ItemType.NUMBER | ItemType.COUNT:
+            return band_score(item.bands or [], float(value))
+        case ItemType.SCALE:
+            low, high = item.value_range or (1, 5)
+            return float(Fraction(Fraction(value) - low, high - low))
+        case ItemType.CHOICE:
+            option = item.option(str(value))
+            return option.score if option is not None and option.score is not None else None
+    return None
+
+
+def band_score(bands: list[Band], value: float) -> float:
+    for band in bands:
+        if band.max is not None and value <= band.max:
+            return band.score
+        if band.min is not None and value >= band.min:
+            return band.score
+        if band.max is None and band.min is None:
+            return band.score
+    return 0.0
+
+
+def score_visit(checklist: Checklist, answers: Mapping[str, Answer]) -> VisitScore:
+    visible = visible_items(checklist, answers)
+    results: dict[str, ItemResult] = {}
+    for item in checklist.items:
+        shown = item.id in visible
+        score = item_score(item, answers.get(item.id)) if shown else None
+        results[item.id] = ItemResult(item.id, shown, score, item.effective_weight)
+    sections = {
+        section.id: _percent([results[item.id] for item in section.items])
+        for section in checklist.sections
+    }
+    total = _percent(list(results.values()))
+    critical = tuple(
+        item.id for item in checklist.items if item.critical and results[item.id].failed
+    )
+    passed = not critical and total is not None and total >= checklist.pass_mark
+    failed = tuple(r.item_id for r in results.values() if r.score is not None and r.score < 1)
+    return VisitScore(
+        score=total,
+        sections=sections,
+        items=results,
+        critical_failures=critical,
+        passed=passed,
+        nps=_nps_answer(checklist, answers, visible),
+        failed_items=failed,
+    )
+
+
+def _percent(results: list[ItemResult]) -> float | None:
+    counted = [r for r in results if r.score is not None]
+    weights = sum((Fraction(r.weight) for r in counted), Fraction(0))
+    if weights == 0:
+        return None
+    earned = sum((Fraction(r.weight) * Fraction(r.score or 0) for r in counted), Fraction(0))
+    return float(100 * earned / weights)
+
+
+def _nps_answer(
+    checklist: Checklist, answers: Mapping[str, Answer], visible: set[str]
+) -> int | None:
+    for item in checklist.items:
+        answer = answers.get(item.id)
+        if item.type == ItemType.NPS and item.id in visible and answer and answer.value is not None:
+            return int(answer.value)
+    return None
+
+
+def nps(ratings: list[int]) -> float | None:
+    """Net Promoter Score: % promoters (9–10) minus % detractors (0–6), or None if no rating."""
+    if not ratings:
+        return None
+    promoters = sum(1 for r in ratings if r >= 9)
+    detractors = sum(1 for r in ratings if r <= 6)
+    return float(Fraction(100 * (promoters - detractors), len(ratings)))

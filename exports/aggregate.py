@@ -1,0 +1,644 @@
+"""The figures of a weekly report, computed from submitted visits.
+
+Counts and averages are GROUP BY queries over ``visit`` and ``answer`` (FIELD-NOTES: 11 ms
+per week in SQL against 1.3 s fetching rows into Python); Python only combines the few
+aggregate rows and lays them out. Only the visits sheet lists rows, because it shows every
+visit: two queries, one for the visits and one for their answers.
+
+Weeks are half-open UTC ranges computed in Python from the deployment's zone (SQLite has no
+ISO week). Every query is limited to the scope's stores, so a manager's report holds nothing
+of another store, and HR's holds no shopper pseudonym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, SupportsFloat
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from checklists import scoring
+from checklists.schema import NO, YES, Channel, Checklist, Item, ItemType
+from exports.report_data import (
+    ActionRow,
+    EmployeeRow,
+    ItemColumn,
+    Report,
+    Scope,
+    StandardRow,
+    StoreRow,
+    TrendPoint,
+    UnmatchedEmployee,
+    VisitRow,
+    WeakStandard,
+)
+from exports.weeks import Week
+from storage.checklist_versions import definition
+from storage.integrity import counted
+from storage.models import (
+    Answer,
+    ChecklistVersion,
+    CorrectiveAction,
+    Employee,
+    Person,
+    Store,
+    Visit,
+    VisitFlag,
+    VisitStatus,
+)
+
+TREND_WEEKS = 8
+WEAKEST_COUNT = 3
+HEADER_LIMIT = 60
+DEFAULT_LABELS = {"answer.yes": "yes", "answer.no": "no", "answer.na": "N/A"}
+
+StandardKey = tuple[str, str]
+"""(checklist id, item id): a standard is compared across versions by its stable item id."""
+
+
+def build_report(
+    session: Session,
+    week: Week,
+    scope: Scope,
+    *,
+    zone: ZoneInfo,
+    language: str,
+    now: datetime | None = None,
+    labels: Callable[[str], str] | None = None,
+) -> Report:
+    """Everything one workbook shows for ``week``, limited to what ``scope`` may see."""
+    stores = _stores_in_scope(session, scope)
+    window = _Window(week, zone, [s.id for s in stores] if scope.restricted else None)
+    catalogue = _Catalogue.load(session, language)
+    trend_weeks = week.recent(TREND_WEEKS)
+
+    figures = _store_figures(session, window)
+    by_store_week = _weekly_averages(session, window, trend_weeks, Visit.store_id)
+    rows = [s for s in stores if s.active or s.id in figures]
+    codes = {s.id: s.code for s in stores}
+    store_rows = [_store_row(s, figures.get(s.id), by_store_week, len(trend_weeks)) for s in rows]
+    row_codes = [s.code for s in rows]
+
+    visit_rows, unmatched, item_columns = _visit_sheet(
+        session, window, scope, catalogue, codes, language, labels or _default_label
+    )
+    overall = _weekly_averages(session, window, trend_weeks, None)
+    trend = [
+        TrendPoint(
+            week=trend_week,
+            average_score=overall.get((n, None)),
+            per_store={s.code: by_store_week.get((n, s.id)) for s in rows},
+        )
+        for n, trend_week in enumerate(trend_weeks)
+    ]
+    return Report(
+        week=week,
+        scope=scope,
+        language=language,
+        generated_at=(now or datetime.now(UTC)).astimezone(UTC),
+        stores=store_rows,
+        standards=_standards(session, window, catalogue, codes, row_codes),
+        employees=_employees(session, window, catalogue, codes, trend_weeks),
+        unmatched=unmatched,
+        item_columns=item_columns,
+        visits=visit_rows,
+        trend=trend,
+        actions=_actions(session, window, catalogue, language),
+    )
+
+
+def _default_label(key: str) -> str:
+    return DEFAULT_LABELS.get(key, key.rpartition(".")[2])
+
+
+def _actions(
+    session: Session, window: _Window, catalogue: _Catalogue, language: str
+) -> list[ActionRow]:
+    """Open corrective actions of the stores in scope, soonest due first."""
+    query = (
+        select(CorrectiveAction, Store.code, Person.pseudonym, Visit.checklist_version_id)
+        .join(Store, Store.id == CorrectiveAction.store_id)
+        .join(Person, Person.id == CorrectiveAction.manager_id)
+        .join(Visit, Visit.id == CorrectiveAction.visit_id)
+        .where(CorrectiveAction.done_at.is_(None))
+        .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
+    )
+    if window.store_ids is not None:
+        query = query.where(CorrectiveAction.store_id.in_(window.store_ids))
+    rows = []
+    for action, store_code, manager, version_id in session.execute(query):
+        checklist = catalogue.by_version[version_id]
+        rows.append(
+            ActionRow(
+                store_code,
+                action.visit_id,
+                checklist.item(action.item_id).prompt.get(language),
+                action.action,
+                action.due_on,
+                manager,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class _Store:
+    id: int
+    code: str
+    name: str
+    active: bool
+
+
+def _stores_in_scope(session: Session, scope: Scope) -> list[_Store]:
+    query = select(Store.id, Store.code, Store.name, Store.active).order_by(Store.code)
+    if scope.restricted:
+        query = query.where(Store.code.in_(sorted(scope.store_codes)))
+    return [_Store(i, code, name, bool(active)) for i, code, name, active in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The week's UTC range and the stores a query may read (None: all of them)."""
+
+    week: Week
+    zone: ZoneInfo
+    store_ids: list[int] | None
+
+    def submitted(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[ColumnElement[bool]]:
+        """Counted submitted visits in [start, end), by default the report's week.
+
+        Status and time first, so the (status, submitted_at) index answers the range.
+        """
+        week_start, week_end = self.week.utc_range(self.zone)
+        conditions = [
+            Visit.status == VisitStatus.SUBMITTED,
+            Visit.submitted_at >= (start or week_start),
+            Visit.submitted_at < (end or week_end),
+            counted(),
+        ]
+        if self.store_ids is not None:
+            conditions.append(Visit.store_id.in_(self.store_ids))
+        return conditions
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    """``COUNT(*) FILTER (WHERE ...)`` spelt so that SQLite and PostgreSQL both run it."""
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _fraction(percent: SupportsFloat | None) -> float | None:
+    """A stored percent as a fraction; PostgreSQL may hand AVG back as a Decimal."""
+    return None if percent is None else float(percent) / 100
+
+
+def _share(met: int, counted: int) -> float | None:
+    return met / counted if counted else None
+
+
+# Stores and trend
+
+
+@dataclass(frozen=True)
+class _StoreFigures:
+    visits: int
+    average: float | None
+    passed: int
+    critical: int
+    promoters: int
+    detractors: int
+    rated: int
+
+
+def _store_figures(session: Session, window: _Window) -> dict[int, _StoreFigures]:
+    query = (
+        select(
+            Visit.store_id,
+            func.count(),
+            func.avg(Visit.score),
+            _count_if(Visit.passed.is_(True)),
+            _count_if(Visit.critical_failed.is_(True)),
+            _count_if(Visit.nps >= 9),
+            _count_if(Visit.nps <= 6),
+            func.count(Visit.nps),
+        )
+        .where(*window.submitted())
+        .group_by(Visit.store_id)
+    )
+    return {
+        store_id: _StoreFigures(
+            int(visits),
+            _fraction(average),
+            int(passed),
+            int(critical),
+            int(promoters),
+            int(detractors),
+            int(rated),
+        )
+        for store_id, visits, average, passed, critical, promoters, detractors, rated in (
+            session.execute(query)
+        )
+    }
+
+
+def _store_row(
+    store: _Store,
+    figures: _StoreFigures | None,
+    by_week: Mapping[tuple[int, int | None], float | None],
+    weeks: int,
+) -> StoreRow:
+    if figures is None:
+        return StoreRow(store.code, store.name, 0, None, None, 0, None, None)
+    previous = by_week.get((weeks - 2, store.id))
+    nps = 100 * (figures.promoters - figures.detractors) / figures.rated if figures.rated else None
+    return StoreRow(
+        store_code=store.code,
+        store_name=store.name,
+        visits=figures.visits,
+        average_score=figures.average,
+        pass_rate=figures.passed / figures.visits,
+        critical_failures=figures.critical,
+        nps=nps,
+        change=None if figures.average is None or previous is None else figures.average - previous,
+    )
+
+
+def _weekly_averages(
+    session: Session,
+    window: _Window,
+    weeks: Sequence[Week],
+    key: InstrumentedAttribute[Any] | None,
+) -> dict[tuple[int, int | None], float | None]:
+    """Average score per (index in ``weeks``, key) in one query over the whole span.
+
+    The week is a CASE over the UTC bounds in a subquery, so GROUP BY names a column rather
+    than repeating an expression with bound parameters (PostgreSQL refuses that).
+    """
+    bounds = [w.utc_range(window.zone) for w in weeks]
+    week_index = case(*((Visit.submitted_at < end, n) for n, (_, end) in enumerate(bounds)))
+    columns: list[ColumnElement[Any]] = [week_index.label("week"), Visit.score.label("score")]
+    conditions = window.submitted(bounds[0][0], bounds[-1][1])
+    if key is not None:
+        columns.append(key.label("key"))
+        conditions.append(key.is_not(None))
+    spans = select(*columns).where(*conditions).subquery()
+    grouping = [spans.c.week, *([spans.c.key] if key is not None else [])]
+    query = select(func.avg(spans.c.score), *grouping).group_by(*grouping)
+    return {
+        (int(row[1]), int(row[2]) if key is not None else None): _fraction(row[0])
+        for row in session.execute(query)
+    }
+
+
+# Standards and employees
+
+
+@dataclass(frozen=True)
+class _ItemInfo:
+    checklist_title: str
+    section_title: str
+    prompt: str
+    position: int
+    channel_rank: int
+
+
+class _Catalogue:
+    """Checklist texts by (checklist, item), from the newest version that has the item.
+
+    Visits keep the version they were answered on; reports compare a standard across
+    versions by item id and word it as the newest version does.
+    """
+
+    def __init__(self, versions: Iterable[ChecklistVersion], language: str) -> None:
+        self.by_version: dict[int, Checklist] = {}
+        self.items: dict[StandardKey, _ItemInfo] = {}
+        newest: dict[str, Checklist] = {}
+        positions: dict[str, int] = {}
+        channels = list(Channel)
+        for version in sorted(versions, key=lambda v: (v.checklist_id, -v.version)):
+            checklist = definition(version)
+            self.by_version[version.id] = checklist
+            latest = newest.setdefault(checklist.id, checklist)
+            for section in checklist.sections:
+                for item in section.items:
+                    key = (checklist.id, item.id)
+                    if key in self.items:
+                        continue
+                    position = positions.get(checklist.id, 0)
+                    positions[checklist.id] = position + 1
+                    self.items[key] = _ItemInfo(
+                        checklist_title=latest.title.get(language),
+                        section_title=section.title.get(language),
+                        prompt=item.prompt.get(language),
+                        position=position,
+                        channel_rank=channels.index(latest.channel),
+                    )
+
+    @classmethod
+    def load(cls, session: Session, language: str) -> _Catalogue:
+        return cls(session.scalars(select(ChecklistVersion)).all(), language)
+
+    def info(self, key: StandardKey) -> _ItemInfo:
+        found = self.items.get(key)
+        if found is None:
+            return _ItemInfo(key[0], "", key[1], len(self.items), len(Channel))
+        return found
+
+    def order(self, key: StandardKey) -> tuple[str, int]:
+        """Checklist id, then the item's place in the checklist."""
+        return key[0], self.info(key).position
+
+
+def _met_counts(
+    session: Session, window: _Window, by: InstrumentedAttribute[Any]
+) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """(checklist, item, ``by``) → (visits that met it fully, visits where it counted).
+
+    One answer per item per visit (unique index), so counting answers counts visits.
+    """
+    query = (
+        select(
+            ChecklistVersion.checklist_id,
+            Answer.item_id,
+            by,
+            _count_if(Answer.score == 1),
+            func.count(Answer.score),
+        )
+        .select_from(Visit)
+        .join(Answer, Answer.visit_id == Visit.id)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .where(*window.submitted(), Answer.score.is_not(None), by.is_not(None))
+        .group_by(ChecklistVersion.checklist_id, Answer.item_id, by)
+    )
+    return {
+        (checklist_id, item_id, int(owner)): (int(met), int(counted))
+        for checklist_id, item_id, owner, met, counted in session.execute(query)
+    }
+
+
+def _standards(
+    session: Session,
+    window: _Window,
+    catalogue: _Catalogue,
+    codes: Mapping[int, str],
+    row_codes: Sequence[str],
+) -> list[StandardRow]:
+    per_store: dict[StandardKey, dict[str, tuple[int, int]]] = {}
+    for (checklist_id, item_id, store_id), pair in _met_counts(
+        session, window, Visit.store_id
+    ).items():
+        per_store.setdefault((checklist_id, item_id), {})[codes[store_id]] = pair
+    rows = []
+    for key in sorted(per_store, key=catalogue.order):
+        counts = per_store[key]
+        info = catalogue.info(key)
+        rows.append(
+            StandardRow(
+                checklist_title=info.checklist_title,
+                section_title=info.section_title,
+                item_id=key[1],
+                prompt=info.prompt,
+                met_share={code: _share(*counts.get(code, (0, 0))) for code in row_codes},
+                overall=_share(
+                    sum(m for m, _ in counts.values()), sum(c for _, c in counts.values())
+                ),
+            )
+        )
+    return rows
+
+
+def _employees(
+    session: Session,
+    window: _Window,
+    catalogue: _Catalogue,
+    codes: Mapping[int, str],
+    trend_weeks: Sequence[Week],
+) -> list[EmployeeRow]:
+    query = (
+        select(
+            Employee.id,
+            Employee.code,
+            Employee.name,
+            Employee.store_id,
+            func.count(),
+            func.avg(Visit.score),
+            func.min(Visit.store_id),
+        )
+        .select_from(Visit)
+        .join(Employee, Employee.id == Visit.employee_id)
+        .where(*window.submitted())
+        .group_by(Employee.id, Employee.code, Employee.name, Employee.store_id)
+    )
+    standards: dict[int, dict[StandardKey, tuple[int, int]]] = {}
+    for (checklist_id, item_id, employee_id), pair in _met_counts(
+        session, window, Visit.employee_id
+    ).items():
+        standards.setdefault(employee_id, {})[(checklist_id, item_id)] = pair
+    by_week = _weekly_averages(session, window, trend_weeks, Visit.employee_id)
+    rows = []
+    for employee_id, code, name, home_id, visits, average, visit_store_id in session.execute(query):
+        rows.append(
+            EmployeeRow(
+                employee_code=code,
+                employee_name=name,
+                # The roster's store, unless a manager's scope does not include it (the
+                # employee moved): then the store of the visits, which the scope does hold.
+                store_code=codes.get(home_id) or codes[visit_store_id],
+                visits=int(visits),
+                average_score=_fraction(average),
+                weakest=_weakest(standards.get(employee_id, {}), catalogue),
+                trend=tuple(by_week.get((n, employee_id)) for n in range(len(trend_weeks))),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.store_code, r.employee_code))
+
+
+def _weakest(
+    counts: Mapping[StandardKey, tuple[int, int]], catalogue: _Catalogue
+) -> tuple[WeakStandard, ...]:
+    """What to coach first: the lowest shares below 100 %, ties in checklist order."""
+    shares = [(met / counted, key) for key, (met, counted) in counts.items() if met < counted]
+    shares.sort(key=lambda pair: (pair[0], catalogue.order(pair[1])))
+    return tuple(
+        WeakStandard(catalogue.info(key).prompt, share) for share, key in shares[:WEAKEST_COUNT]
+    )
+
+
+# Every visit
+
+
+@dataclass
+class _AnswerRow:
+    item_id: str
+    value_text: str | None
+    value_number: float | None
+    na: bool
+    comment: str | None
+
+    def as_scoring(self) -> scoring.Answer:
+        if self.na:
+            return scoring.Answer(na=True)
+        if self.value_number is not None:
+            number = self.value_number
+            return scoring.Answer(int(number) if number == int(number) else number)
+        return scoring.Answer(self.value_text)
+
+
+def _visit_sheet(
+    session: Session,
+    window: _Window,
+    scope: Scope,
+    catalogue: _Catalogue,
+    codes: Mapping[int, str],
+    language: str,
+    label: Callable[[str], str],
+) -> tuple[list[VisitRow], list[UnmatchedEmployee], list[ItemColumn]]:
+    """Every visit of the week with its answers as shown, in two queries whatever the count."""
+    evaluator = Person.pseudonym if scope.shows_evaluators else None
+    visit_query = (
+        select(
+            Visit.id,
+            Visit.submitted_at,
+            Visit.store_id,
+            Visit.employee_id,
+            Visit.employee_description,
+            Visit.checklist_version_id,
+            Visit.score,
+            Visit.passed,
+            Visit.critical_failed,
+            Employee.code.label("employee_code"),
+            *([evaluator.label("evaluator")] if evaluator is not None else []),
+        )
+        .outerjoin(Employee, Employee.id == Visit.employee_id)
+        .where(*window.submitted())
+        .order_by(Visit.submitted_at, Visit.id)
+    )
+    if evaluator is not None:
+        visit_query = visit_query.join(Person, Person.id == Visit.evaluator_id)
+    answer_query = (
+        select(
+            Answer.visit_id,
+            Answer.item_id,
+            Answer.value_text,
+            Answer.value_number,
+            Answer.na,
+            Answer.comment,
+        )
+        .join(Visit, Visit.id == Answer.visit_id)
+        .where(*window.submitted())
+        .order_by(Answer.visit_id, Answer.id)
+    )
+    flags: dict[int, list[str]] = {}
+    flag_query = (
+        select(VisitFlag.visit_id, VisitFlag.kind)
+        .join(Visit, Visit.id == VisitFlag.visit_id)
+        .where(*window.submitted())
+        .order_by(VisitFlag.visit_id, VisitFlag.id)
+    )
+    for visit_id, kind in session.execute(flag_query):
+        flags.setdefault(visit_id, []).append(label(f"flag.{kind}"))
+    answers: dict[int, list[_AnswerRow]] = {}
+    for visit_id, item_id, text, number, na, comment in session.execute(answer_query):
+        answers.setdefault(visit_id, []).append(_AnswerRow(item_id, text, number, na, comment))
+
+    prepared = []
+    answered: set[StandardKey] = set()
+    for row in session.execute(visit_query):
+        checklist = catalogue.by_version[row.checklist_version_id]
+        shown, comments = _shown_answers(checklist, answers.get(row.id, []), language, label)
+        answered.update((checklist.id, item_id) for item_id, v in shown.items() if v is not None)
+        prepared.append((row, checklist, shown, comments))
+
+    columns = _item_columns(answered, catalogue)
+    visit_rows = []
+    unmatched = []
+    for row, checklist, shown, comments in prepared:
+        visited_at = row.submitted_at.astimezone(window.zone).replace(tzinfo=None)
+        store_code = codes[row.store_id]
+        visit_rows.append(
+            VisitRow(
+                visit_id=row.id,
+                visited_at=visited_at,
+                store_code=store_code,
+                employee_code=row.employee_code or "",
+                evaluator=row.evaluator if evaluator is not None else None,
+                checklist=f"{checklist.id} v{checklist.version}",
+                score=_fraction(row.score),
+                passed=bool(row.passed),
+                critical_failed=bool(row.critical_failed),
+                answers={column.item_id: shown.get(column.item_id) for column in columns},
+                comments=comments,
+                flags="; ".join(flags.get(row.id, [])),
+            )
+        )
+        description = (row.employee_description or "").strip()
+        if row.employee_id is None and description:
+            unmatched.append(UnmatchedEmployee(row.id, visited_at, store_code, description))
+    return visit_rows, unmatched, columns
+
+
+def _shown_answers(
+    checklist: Checklist,
+    rows: list[_AnswerRow],
+    language: str,
+    label: Callable[[str], str],
+) -> tuple[dict[str, str | float | None], str]:
+    """Answers as the shopper gave them; an item hidden by ``show_if`` was not asked.
+
+    An answer left behind when an earlier answer changed and hid its item stays in the
+    database but did not count, so it is not shown either.
+    """
+    known = {item.id: item for item in checklist.items}
+    visible = scoring.visible_items(
+        checklist, {r.item_id: r.as_scoring() for r in rows if r.item_id in known}
+    )
+    shown: dict[str, str | float | None] = {}
+    for row in rows:
+        item = known.get(row.item_id)
+        if item is None or row.item_id in visible:
+            shown[row.item_id] = _shown_value(item, row, language, label)
+    order = {item.id: n for n, item in enumerate(checklist.items)}
+    commented = sorted((r for r in rows if r.comment), key=lambda r: order.get(r.item_id, -1))
+    return shown, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)
+
+
+def _shown_value(
+    item: Item | None, row: _AnswerRow, language: str, label: Callable[[str], str]
+) -> str | float | None:
+    if row.na:
+        return label("answer.na")
+    if row.value_number is not None:
+        return float(row.value_number)
+    text = row.value_text
+    if item is None or text is None:
+        return text
+    if item.type == ItemType.YES_NO and text in (YES, NO):
+        return label("answer.yes" if text == YES else "answer.no")
+    if item.type == ItemType.CHOICE:
+        option = item.option(text)
+        return option.label.get(language) if option is not None else text
+    return text
+
+
+def _item_columns(answered: set[StandardKey], catalogue: _Catalogue) -> list[ItemColumn]:
+    """One column per item id, store checklists first, then in checklist order.
+
+    Checklists share some ids (``greeted``, ``nps``); such a column takes the header of the
+    first checklist that has it.
+    """
+    columns: dict[str, ItemColumn] = {}
+    for key in sorted(
+        answered, key=lambda k: (catalogue.info(k).channel_rank, *catalogue.order(k))
+    ):
+        if key[1] not in columns:
+            columns[key[1]] = ItemColumn(key[1], _short(catalogue.info(key).prompt, HEADER_LIMIT))
+    return list(columns.values())
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,177 @@
+"""What a weekly workbook shows: computed by ``exports.aggregate``, written by ``exports.workbook``.
+
+Shares and scores are fractions (0.873 is 87.3 %), so the workbook can store numbers with a
+percent format; ``None`` means "no data" (an empty cell), never zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from exports.weeks import Week
+
+
+class ScopeKind(StrEnum):
+    ALL = "all"
+    HR = "hr"
+    STORES = "stores"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data a workbook may hold: everything (admin), all but shopper identities (HR),
+    or only some stores (a manager)."""
+
+    kind: ScopeKind
+    store_codes: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """``all``, ``hr`` or ``store:CODE[,CODE...]``."""
+        if text in (ScopeKind.ALL, ScopeKind.HR):
+            return cls(ScopeKind(text))
+        if text.startswith("store:") and text[6:].strip(","):
+            return cls(ScopeKind.STORES, frozenset(c for c in text[6:].split(",") if c))
+        raise ValueError(f"not a scope: {text!r}; use all, hr or store:CODE")
+
+    @property
+    def label(self) -> str:
+        stores = "store:" + ",".join(sorted(self.store_codes))
+        if self.kind == ScopeKind.STORES:
+            return stores
+        return f"{self.kind.value}-{stores}" if self.store_codes else self.kind.value
+
+    @property
+    def restricted(self) -> bool:
+        """Limited to ``store_codes``: a manager's scope, or a part of a split workbook."""
+        return self.kind == ScopeKind.STORES or bool(self.store_codes)
+
+    def only(self, store_code: str) -> Scope:
+        """The same audience's view of one store, for splitting an oversized workbook."""
+        return Scope(self.kind, frozenset({store_code}))
+
+    @property
+    def shows_evaluators(self) -> bool:
+        """HR sees nothing about who the shopper was, not even the pseudonym."""
+        return self.kind != ScopeKind.HR
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    store_code: str
+    store_name: str
+    visits: int
+    average_score: float | None
+    pass_rate: float | None
+    critical_failures: int
+    nps: float | None
+    """Net Promoter Score, −100..100 (not a fraction)."""
+    change: float | None
+    """Average score minus the previous week's, as a fraction (0.02 = +2 points)."""
+
+
+@dataclass(frozen=True)
+class StandardRow:
+    checklist_title: str
+    section_title: str
+    item_id: str
+    prompt: str
+    met_share: dict[str, float | None]
+    """Per store code: the share of visits, among those where it counted, that met it fully."""
+    overall: float | None
+
+
+@dataclass(frozen=True)
+class WeakStandard:
+    prompt: str
+    met_share: float
+
+
+@dataclass(frozen=True)
+class EmployeeRow:
+    employee_code: str
+    employee_name: str
+    store_code: str
+    visits: int
+    average_score: float | None
+    weakest: tuple[WeakStandard, ...]
+    trend: tuple[float | None, ...]
+    """Average score in each of ``Report.trend_weeks``, oldest first."""
+
+
+@dataclass(frozen=True)
+class UnmatchedEmployee:
+    """A visit whose employee was described, not picked: the manager matches it by hand."""
+
+    visit_id: int
+    visited_at: datetime
+    store_code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ItemColumn:
+    item_id: str
+    header: str
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    visit_id: int
+    visited_at: datetime
+    """Local time of the deployment, without tzinfo (Excel has no zones)."""
+    store_code: str
+    employee_code: str
+    evaluator: str | None
+    checklist: str
+    score: float | None
+    passed: bool
+    critical_failed: bool
+    answers: dict[str, str | float | None]
+    """Per item id: the answer as shown (text, number, "N/A"), None when not asked."""
+    comments: str
+    """Every comment of the visit, each prefixed with its item, one per line."""
+    flags: str = ""
+    """Integrity checks the visit failed before an admin accepted it, named in the language."""
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """An open corrective action a store manager promised for a failed standard."""
+
+    store_code: str
+    visit_id: int
+    standard: str
+    action: str
+    due_on: date
+    manager: str
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    week: Week
+    average_score: float | None
+    per_store: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    week: Week
+    scope: Scope
+    language: str
+    generated_at: datetime
+    stores: list[StoreRow]
+    standards: list[StandardRow]
+    employees: list[EmployeeRow]
+    unmatched: list[UnmatchedEmployee]
+    item_columns: list[ItemColumn]
+    visits: list[VisitRow]
+    trend: list[TrendPoint]
+    """The last eight weeks, oldest first, ending with ``week``."""
+    actions: list[ActionRow] = field(default_factory=list)
+
+    @property
+    def trend_weeks(self) -> list[Week]:
+        return [point.week for point in self.trend]

@@ -1,0 +1,606 @@
+"""The weekly workbook: a ``Report`` written as an .xlsx with openpyxl (normal mode).
+
+Four sheets named in the report's language (Summary, Standards, Employees, Visits), each a
+table with a bold filled header row, frozen panes below it, an auto-filter and widths from the
+content. Scores and shares are numbers stored as fractions with a percent format; ``None`` is an
+empty cell. The Summary sheet carries two native charts (average score by store, weekly trend)
+over ranges of the same sheet. There are no formulas anywhere.
+
+Text typed by people (names, prompts, descriptions, comments, answers) goes through
+``put_text``: it is always a literal string cell, never a formula or an error value, and never
+breaks the file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum, auto
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from exports.report_data import Report, ScopeKind, StoreRow
+from exports.weeks import Week
+
+Translate = Callable[..., str]
+
+PERCENT_FORMAT = "0.0%"
+CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
+NPS_FORMAT = "0.0"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+
+MAX_CELL_TEXT = 32_767
+"""Excel's limit on the characters of one cell (UTF-16 code units)."""
+CUT_MARKER = "… [cut]"
+ERROR_CODES = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#UNKNOWN!",
+        "#BUSY!",
+        "#PYTHON!",
+    }
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\n")
+"""Leading characters that make a spreadsheet read typed text as a formula (OWASP ASVS 1.2.10;
+NUL is stripped, a carriage return becomes a line feed)."""
+
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+"""Lone surrogates and the two non-characters: not UTF-8 encodable or not allowed in XML."""
+
+MAX_STORES_IN_TREND = 10
+MIN_WIDTH, MAX_WIDTH, HEADER_WIDTH = 6, 50, 16
+HEADER_FONT = Font(name="Calibri", bold=True)
+HEADER_FILL = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+TITLE_FONT = Font(name="Calibri", bold=True, size=13)
+BLOCK_FONT = Font(name="Calibri", bold=True, size=12)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+
+
+def clean_text(value: str, cut_marker: str = CUT_MARKER) -> str:
+    """The text without characters an .xlsx cannot hold, cut to Excel's cell limit with a
+    visible marker."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    text = _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if _units(text) <= MAX_CELL_TEXT:
+        return text
+    budget = MAX_CELL_TEXT - _units(cut_marker)
+    cut = text[:budget]
+    while (excess := _units(cut) - budget) > 0:
+        cut = cut[: len(cut) - excess]
+    return cut + cut_marker
+
+
+def _units(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def put_text(cell: Any, value: str | None, cut_marker: str = CUT_MARKER) -> None:
+    """Write ``value`` as a literal string cell, whatever it looks like.
+
+    ``=HYPERLINK(...)``, ``+7 999``, ``-1``, ``@SUM(A1)`` and ``#N/A`` stay text: the cell type
+    is forced to string and the quote prefix set, so that editing the cell in Excel does not
+    turn it into a formula either. Empty text leaves the cell empty.
+    """
+    text = clean_text(value, cut_marker) if value else ""
+    if not text:
+        cell.value = None
+        return
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS) or text.strip().upper() in ERROR_CODES:
+        cell.quotePrefix = True
+
+
+def put_number(cell: Any, value: float | None, number_format: str | None = None) -> None:
+    """A number, or an empty cell for ``None`` (and for NaN or infinity, which .xlsx cannot
+    store)."""
+    if number_format:
+        cell.number_format = number_format
+    if value is None or isinstance(value, bool) or not math.isfinite(value):
+        cell.value = None
+    else:
+        cell.value = value
+
+
+class Kind(Enum):
+    TEXT = auto()
+    NUMBER = auto()
+    PERCENT = auto()
+    CHANGE = auto()
+    NPS = auto()
+    DATETIME = auto()
+    DATE = auto()
+    ANSWER = auto()
+    """Text as text, numbers as numbers."""
+
+
+_FORMATS = {Kind.PERCENT: PERCENT_FORMAT, Kind.CHANGE: CHANGE_FORMAT, Kind.NPS: NPS_FORMAT}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: Kind = Kind.TEXT
+
+
+class _Sheet:
+    """One worksheet being filled: measures the content as it goes, for widths and wrapping."""
+
+    def __init__(self, worksheet: Any, cut_marker: str) -> None:
+        self.ws = worksheet
+        self.cut_marker = cut_marker
+        self.lengths: dict[int, int] = {}
+        """Per column: the longest content, in characters."""
+        self.wrapped: dict[int, set[int]] = {}
+        """Per row: the columns whose text is too long for one line in a capped column."""
+
+    def title(self, row: int, text: str, font: Font, column: int = 1) -> None:
+        """A line of text that overflows to the right: it does not widen its column."""
+        cell = self.ws.cell(row=row, column=column)
+        put_text(cell, text, self.cut_marker)
+        cell.font = font
+
+    def put(self, row: int, column: int, value: object, kind: Kind) -> None:
+        cell = self.ws.cell(row=row, column=column)
+        if kind is Kind.DATETIME:
+            cell.number_format = DATETIME_FORMAT
+            if isinstance(value, datetime):
+                # Local wall time: Excel has no time zones.
+                cell.value = value.replace(tzinfo=None)
+        elif kind is Kind.DATE:
+            cell.number_format = DATE_FORMAT
+            cell.value = value if isinstance(value, date) else None
+        elif kind is Kind.TEXT or isinstance(value, str):
+            put_text(cell, None if value is None else str(value), self.cut_marker)
+        elif value is None or isinstance(value, int | float):
+            put_number(cell, value, _FORMATS.get(kind))
+        else:
+            put_text(cell, str(value), self.cut_marker)
+        if cell.value is not None:
+            length = _display_length(cell.value, cell.number_format)
+            self._measure(column, length)
+            if isinstance(cell.value, str) and (length + 2 > MAX_WIDTH or "\n" in cell.value):
+                self.wrapped.setdefault(row, set()).add(column)
+
+    def _measure(self, column: int, length: int) -> None:
+        if length > self.lengths.get(column, 0):
+            self.lengths[column] = length
+
+    def table(
+        self,
+        top: int,
+        columns: Sequence[Column],
+        rows: Iterable[Sequence[object]],
+        first_column: int = 1,
+    ) -> int:
+        """Header at row ``top``, one row per item below; returns the last row written."""
+        for index, column in enumerate(columns, start=first_column):
+            cell = self.ws.cell(row=top, column=index)
+            put_text(cell, column.header, self.cut_marker)
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+            # A long header wraps onto a second line rather than widen a column of numbers.
+            self._measure(index, min(len(column.header), HEADER_WIDTH))
+        last = top
+        for last, values in enumerate(rows, start=top + 1):
+            cells = enumerate(zip(columns, values, strict=True), start=first_column)
+            for index, (column, value) in cells:
+                self.put(last, index, value, column.kind)
+        return last
+
+    def finish(self, header_row: int, last_column: int, last_row: int) -> None:
+        """Freeze below the header, filter the table, set widths and wrap long text."""
+        letter = get_column_letter(max(last_column, 1))
+        self.ws.freeze_panes = f"A{header_row + 1}"
+        self.ws.auto_filter.ref = f"A{header_row}:{letter}{max(last_row, header_row)}"
+        self.ws.print_title_rows = f"{header_row}:{header_row}"
+        # Printed: landscape, as many pages down as needed but one page wide.
+        self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.fitToWidth = 1
+        self.ws.page_setup.fitToHeight = 0
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+        for column, length in self.lengths.items():
+            width = min(max(length + 2, MIN_WIDTH), MAX_WIDTH)
+            self.ws.column_dimensions[get_column_letter(column)].width = width
+        # Long text wraps; its row is aligned to the top so the cells beside it stay readable.
+        for row, columns in self.wrapped.items():
+            for cell in self.ws[row]:
+                cell.alignment = WRAP_TOP if cell.column in columns else TOP
+
+
+def _display_length(value: object, number_format: str) -> int:
+    if isinstance(value, str):
+        return max(len(line) for line in value.split("\n"))
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    if isinstance(value, int | float) and "%" in number_format:
+        return len(f"{value * 100:+.1f}") + 2
+    if isinstance(value, float):
+        return len(f"{value:.1f}")
+    return len(str(value))
+
+
+def write_workbook(report: Report, path: Path, t: Translate) -> Path:
+    """Write the weekly workbook of ``report`` to ``path`` (replaced atomically) and return it.
+
+    ``t`` translates the ``reports`` catalogue keys into the report's language.
+    """
+    cut_marker = t("text.cut")
+    workbook = Workbook()
+    summary = _Sheet(workbook.active, cut_marker)
+    summary.ws.title = _sheet_name(t("sheet.summary"))
+    _write_summary(summary, report, t)
+    standards = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.standards"))), cut_marker)
+    _write_standards(standards, report, t)
+    employees = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.employees"))), cut_marker)
+    _write_employees(employees, report, t)
+    visits = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.visits"))), cut_marker)
+    _write_visits(visits, report, t)
+    actions = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.actions"))), cut_marker)
+    _write_actions(actions, report, t)
+
+    properties = workbook.properties
+    properties.title = t("workbook.title", week=report.week.label)
+    properties.subject = _scope_text(report, t)
+    properties.creator = "msbot"
+    properties.lastModifiedBy = "msbot"
+    properties.created = properties.modified = report.generated_at.replace(tzinfo=None)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    try:
+        workbook.save(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _sheet_name(text: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", " ", text).strip("'")[:31]
+
+
+def _scope_text(report: Report, t: Translate) -> str:
+    scope = report.scope
+    if scope.restricted:
+        return t("scope.stores", stores=", ".join(sorted(scope.store_codes)))
+    return t("scope.hr") if scope.kind == ScopeKind.HR else t("scope.all")
+
+
+def week_period(week: Week, t: Translate) -> str:
+    """The days of ``week`` in words: "16–22 Nov 2026", "28 Dec 2026 – 3 Jan 2027"."""
+    start: date = week.monday
+    end = start + timedelta(days=6)
+
+    def month(day: date) -> str:
+        return t(f"month.{day.month:02d}")
+
+    if start.year != end.year:
+        return t(
+            "period.two_years",
+            start_day=start.day,
+            start_month=month(start),
+            start_year=start.year,
+            end_day=end.day,
+            end_month=month(end),
+            end_year=end.year,
+        )
+    if start.month != end.month:
+        return t(
+            "period.two_months",
+            start_day=start.day,
+            start_month=month(start),
+            end_day=end.day,
+            end_month=month(end),
+            year=end.year,
+        )
+    return t(
+        "period.same_month", start_day=start.day, end_day=end.day, month=month(end), year=end.year
+    )
+
+
+# --- Summary ---------------------------------------------------------------------------------
+
+CHART_ROWS = 16
+"""Rows each chart takes (7.5 cm at the default row height), with a little space."""
+
+
+def _write_summary(sheet: _Sheet, report: Report, t: Translate) -> None:
+    """The stores table from A1 (column A holds only store codes below the header); to its
+    right the title line, the two charts and, below both, the trend table the line chart
+    reads. The trend rows lie below the last store, so filtering stores never hides them."""
+    columns = [
+        Column(t("column.store_code")),
+        Column(t("column.store")),
+        Column(t("column.visits"), Kind.NUMBER),
+        Column(t("column.average_score"), Kind.PERCENT),
+        Column(t("column.pass_rate"), Kind.PERCENT),
+        Column(t("column.critical_failures"), Kind.NUMBER),
+        Column(t("column.nps"), Kind.NPS),
+        Column(t("column.change"), Kind.CHANGE),
+    ]
+    last = sheet.table(1, columns, [_store_values(store) for store in report.stores])
+
+    side = len(columns) + 2  # one empty column between the table and the charts
+    letter = get_column_letter(side)
+    sheet.title(
+        1,
+        t(
+            "summary.title",
+            week=report.week.label,
+            period=week_period(report.week, t),
+            scope=_scope_text(report, t),
+            generated=report.generated_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+        TITLE_FONT,
+        column=side,
+    )
+    if report.stores:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = t("chart.scores_by_store")
+        chart.legend = None
+        chart.add_data(
+            Reference(sheet.ws, min_col=4, min_row=1, max_row=last), titles_from_data=True
+        )
+        chart.set_categories(Reference(sheet.ws, min_col=1, min_row=2, max_row=last))
+        _percent_axes(chart, minimum=0.0)
+        chart.width = min(16 + 0.5 * max(0, len(report.stores) - 12), 48)
+        sheet.ws.add_chart(chart, f"{letter}3")
+
+    if report.trend:
+        trend_stores = (
+            [store.store_code for store in report.stores]
+            if len(report.stores) <= MAX_STORES_IN_TREND
+            else []
+        )
+        title_row = max(last + 2, 3 + 2 * CHART_ROWS)
+        sheet.title(title_row, t("block.trend"), BLOCK_FONT, column=side)
+        trend_columns = [
+            Column(t("column.week")),
+            Column(t("column.all_stores"), Kind.PERCENT),
+            *(Column(code, Kind.PERCENT) for code in trend_stores),
+        ]
+        trend_rows = [
+            [point.week.label, point.average_score, *(point.per_store.get(c) for c in trend_stores)]
+            for point in report.trend
+        ]
+        top = title_row + 1
+        trend_last = sheet.table(top, trend_columns, trend_rows, first_column=side)
+        line = LineChart()
+        line.title = t("chart.weekly_trend")
+        line.add_data(
+            Reference(
+                sheet.ws,
+                min_col=side + 1,
+                max_col=side + len(trend_columns) - 1,
+                min_row=top,
+                max_row=trend_last,
+            ),
+            titles_from_data=True,
+        )
+        line.set_categories(Reference(sheet.ws, min_col=side, min_row=top + 1, max_row=trend_last))
+        for series in line.series:
+            series.marker.symbol = "circle"
+            series.smooth = False
+        _percent_axes(line, minimum=None)
+        line.legend.position = "b"
+        sheet.ws.add_chart(line, f"{letter}{3 + CHART_ROWS}")
+
+    sheet.finish(1, len(columns), last)
+
+
+def _store_values(store: StoreRow) -> list[object]:
+    return [
+        store.store_code,
+        store.store_name,
+        store.visits,
+        store.average_score,
+        store.pass_rate,
+        store.critical_failures,
+        store.nps,
+        store.change,
+    ]
+
+
+def _percent_axes(chart: Any, minimum: float | None) -> None:
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.max = 1.0
+    if minimum is not None:
+        chart.y_axis.scaling.min = minimum
+    # openpyxl 3.1 marks axes as deleted unless told otherwise: Excel would hide them.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.height = 7.5
+
+
+# --- Standards -------------------------------------------------------------------------------
+
+
+def _write_standards(sheet: _Sheet, report: Report, t: Translate) -> None:
+    codes = [store.store_code for store in report.stores]
+    extra = {code for row in report.standards for code in row.met_share} - set(codes)
+    codes += sorted(extra)
+    columns = [
+        Column(t("column.checklist")),
+        Column(t("column.section")),
+        Column(t("column.item_id")),
+        Column(t("column.standard")),
+        *(Column(code, Kind.PERCENT) for code in codes),
+        Column(t("column.overall"), Kind.PERCENT),
+    ]
+    rows = [
+        [
+            row.checklist_title,
+            row.section_title,
+            row.item_id,
+            row.prompt,
+            *(row.met_share.get(code) for code in codes),
+            row.overall,
+        ]
+        for row in report.standards
+    ]
+    last = sheet.table(1, columns, rows)
+    if last > 1:
+        cells = f"E2:{get_column_letter(len(columns))}{last}"
+        sheet.ws.conditional_formatting.add(
+            cells,
+            ColorScaleRule(
+                start_type="num",
+                start_value=0,
+                start_color="FFF8696B",
+                mid_type="num",
+                mid_value=0.5,
+                mid_color="FFFFEB84",
+                end_type="num",
+                end_value=1,
+                end_color="FF63BE7B",
+            ),
+        )
+    sheet.finish(1, len(columns), last)
+
+
+# --- Employees -------------------------------------------------------------------------------
+
+
+def _write_employees(sheet: _Sheet, report: Report, t: Translate) -> None:
+    weeks = report.trend_weeks
+    columns = [
+        Column(t("column.employee_code")),
+        Column(t("column.employee")),
+        Column(t("column.store_code")),
+        Column(t("column.visits"), Kind.NUMBER),
+        Column(t("column.average_score"), Kind.PERCENT),
+        Column(t("column.weakest")),
+        *(Column(week.label, Kind.PERCENT) for week in weeks),
+    ]
+    rows = []
+    for employee in report.employees:
+        weakest = "; ".join(
+            t("weak.item", prompt=weak.prompt, share=f"{weak.met_share * 100:.0f}")
+            for weak in employee.weakest
+        )
+        trend = list(employee.trend[: len(weeks)])
+        trend += [None] * (len(weeks) - len(trend))
+        rows.append(
+            [
+                employee.employee_code,
+                employee.employee_name,
+                employee.store_code,
+                employee.visits,
+                employee.average_score,
+                weakest,
+                *trend,
+            ]
+        )
+    last = sheet.table(1, columns, rows)
+
+    if report.unmatched:
+        block_top = last + 3
+        sheet.title(block_top - 1, t("block.unmatched"), BLOCK_FONT)
+        # Description under the (wide) employee name column, the time under the visits.
+        sheet.table(
+            block_top,
+            [
+                Column(t("column.visit_id"), Kind.NUMBER),
+                Column(t("column.description")),
+                Column(t("column.store_code")),
+                Column(t("column.visited_at"), Kind.DATETIME),
+            ],
+            [
+                [item.visit_id, item.description, item.store_code, item.visited_at]
+                for item in report.unmatched
+            ],
+        )
+    sheet.finish(1, len(columns), last)
+
+
+# --- Visits ----------------------------------------------------------------------------------
+
+
+def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
+    evaluators = report.scope.shows_evaluators
+    yes, no = t("answer.yes"), t("answer.no")
+    columns = [
+        Column(t("column.visit_id"), Kind.NUMBER),
+        Column(t("column.visited_at"), Kind.DATETIME),
+        Column(t("column.store_code")),
+        Column(t("column.employee_code")),
+        *([Column(t("column.evaluator"))] if evaluators else []),
+        Column(t("column.checklist")),
+        Column(t("column.score"), Kind.PERCENT),
+        Column(t("column.passed")),
+        Column(t("column.critical_failed")),
+        *(Column(item.header, Kind.ANSWER) for item in report.item_columns),
+        Column(t("column.comments")),
+        Column(t("column.flags")),
+    ]
+    rows = [
+        [
+            visit.visit_id,
+            visit.visited_at,
+            visit.store_code,
+            visit.employee_code,
+            *([visit.evaluator] if evaluators else []),
+            visit.checklist,
+            visit.score,
+            yes if visit.passed else no,
+            yes if visit.critical_failed else no,
+            *(_answer(visit.answers.get(item.item_id), yes, no) for item in report.item_columns),
+            visit.comments,
+            visit.flags or None,
+        ]
+        for visit in report.visits
+    ]
+    last = sheet.table(1, columns, rows)
+    sheet.finish(1, len(columns), last)
+
+
+def _write_actions(sheet: _Sheet, report: Report, t: Translate) -> None:
+    """Open corrective actions: what managers promised, by when (overdue ones included)."""
+    columns = [
+        Column(t("column.store_code")),
+        Column(t("column.visit_id"), Kind.NUMBER),
+        Column(t("column.standard")),
+        Column(t("column.action")),
+        Column(t("column.due"), Kind.DATE),
+        Column(t("column.manager")),
+    ]
+    rows = [
+        [a.store_code, a.visit_id, a.standard, a.action, a.due_on, a.manager]
+        for a in report.actions
+    ]
+    last = sheet.table(1, columns, rows)
+    sheet.finish(1, len(columns), last)
+
+
+def _answer(value: str | float | None, yes: str, no: str) -> str | float | None:
+    if isinstance(value, bool):
+        return yes if value else no
+    return value

@@ -1,0 +1,1 @@
+"""Persistence: models, migrations, queries, roster import. Free of Telegram types."""

@@ -1,0 +1,54 @@
+"""Recording each checklist version the bot serves, so visits keep the exact one they used."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checklists.loader import ChecklistError, LoadedChecklist, Problem, line_of_key
+from checklists.schema import Checklist
+from storage.models import ChecklistVersion
+
+
+def register(session: Session, loaded: list[LoadedChecklist]) -> dict[str, ChecklistVersion]:
+    """Store new versions; refuse a file whose content changed without a version bump.
+
+    Returns the current version of each checklist id, keyed by id.
+    """
+    current: dict[str, ChecklistVersion] = {}
+    problems: list[Problem] = []
+    for item in loaded:
+        checklist = item.checklist
+        stored = session.scalars(
+            select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist.id)
+        ).all()
+        same = next((v for v in stored if v.version == checklist.version), None)
+        if same is not None and same.content_hash != item.content_hash:
+            highest = max(v.version for v in stored)
+            problems.append(
+                Problem(
+                    item.path,
+                    line_of_key(item.path, "version"),
+                    f"checklist '{checklist.id}' changed but its version is still "
+                    f"{checklist.version}, which visits already use: set 'version: {highest + 1}'",
+                )
+            )
+            continue
+        if same is None:
+            same = ChecklistVersion(
+                checklist_id=checklist.id,
+                version=checklist.version,
+                content_hash=item.content_hash,
+                channel=checklist.channel.value,
+                definition=checklist.model_dump(mode="json", by_alias=True, exclude_none=True),
+            )
+            session.add(same)
+        current[checklist.id] = same
+    if problems:
+        raise ChecklistError(problems)
+    session.flush()
+    return current
+
+
+def definition(version: ChecklistVersion) -> Checklist:
+    return Checklist.model_validate(version.definition)

@@ -1,0 +1,90 @@
+"""Engines and sessions.
+
+A synchronous engine, used from worker threads by the bot (``asyncio.to_thread``): on
+SQLite it commits about twice as fast as aiosqlite under 20 concurrent tasks (FIELD-NOTES,
+and ``benchmarks/engine_choice.py``), and the same code serves the CLI and the reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """One database: a writing and a reading session factory over one connection pool.
+
+    On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``: a deferred one that
+    reads and then writes fails at once with "database is locked" when another connection
+    committed in between, whatever the busy timeout (FIELD-NOTES).
+    """
+
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **engine_options: Any
+    ) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, **engine_options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, busy_timeout_ms)
+        self._writer = sessionmaker(
+            self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error."""
+        with self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def insert_ignoring(session: Session, table: Any, key: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING``, spelt alike on SQLite and PostgreSQL:
+    rows whose natural key exists (racing processes included) are skipped."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=key)
+
+
+def insert_or_ignore(
+    session: Session, table: Any, rows: list[dict[str, Any]], key: list[str]
+) -> None:
+    if rows:
+        session.execute(insert_ignoring(session, table, key).values(rows))
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

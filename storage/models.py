@@ -1,0 +1,402 @@
+"""The database schema. Alembic migrations in ``storage/migrations`` create it.
+
+Times are stored as timezone-aware UTC; week boundaries are computed in the deployment's
+zone in Python (see FIELD-NOTES: SQLite has no ISO week).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    EVALUATOR = "evaluator"
+    MANAGER = "manager"
+    HR = "hr"
+
+
+class VisitStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VOIDED = "voided"
+    CANCELLED = "cancelled"
+
+
+class Awaiting(StrEnum):
+    """What typed text means for a draft besides an answer to the current item."""
+
+    DESCRIPTION = "description"
+    COMMENT = "comment"
+    CANCEL = "cancel"
+
+
+person_store = Table(
+    "person_store",
+    Base.metadata,
+    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("store.id", ondelete="CASCADE"), primary_key=True),
+)
+
+invitation_store = Table(
+    "invitation_store",
+    Base.metadata,
+    Column("invitation_id", ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("store.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Store(Base):
+    __tablename__ = "store"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    employees: Mapped[list[Employee]] = relationship(back_populates="store")
+
+
+class Employee(Base):
+    __tablename__ = "employee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200), default="")
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    store: Mapped[Store] = relationship(back_populates="employees")
+
+
+class Person(Base):
+    """Someone who uses the bot; reports show evaluators only by ``pseudonym``."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    role: Mapped[Role] = mapped_column(String(16))
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_latitude: Mapped[float | None] = mapped_column(Float)
+    last_longitude: Mapped[float | None] = mapped_column(Float)
+    last_location_at: Mapped[datetime | None]
+
+    stores: Mapped[list[Store]] = relationship(secondary=person_store, order_by=Store.code)
+
+
+class Invitation(Base):
+    """A one-time code, given as a deep link, that registers a person in a role."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    stores: Mapped[list[Store]] = relationship(secondary=invitation_store, order_by=Store.code)
+
+
+class ChecklistVersion(Base):
+    """A checklist as it was at one version; visits point here, so edits never rewrite them."""
+
+    __tablename__ = "checklist_version"
+    __table_args__ = (UniqueConstraint("checklist_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    definition: Mapped[dict[str, Any]]
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+    __table_args__ = (
+        Index("ix_visit_status_submitted_at", "status", "submitted_at"),
+        Index("ix_visit_store_submitted_at", "store_id", "submitted_at"),
+        Index("ix_visit_employee_submitted_at", "employee_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[VisitStatus] = mapped_column(String(16), default=VisitStatus.DRAFT)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    employee_description: Mapped[str | None] = mapped_column(Text)
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_version.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    critical_failed: Mapped[bool | None] = mapped_column(Boolean)
+    nps: Mapped[int | None]
+    current_item: Mapped[str | None] = mapped_column(String(40))
+    awaiting: Mapped[Awaiting | None] = mapped_column(String(16))
+    back_to_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    timer_item: Mapped[str | None] = mapped_column(String(40))
+    timer_started_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    review_status: Mapped[str | None] = mapped_column(String(16))
+    """None: no review needed; ``pending``: flagged, waiting; ``accepted``; ``rejected``."""
+    checkin_latitude: Mapped[float | None] = mapped_column(Float)
+    checkin_longitude: Mapped[float | None] = mapped_column(Float)
+    checkin_at: Mapped[datetime | None]
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
+    resubmit_until: Mapped[datetime | None]
+
+    store: Mapped[Store] = relationship()
+    employee: Mapped[Employee | None] = relationship()
+    evaluator: Mapped[Person] = relationship()
+    checklist_version: Mapped[ChecklistVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+    photos: Mapped[list[Photo]] = relationship(cascade="all, delete-orphan", order_by="Photo.id")
+
+
+class Answer(Base):
+    """One item's answer; ``score`` is the item's 0..1 score, fixed when the visit is submitted."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("visit_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(40))
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_number: Mapped[float | None] = mapped_column(Float)
+    na: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    measured: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[float | None] = mapped_column(Float)
+    weight: Mapped[float | None] = mapped_column(Float)
+
+    visit: Mapped[Visit] = relationship(back_populates="answers")
+
+
+class Photo(Base):
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str | None] = mapped_column(String(40))
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(128), index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportDelivery(Base):
+    """The ledger that makes each (period, recipient) go out exactly once.
+
+    A worker *claims* a row with a conditional update before sending, so two bot processes
+    on one database never both send it; a failed send waits for ``next_attempt_at``.
+    """
+
+    __tablename__ = "report_delivery"
+    __table_args__ = (UniqueConstraint("period", "recipient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    scope: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    workbook_hash: Mapped[str | None] = mapped_column(String(64))
+    file_path: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recipient: Mapped[Person] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what to which record, and why: kept for every administrative change."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(80), index=True)
+    details: Mapped[str] = mapped_column(Text, default="")
+
+
+class HandledUpdate(Base):
+    """Telegram update ids already acted on: getUpdates and webhooks deliver at least once,
+    so an update seen again (after a crash, or sent to two processes) changes nothing."""
+
+    __tablename__ = "handled_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AssignmentStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Assignment(Base):
+    """A visit an admin asks a shopper to make: a store, a checklist, a window of dates."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (Index("ix_assignment_evaluator_status", "evaluator_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    checklist_id: Mapped[str] = mapped_column(String(40))
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    opens_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    """The last local day of the window, inclusive."""
+    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.OPEN)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reminded_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+    store: Mapped[Store] = relationship()
+    evaluator: Mapped[Person] = relationship()
+
+
+class VisitFlag(Base):
+    """An integrity check a visit did not pass; such a visit waits for an admin's review."""
+
+    __tablename__ = "visit_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewDecision(Base):
+    """An admin's decision on a flagged visit, kept with who and when."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CorrectiveAction(Base):
+    """What a store manager will do about a failed standard, and by when."""
+
+    __tablename__ = "corrective_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(40))
+    manager_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    action: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+
+class PendingInput(Base):
+    """What a person's next typed message means outside a visit: an admin's reason for a
+    review decision, a manager's corrective action or its due date."""
+
+    __tablename__ = "pending_input"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,430 @@
+"""A shopper's way through a draft visit: which screen is next, and what each action changes.
+
+Everything here is plain data and the database, no Telegram: the bot turns a ``Screen``
+into a message and a button press into one of these calls. Every call runs inside one
+write transaction, so an answer is either saved whole or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checklists import scoring
+from checklists.answers import AnswerRejected, check_value
+from checklists.schema import Checklist, Item, ItemType
+from storage.checklist_versions import definition
+from storage.models import (
+    Answer,
+    Awaiting,
+    ChecklistVersion,
+    Employee,
+    Person,
+    Photo,
+    Store,
+    Visit,
+    VisitStatus,
+    utcnow,
+)
+from storage.visits import answer_value, set_answer_value
+
+MAX_COMMENT = 1000
+MAX_DESCRIPTION = 500
+
+
+class ScreenKind(StrEnum):
+    QUESTION = "question"
+    REVIEW = "review"
+    DESCRIPTION = "description"
+    COMMENT = "comment"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the shopper should see now for a draft visit."""
+
+    kind: ScreenKind
+    visit_id: int
+    checklist: Checklist
+    store: str
+    employee: str
+    item: Item | None = None
+    item_index: int = -1
+    """The item's place in the checklist; buttons carry it so stale ones can be told apart."""
+    position: int = 0
+    total: int = 0
+    answer: scoring.Answer | None = None
+    measured: bool = False
+    comment: str | None = None
+    photos: int = 0
+    timer_started_at: datetime | None = None
+    answers: dict[str, scoring.Answer] = field(default_factory=dict)
+    result: scoring.VisitScore | None = None
+    missing: tuple[str, ...] = ()
+    """Required items that apply and have no answer yet: submitting waits for them."""
+
+
+class FlowError(Exception):
+    """An action that does not fit the visit's state; ``reason`` keys the user's message."""
+
+    def __init__(self, reason: str, **params: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
+
+
+class VisitFlow:
+    """One draft visit, loaded with its checklist, inside a write transaction."""
+
+    def __init__(self, session: Session, visit: Visit) -> None:
+        self.session = session
+        self.visit = visit
+        self.checklist = definition(visit.checklist_version)
+        self.items = self.checklist.items
+
+    # Reading
+
+    def rows(self) -> dict[str, Answer]:
+        return {row.item_id: row for row in self.visit.answers}
+
+    def answers(self) -> dict[str, scoring.Answer]:
+        return {
+            item_id: answer_value(row)
+            for item_id, row in self.rows().items()
+            if row.na or row.value_text is not None or row.value_number is not None
+        }
+
+    def photo_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for photo in self.visit.photos:
+            if photo.item_id is not None:
+                counts[photo.item_id] = counts.get(photo.item_id, 0) + 1
+        return counts
+
+    def visible(self) -> list[Item]:
+        shown = scoring.visible_items(self.checklist, self.answers())
+        return [item for item in self.items if item.id in shown]
+
+    def missing(self) -> tuple[str, ...]:
+        answers, photos = self.answers(), self.photo_counts()
+        return tuple(
+            item.id
+            for item in self.visible()
+            if item.is_required
+            and (
+                photos.get(item.id, 0) == 0
+                if item.type == ItemType.PHOTO
+                else item.id not in answers
+            )
+        )
+
+    def index_of(self, item_id: str) -> int:
+        return next(i for i, item in enumerate(self.items) if item.id == item_id)
+
+    def screen(self) -> Screen:
+        visit = self.visit
+        employee = visit.employee.name if visit.employee else (visit.employee_description or "")
+        base = Screen(ScreenKind.REVIEW, visit.id, self.checklist, visit.store.name, employee)
+        if visit.awaiting == Awaiting.DESCRIPTION:
+            return replace(base, kind=ScreenKind.DESCRIPTION)
+        if visit.awaiting == Awaiting.CANCEL:
+            return replace(base, kind=ScreenKind.CANCEL)
+        answers = self.answers()
+        if visit.current_item is None:
+            result = scoring.score_visit(self.checklist, answers)
+            return replace(base, answers=answers, result=result, missing=self.missing())
+        visible = self.visible()
+        item = self.checklist.item(visit.current_item)
+        row = self.rows().get(item.id)
+        return replace(
+            base,
+            kind=ScreenKind.COMMENT if visit.awaiting == Awaiting.COMMENT else ScreenKind.QUESTION,
+            item=item,
+            item_index=self.index_of(item.id),
+            position=next((n for n, i in enumerate(visible, 1) if i.id == item.id), 0),
+            total=len(visible),
+            answer=answers.get(item.id),
+            measured=bool(row and row.measured),
+            comment=row.comment if row else None,
+            photos=self.photo_counts().get(item.id, 0),
+            timer_started_at=visit.timer_started_at if visit.timer_item == item.id else None,
+            answers=answers,
+        )
+
+    # Moving
+
+    def check_current(self, item_index: int) -> Item:
+        """The current item, if a button for ``item_index`` still applies; else ``stale``."""
+        if self.visit.awaiting is not None or self.visit.current_item is None:
+            raise FlowError("stale")
+        if (
+            not 0 <= item_index < len(self.items)
+            or self.items[item_index].id != self.visit.current_item
+        ):
+            raise FlowError("stale")
+        return self.items[item_index]
+
+    def go_to(self, item: Item | None) -> None:
+        self.visit.current_item = item.id if item else None
+        self.visit.awaiting = None
+        if item is None:
+            self.visit.back_to_review = False
+
+    def advance(self) -> None:
+        """To the next item that applies, or to the review when editing from it or at the end."""
+        if self.visit.back_to_review:
+            self.go_to(None)
+            return
+        visible = self.visible()
+        current = self.visit.current_item
+        order = [item.id for item in self.items]
+        start = order.index(current) if current in order else -1
+        later = [item for item in visible if order.index(item.id) > start]
+        self.go_to(later[0] if later else None)
+
+    def back(self) -> None:
+        if self.visit.awaiting is not None:
+            # The employee's description, a comment or the cancel question comes first: a
+            # stale or forged Back must not skip past it (a visit with no employee at all).
+            raise FlowError("stale")
+        visible = self.visible()
+        if self.visit.current_item is None:
+            self.go_to(visible[-1] if visible else None)
+            return
+        order = [item.id for item in self.items]
+        here = order.index(self.visit.current_item)
+        earlier = [item for item in visible if order.index(item.id) < here]
+        if not earlier:
+            raise FlowError("no_back")
+        self.visit.back_to_review = False
+        self.go_to(earlier[-1])
+
+    def edit(self, item_index: int) -> None:
+        """From the review, jump to any item that applies; answering returns to the review."""
+        if self.visit.current_item is not None or self.visit.awaiting is not None:
+            raise FlowError("stale")
+        if not 0 <= item_index < len(self.items):
+            raise FlowError("stale")
+        item = self.items[item_index]
+        if item not in self.visible():
+            raise FlowError("stale")
+        self.go_to(item)
+        self.visit.back_to_review = True
+
+    def review(self) -> None:
+        self.go_to(None)
+
+    # Answering
+
+    def answer(self, item: Item, raw: scoring.AnswerValue, *, measured: bool = False) -> None:
+        value = check_value(item, raw)
+        self._store(item, scoring.Answer(value), measured=measured)
+        self.advance()
+
+    def not_applicable(self, item: Item) -> None:
+        if not item.na:
+            raise FlowError("na_not_allowed")
+        self._store(item, scoring.Answer(na=True), measured=False)
+        self.advance()
+
+    def skip(self, item: Item) -> None:
+        if item.is_required:
+            raise FlowError("required")
+        row = self.rows().get(item.id)
+        if row is not None:
+            set_answer_value(row, self.checklist, scoring.Answer())
+        self.advance()
+
+    def photos_done(self, item: Item) -> None:
+        if item.type != ItemType.PHOTO:
+            raise FlowError("stale")
+        if item.is_required and self.photo_counts().get(item.id, 0) == 0:
+            raise FlowError("photo_required")
+        self.advance()
+
+    def _store(self, item: Item, value: scoring.Answer, *, measured: bool) -> None:
+        row = self.rows().get(item.id)
+        if row is None:
+            row = Answer(visit_id=self.visit.id, item_id=item.id)
+            self.visit.answers.append(row)
+        set_answer_value(row, self.checklist, value)
+        row.measured = measured
+        row.answered_at = utcnow()
+        if self.visit.timer_item == item.id:
+            self.visit.timer_item = None
+            self.visit.timer_started_at = None
+
+    # The stopwatch
+
+    def start_timer(self, item: Item, now: datetime) -> None:
+        if item.type != ItemType.TIMER:
+            raise FlowError("stale")
+        self.visit.timer_item = item.id
+        self.visit.timer_started_at = now
+
+    def stop_timer(self, item: Item, now: datetime) -> int:
+        """Seconds measured by the bot's own clock; they must still fit the item's range."""
+        if self.visit.timer_item != item.id or self.visit.timer_started_at is None:
+            raise FlowError("timer_not_running")
+        seconds = max(0, round((now - self.visit.timer_started_at).total_seconds()))
+        try:
+            self.answer(item, seconds, measured=True)
+        except AnswerRejected:
+            self.visit.timer_item = None
+            self.visit.timer_started_at = None
+            raise
+        return seconds
+
+    # Comments, photos, description
+
+    def ask_comment(self, item: Item) -> None:
+        self.visit.awaiting = Awaiting.COMMENT
+
+    def comment(self, text: str) -> None:
+        if self.visit.awaiting != Awaiting.COMMENT or self.visit.current_item is None:
+            raise FlowError("stale")
+        text = text.strip()
+        if not text:
+            raise FlowError("empty_text")
+        if len(text) > MAX_COMMENT:
+            raise FlowError("too_long", max=MAX_COMMENT)
+        row = self.rows().get(self.visit.current_item)
+        if row is None:
+            row = Answer(visit_id=self.visit.id, item_id=self.visit.current_item)
+            self.visit.answers.append(row)
+        row.comment = text
+        self.visit.awaiting = None
+
+    def add_photo(self, file_id: str, file_unique_id: str) -> Item | None:
+        """Attach a photo to the current item (or the visit, on the review); returns the item."""
+        item_id = self.visit.current_item
+        item = self.checklist.item(item_id) if item_id else None
+        if item is not None and item.type == ItemType.PHOTO:
+            limit = item.max_photos or 10
+            if self.photo_counts().get(item.id, 0) >= limit:
+                raise FlowError("too_many_photos", max=limit)
+        self.visit.photos.append(
+            Photo(
+                visit_id=self.visit.id,
+                item_id=item_id,
+                file_id=file_id,
+                file_unique_id=file_unique_id,
+            )
+        )
+        if self.visit.awaiting == Awaiting.COMMENT:
+            self.visit.awaiting = None
+        return item
+
+    def describe_employee(self, text: str) -> None:
+        if self.visit.awaiting != Awaiting.DESCRIPTION:
+            raise FlowError("stale")
+        text = text.strip()
+        if not text:
+            raise FlowError("empty_text")
+        if len(text) > MAX_DESCRIPTION:
+            raise FlowError("too_long", max=MAX_DESCRIPTION)
+        self.visit.employee_description = text
+        self.visit.awaiting = None
+        self.go_to(self.visible()[0])
+
+    def check_in(self, latitude: float, longitude: float, at: datetime) -> None:
+        """Where the shopper was when visiting, for the distance-from-store check."""
+        self.visit.checkin_latitude = latitude
+        self.visit.checkin_longitude = longitude
+        self.visit.checkin_at = at
+
+    # Ending
+
+    def ask_cancel(self) -> None:
+        self.visit.awaiting = Awaiting.CANCEL
+
+    def keep(self) -> None:
+        """Back from the cancel question or a comment prompt to where the shopper was."""
+        if self.visit.awaiting in (Awaiting.CANCEL, Awaiting.COMMENT):
+            described = self.visit.employee_id or self.visit.employee_description
+            self.visit.awaiting = None if described else Awaiting.DESCRIPTION
+
+    def cancel(self) -> None:
+        if self.visit.awaiting != Awaiting.CANCEL:
+            raise FlowError("stale")
+        self.visit.status = VisitStatus.CANCELLED
+        self.visit.awaiting = None
+
+
+def start_visit(
+    session: Session,
+    evaluator: Person,
+    store: Store,
+    version: ChecklistVersion,
+    employee: Employee | None,
+) -> VisitFlow:
+    """A new draft; with no employee chosen, the shopper describes them first."""
+    visit = Visit(
+        store=store,
+        evaluator=evaluator,
+        checklist_version=version,
+        employee=employee,
+        status=VisitStatus.DRAFT,
+        awaiting=None if employee else Awaiting.DESCRIPTION,
+    )
+    session.add(visit)
+    session.flush()
+    flow = VisitFlow(session, visit)
+    if employee is not None:
+        flow.go_to(flow.visible()[0])
+    return flow
+
+
+def draft_of(session: Session, evaluator_id: int, visit_id: int | None = None) -> VisitFlow | None:
+    """The evaluator's open draft (a given one, or the latest); never someone else's.
+
+    With no draft open, a visit an admin returned for fixing becomes the draft, so a shopper
+    never has two; one not fixed in time lapses.
+    """
+    query = select(Visit).where(
+        Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT
+    )
+    visit = session.scalars(query.order_by(Visit.id.desc())).first()
+    if visit is None:
+        visit = _reopen_returned(session, evaluator_id)
+    if visit is not None and visit.resubmit_until is not None and visit.resubmit_until < utcnow():
+        visit.status = VisitStatus.CANCELLED
+        visit.awaiting = None
+        return draft_of(session, evaluator_id, visit_id)
+    if visit is None or (visit_id is not None and visit.id != visit_id):
+        return None
+    return VisitFlow(session, visit)
+
+
+def _reopen_returned(session: Session, evaluator_id: int) -> Visit | None:
+    returned = session.scalars(
+        select(Visit)
+        .where(
+            Visit.evaluator_id == evaluator_id,
+            Visit.status == VisitStatus.SUBMITTED,
+            Visit.review_status == "rejected",
+            Visit.resubmit_until > utcnow(),
+        )
+        .order_by(Visit.resubmit_until)
+    ).first()
+    if returned is not None:
+        returned.status = VisitStatus.DRAFT
+        returned.current_item = None
+        returned.awaiting = None
+    return returned
+
+
+def count_drafts(session: Session, evaluator_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Visit)
+            .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
+        )
+        or 0
+    )

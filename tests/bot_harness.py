@@ -1,0 +1,183 @@
+"""Running the real bot (python-telegram-bot ``Application``) against the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.conversation import Conversation
+from bot.operations import Operations
+from bot.reports import ReportService
+from checklists.loader import SHIPPED_DIR, load_all
+from checklists.scoring import Answer as ScoringAnswer
+from storage import checklist_versions, visits
+from storage.db import Database
+from storage.integrity import IntegrityRules
+from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit
+from storage.people import TelegramIdentity, create_invitation, register_person, stores_by_code
+from tests.fakebotapi import FakeBotApi
+
+TOKEN = "123456:TEST-token"
+SCRIPTED_RULES = IntegrityRules(min_seconds_per_item=0)
+"""Scripted shoppers answer in milliseconds; the speed check has its own tests."""
+ZONE = ZoneInfo("Europe/Moscow")
+
+
+@dataclass
+class World:
+    """A small deployment: one store with two employees, the shipped checklists."""
+
+    database: Database
+    versions: dict[str, int]
+    store_id: int
+    anna_id: int
+
+
+def make_world(database: Database) -> World:
+    with database.write() as session:
+        current = checklist_versions.register(session, load_all([SHIPPED_DIR]))
+        store = Store(code="S1", name="Tverskaya", latitude=55.76, longitude=37.61)
+        far = Store(code="S2", name="Arbat", latitude=55.75, longitude=37.59)
+        session.add_all([store, far])
+        session.flush()
+        anna = Employee(code="E1", name="Anna Ivanova", position="Seller", store_id=store.id)
+        session.add_all([anna, Employee(code="E2", name="Oleg", store_id=store.id)])
+        session.flush()
+        return World(database, {k: v.id for k, v in current.items()}, store.id, anna.id)
+
+
+def invite(database: Database, role: Role, stores: list[str] | None = None) -> str:
+    with database.write() as session:
+        return create_invitation(session, role, stores).code
+
+
+def process_environment(data_dir: Path, bot_api_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``python -m bot run`` process: this one's, with test settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSBOT_")}
+    env.update(
+        MSBOT_BOT_TOKEN=TOKEN,
+        MSBOT_DATA_DIR=str(data_dir),
+        MSBOT_BOT_API_URL=bot_api_url,
+        MSBOT_LANGUAGE="en",
+        **extra,
+    )
+    return env
+
+
+class RunningBot:
+    """Start and stop the bot like a process would, on the same database."""
+
+    def __init__(
+        self,
+        api: FakeBotApi,
+        world: World,
+        language: str = "en",
+        export_dir: Path | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.api = api
+        self.world = world
+        self.language = language
+        self.timeout = timeout
+        self.export_dir = export_dir or Path(tempfile.mkdtemp(prefix="msbot-exports-"))
+        self.application: Application | None = None  # type: ignore[type-arg]
+
+    async def start(self) -> None:
+        conversation = Conversation(
+            database=self.world.database,
+            default_language=self.language,
+            admins=frozenset({999}),
+            checklist_versions=self.world.versions,
+            zone=ZONE,
+            rules=SCRIPTED_RULES,
+        )
+        self.reports = ReportService(
+            database=self.world.database,
+            zone=ZONE,
+            language=self.language,
+            export_dir=self.export_dir,
+            schedule="mon 09:00",
+        )
+        self.operations = Operations(
+            database=self.world.database,
+            default_language=self.language,
+            zone=ZONE,
+            rules=SCRIPTED_RULES,
+        )
+        self.application = build_application(
+            TOKEN,
+            self.api.base_url,
+            conversation,
+            self.reports,
+            self.operations,
+            timeout=self.timeout,
+        )
+        await self.application.initialize()
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(poll_interval=0, timeout=1)
+
+    async def stop(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        assert application.updater is not None
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        self.application = None
+
+
+def add_person(
+    database: Database,
+    telegram_id: int,
+    role: Role,
+    stores: list[str] | None = None,
+    language: str = "en",
+) -> int:
+    """A registered person, as if they had opened their invitation link."""
+    with database.write() as session:
+        who = TelegramIdentity(telegram_id=telegram_id, name=f"P{telegram_id}", language=language)
+        return register_person(session, who, role, stores_by_code(session, stores or [])).id
+
+
+def submitted_visit(
+    world: World,
+    evaluator_id: int,
+    employee_id: int | None,
+    answers: dict[str, ScoringAnswer],
+    submitted_at: datetime,
+    checklist: str = "store_visit",
+) -> int:
+    """A visit answered and submitted at ``submitted_at``, scored by the product's own code."""
+    with world.database.write() as session:
+        version = session.get(ChecklistVersion, world.versions[checklist])
+        assert version is not None
+        visit = Visit(
+            store_id=world.store_id,
+            evaluator_id=evaluator_id,
+            employee_id=employee_id,
+            checklist_version_id=version.id,
+            employee_description=None if employee_id else "unknown person",
+            started_at=submitted_at - timedelta(minutes=20),
+        )
+        session.add(visit)
+        session.flush()
+        definition = checklist_versions.definition(version)
+        for item_id, value in answers.items():
+            row = Answer(visit_id=visit.id, item_id=item_id)
+            visits.set_answer_value(row, definition, value)
+            session.add(row)
+        session.flush()
+        session.refresh(visit)
+        visits.submit(session, visit.id, now=submitted_at)
+        return visit.id

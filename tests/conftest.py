@@ -1,0 +1,72 @@
+"""Shared fixtures: a real, migrated database file per test (SQLite by default).
+
+Set ``MSBOT_TEST_DATABASE_URL`` to a PostgreSQL server URL to run the suite there instead;
+each test then gets a fresh database created on that server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import migrate
+from storage.db import Database
+from tests.databases import fresh_postgres_url
+from tests.fakebotapi import FakeBotApi
+
+POSTGRES_URL = os.environ.get("MSBOT_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if POSTGRES_URL:
+        with fresh_postgres_url(POSTGRES_URL) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'msbot.sqlite3'}"
+
+
+@pytest.fixture
+def empty_database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head; each test gets a copy instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    template = Database(f"sqlite:///{path}")
+    migrate.upgrade(template)
+    with template.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    template.dispose()
+    return path
+
+
+@pytest.fixture
+def database(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated database: a copy of the migrated template on SQLite, a fresh upgrade on
+    PostgreSQL (where each test has its own database)."""
+    if database_url.startswith("sqlite:///"):
+        shutil.copyfile(
+            request.getfixturevalue("migrated_sqlite"), database_url.removeprefix("sqlite:///")
+        )
+        database = Database(database_url)
+    else:
+        database = Database(database_url)
+        migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """A fake Telegram Bot API server on 127.0.0.1 for the real bot to talk to."""
+    async with FakeBotApi() as fake:
+        yield fake

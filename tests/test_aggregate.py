@@ -1,0 +1,592 @@
+"""Weekly report figures from hand-made visits, each expected figure worked out by hand.
+
+The world: Moscow time (UTC+3), report week 2026-W10 (Mon 2 March – Sun 8 March local).
+Stores S1 (active), S2 (inactive but visited), S3 (active, never visited), S4 (inactive,
+never visited). Employees S1-01 Anna and S1-02 Boris at S1, S2-01 Vera at S2. Shoppers E-01
+and E-02. Store visits answer a few items of the shipped ``store_visit`` checklist (skipped
+items drop out of the score); V2 uses version 2 of it, which rewords ``smiled``.
+
+Item weights used: greet_time 2 (≤30 s → 1, ≤60 s → 0.5, else 0), greeted 2 (critical),
+smiled 1, named_self 1 (asked only when greeted = yes), three_yes 2 (≥3 → 1, N/A allowed),
+tidiness 1 (clean 1, minor_issues 0.5, untidy 0); phone_call: answer_time 2 (≤15 s → 1),
+greeted 2 (critical), named_self 1 (critical). Pass mark 80 %.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, update
+
+from bot.i18n import Translator
+from checklists.loader import SHIPPED_DIR, load_all
+from checklists.scoring import Answer as Given
+from exports.aggregate import build_report
+from exports.report_data import (
+    EmployeeRow,
+    ItemColumn,
+    Report,
+    Scope,
+    ScopeKind,
+    StandardRow,
+    StoreRow,
+    TrendPoint,
+    UnmatchedEmployee,
+    VisitRow,
+    WeakStandard,
+)
+from exports.weeks import Week
+from storage import checklist_versions, visits
+from storage.db import Database
+from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit, VisitStatus
+from storage.people import add_person
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+WEEK = Week(2026, 10)
+NOW = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
+ALL = Scope(ScopeKind.ALL)
+NA = Given(na=True)
+
+
+def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """A Moscow wall-clock time as the aware UTC time the database keeps."""
+    return datetime(2026, month, day, hour, minute, tzinfo=MOSCOW).astimezone(UTC)
+
+
+def naive(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute)
+
+
+@dataclass
+class World:
+    database: Database
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def report(self, week: Week = WEEK, scope: Scope = ALL, **options: Any) -> Report:
+        options.setdefault("language", "en")
+        with self.database.read() as session:
+            return build_report(session, week, scope, zone=MOSCOW, now=NOW, **options)
+
+
+def _store_visit_v2(folder: Path) -> Path:
+    """Version 2 of store_visit: a new title and a reworded ``smiled``, same item ids."""
+    path = folder / "store_visit.yaml"
+    shutil.copy(SHIPPED_DIR / "store_visit.yaml", path)
+    text = path.read_text(encoding="utf-8")
+    for old, new in (
+        ("version: 1\n", "version: 2\n"),
+        ('en: "Store visit"', 'en: "Store visit (2026)"'),
+        ('en: "Did the employee smile at you?"', 'en: "Did the employee smile at you warmly?"'),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def world(database: Database, tmp_path: Path) -> World:
+    built = World(database)
+    with database.write() as session:
+        v1 = checklist_versions.register(session, load_all([SHIPPED_DIR]))
+        v2 = checklist_versions.register(session, load_all([_store_visit_v2(tmp_path)]))
+        versions = {
+            "store_visit v1": v1["store_visit"],
+            "store_visit v2": v2["store_visit"],
+            "phone_call v1": v1["phone_call"],
+        }
+        stores = {
+            code: Store(code=code, name=name, active=active)
+            for code, name, active in (
+                ("S1", "Tverskaya", True),
+                ("S2", "Arbat", False),
+                ("S3", "Empty", True),
+                ("S4", "Closed", False),
+            )
+        }
+        session.add_all(stores.values())
+        session.flush()
+        staff = {
+            code: Employee(code=code, name=name, store_id=stores[store].id)
+            for code, name, store in (
+                ("S1-01", "Anna Ivanova", "S1"),
+                ("S1-02", "Boris Petrov", "S1"),
+                ("S2-01", "Vera Smirnova", "S2"),
+            )
+        }
+        session.add_all(staff.values())
+        shoppers = {
+            "E-01": add_person(session, Role.EVALUATOR, "Eva"),
+            "E-02": add_person(session, Role.EVALUATOR, "Egor"),
+        }
+        assert sorted(p.pseudonym for p in shoppers.values()) == ["E-01", "E-02"]
+
+        def visit(
+            name: str,
+            store: str,
+            employee: str | None,
+            shopper: str,
+            at: datetime,
+            answers: dict[str, Given],
+            *,
+            checklist: str = "store_visit v1",
+            comments: dict[str, str] | None = None,
+            description: str | None = None,
+            status: VisitStatus = VisitStatus.SUBMITTED,
+        ) -> None:
+            version: ChecklistVersion = versions[checklist]
+            row = Visit(
+                store_id=stores[store].id,
+                employee_id=staff[employee].id if employee else None,
+                employee_description=description,
+                evaluator_id=shoppers[shopper].id,
+                checklist_version_id=version.id,
+                started_at=at,
+            )
+            session.add(row)
+            session.flush()
+            definition = checklist_versions.definition(version)
+            comments = comments or {}
+            for item_id in [*answers, *(c for c in comments if c not in answers)]:
+                answer = Answer(visit_id=row.id, item_id=item_id, comment=comments.get(item_id))
+                if item_id in answers:
+                    visits.set_answer_value(answer, definition, answers[item_id])
+                session.add(answer)
+            session.flush()
+            assert visits.submit(session, row.id, now=at)
+            if status != VisitStatus.SUBMITTED:
+                # Still carries submitted_at inside the week: only the status excludes it.
+                session.execute(update(Visit).where(Visit.id == row.id).values(status=status))
+            built.ids[name] = row.id
+
+        yes, no = Given("yes"), Given("no")
+        # --- 2026-W10 ---
+        # V1 at Monday 00:00 local (Sunday 21:00 UTC), the first instant of W10:
+        # greet_time 20 s → 1×2, greeted 2, smiled 1, named_self 1, tidiness clean 1
+        # = 7 of 7 = 100 %; passed. NPS 10 (promoter).
+        visit("V1", "S1", "S1-01", "E-01", local(3, 2, 0), {
+            "greet_time": Given(20), "greeted": yes, "smiled": yes, "named_self": yes,
+            "tidiness": Given("clean"), "nps": Given(10),
+        })  # fmt: skip
+        # V2 on version 2: greet_time 45 s → 0.5×2 = 1, greeted 2, smiled 0, named_self 0,
+        # tidiness minor 0.5, three_yes N/A drops out = 3.5 of 7 = 50 %. NPS 9 (promoter).
+        visit("V2", "S1", "S1-01", "E-02", local(3, 4, 15), {
+            "greet_time": Given(45), "greeted": yes, "smiled": no, "named_self": no,
+            "tidiness": Given("minor_issues"), "three_yes": NA, "nps": Given(9),
+        }, checklist="store_visit v2",
+           comments={"smiled": "Looked tired", "greet_time": "Waited by the door"})  # fmt: skip
+        # V3 at Sunday 23:59 local, the last minute of W10: greet_time 90 s → 0, greeted no
+        # → 0 (critical), smiled 1, named_self hidden (greeted = no) so its stale "yes" does
+        # not count, tidiness untidy 0 = 1 of 6 = 16.67 %; critical failure. NPS 3.
+        visit("V3", "S1", "S1-02", "E-01", local(3, 8, 23, 59), {
+            "greet_time": Given(90), "greeted": no, "smiled": yes, "named_self": yes,
+            "tidiness": Given("untidy"), "nps": Given(3),
+            "comment": Given('=HYPERLINK("http://x")'),
+        })  # fmt: skip
+        # V7: greet_time 25 s → 2, greeted 2, smiled 0, named_self 0, tidiness untidy 0,
+        # three_yes 5 → 1×2 = 6 of 9 = 66.67 %; no NPS.
+        visit("V7", "S1", "S1-02", "E-02", local(3, 3, 9), {
+            "greet_time": Given(25), "greeted": yes, "smiled": no, "named_self": no,
+            "tidiness": Given("untidy"), "three_yes": Given(5),
+        })  # fmt: skip
+        # V4: greet_time 30 s → 2, greeted 2, smiled 1, tidiness minor 0.5, three_yes 4 → 2
+        # = 7.5 of 8 = 93.75 %; passed. NPS 9. A comment on the photo item, no answer.
+        visit("V4", "S2", "S2-01", "E-02", local(3, 3, 12), {
+            "greet_time": Given(30), "greeted": yes, "smiled": yes,
+            "tidiness": Given("minor_issues"), "three_yes": Given(4), "nps": Given(9),
+        }, comments={"storefront_photo": "Window dirty"})  # fmt: skip
+        # V5, employee not in the list: greet_time 60 s → 0.5×2 = 1, greeted 2, smiled 0,
+        # tidiness clean 1, three_yes 2 → 0 = 4 of 8 = 50 %; no NPS.
+        visit("V5", "S2", None, "E-01", local(3, 5, 18, 30), {
+            "greet_time": Given(60), "greeted": yes, "smiled": no, "tidiness": Given("clean"),
+            "three_yes": Given(2),
+        }, description="Girl at the till, glasses")  # fmt: skip
+        # V6, a phone call: answer_time 10 s → 1×2, greeted 2, named_self no → 0 (critical)
+        # = 4 of 5 = 80 %, but a critical failure, so not passed. NPS 8 (passive).
+        visit("V6", "S2", "S2-01", "E-01", local(3, 6, 11), {
+            "answer_time": Given(10), "greeted": yes, "named_self": no, "nps": Given(8),
+        }, checklist="phone_call v1")  # fmt: skip
+        # Not submitted, though stamped inside W10: all-"no" visits that would drag S1 down.
+        for name, status in (
+            ("draft", VisitStatus.DRAFT),
+            ("cancelled", VisitStatus.CANCELLED),
+            ("voided", VisitStatus.VOIDED),
+        ):
+            visit(name, "S1", "S1-01", "E-01", local(3, 4, 10), {
+                "greeted": no, "smiled": no, "nps": Given(0),
+            }, status=status)  # fmt: skip
+        # --- other weeks ---
+        # P1, Sunday 1 March 23:59 local = W09: greet_time 45 → 1, greeted 2, smiled 1,
+        # tidiness untidy 0 = 4 of 6 = 66.67 %.
+        visit("P1", "S1", "S1-01", "E-01", local(3, 1, 23, 59), {
+            "greet_time": Given(45), "greeted": yes, "smiled": yes, "tidiness": Given("untidy"),
+        })  # fmt: skip
+        # P2 in W08: greeted only = 2 of 2 = 100 %.
+        visit("P2", "S2", "S2-01", "E-02", local(2, 18, 10), {"greeted": yes})
+        # P3 at Monday 12 January 00:00 local, the first instant of W03 (the oldest of the
+        # eight trend weeks): greeted 2, smiled 0 = 2 of 3 = 66.67 %.
+        visit("P3", "S1", "S1-02", "E-01", local(1, 12, 0), {"greeted": yes, "smiled": no})
+        # P4 one minute earlier, Sunday of W02: outside the trend. 0 %.
+        visit("P4", "S1", "S1-02", "E-01", local(1, 11, 23, 59), {"greeted": no})
+        # N1 at Monday 9 March 00:00 local (Sunday 21:00 UTC) = W11: 100 %.
+        visit("N1", "S1", "S1-01", "E-02", local(3, 9, 0), {"greeted": yes})
+    return built
+
+
+def rounded(value: Any) -> Any:
+    """Floats rounded to 9 places, through dataclasses and containers, for exact asserts."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if is_dataclass(value) and not isinstance(value, type):
+        return type(value)(**{f.name: rounded(getattr(value, f.name)) for f in fields(value)})
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(rounded(v) for v in value)
+    return value
+
+
+def same(actual: Any, expected: Any) -> bool:
+    return bool(rounded(actual) == rounded(expected))
+
+
+# Visit scores as fractions, from the comments above.
+V1, V2, V3, V4, V5, V6, V7 = 1.0, 3.5 / 7, 1 / 6, 7.5 / 8, 4 / 8, 4 / 5, 6 / 9
+P1, P2, P3 = 4 / 6, 1.0, 2 / 3
+S1_AVERAGE = (V1 + V2 + V3 + V7) / 4  # (100 + 50 + 16.67 + 66.67) / 4 = 58.33 % = 7/12
+S2_AVERAGE = (V4 + V5 + V6) / 3  # (93.75 + 50 + 80) / 3 = 74.58 % = 179/240
+NONE_8: tuple[None, ...] = (None,) * 8
+
+
+def test_store_rows_count_visits_scores_passes_critical_failures_nps_and_change(
+    world: World,
+) -> None:
+    report = world.report()
+    assert same([S1_AVERAGE, S2_AVERAGE], [7 / 12, 179 / 240])
+    expected = [
+        # S1: V1, V2, V3, V7. Passed: V1 only → 1/4. Critical: V3. NPS ratings 10, 9, 3:
+        # 2 promoters − 1 detractor over 3 = 33.33. Change: 7/12 − P1 (8/12) = −1/12.
+        StoreRow("S1", "Tverskaya", 4, S1_AVERAGE, 1 / 4, 1, 100 * (2 - 1) / 3, -1 / 12),
+        # S2 (inactive, but visited): V4, V5, V6. Passed: V4 → 1/3. Critical: V6. NPS 9, 8:
+        # 1 promoter − 0 detractors over 2 = 50. No visit in W09 → no change.
+        StoreRow("S2", "Arbat", 3, S2_AVERAGE, 1 / 3, 1, 50.0, None),
+        # S3: active, no visits: a row of empty cells. S4: inactive and unvisited → no row.
+        StoreRow("S3", "Empty", 0, None, None, 0, None, None),
+    ]
+    assert same(report.stores, expected)
+    assert report.week == WEEK and report.scope == ALL and report.language == "en"
+    assert report.generated_at == NOW
+
+
+def test_change_is_against_the_previous_week_and_a_week_without_visits_is_empty(
+    world: World,
+) -> None:
+    # W11 holds only N1 (100 %): S1's change is 1 − 7/12 = 5/12.
+    (s1, s3) = world.report(Week(2026, 11)).stores
+    assert same(s1, StoreRow("S1", "Tverskaya", 1, 1.0, 1.0, 0, None, 5 / 12))
+    assert s3.visits == 0 and s3.change is None
+    empty = world.report(Week(2026, 5))
+    assert [s.store_code for s in empty.stores] == ["S1", "S3"]
+    assert all(s.visits == 0 and s.average_score is None for s in empty.stores)
+    assert empty.standards == empty.employees == empty.unmatched == empty.visits == []
+    assert empty.item_columns == []
+    # Its trend (2025-W50 … 2026-W05) still shows P4 (0 %, a real zero) and P3 (2/3).
+    assert str(empty.trend_weeks[0]) == "2025-W50"
+    assert same(
+        [p.average_score for p in empty.trend], [None, None, None, None, 0.0, P3, None, None]
+    )
+
+
+def test_standards_give_the_share_of_visits_that_met_each_item_per_store(world: World) -> None:
+    store, phone = "Store visit (2026)", "Phone call"
+    expected = [
+        # Checklists by id (phone_call before store_visit), items in checklist order. Only
+        # V6 is a call: answer_time 10 s met, greeted met, named_self not met.
+        StandardRow(phone, "Answering", "answer_time",
+                    "How many seconds after the first ring did an employee answer?",
+                    {"S1": None, "S2": 1.0, "S3": None}, 1.0),
+        StandardRow(phone, "Answering", "greeted",
+                    "Did the employee greet you and name the company?",
+                    {"S1": None, "S2": 1.0, "S3": None}, 1.0),
+        StandardRow(phone, "Answering", "named_self", "Did the employee give their name?",
+                    {"S1": None, "S2": 0.0, "S3": None}, 0.0),
+        # greet_time met (score 1) in S1: V1 20 s, V7 25 s of V1, V2, V3, V7 → 2/4;
+        # S2: V4 30 s of V4, V5 → 1/2; overall 3/6.
+        StandardRow(store, "Greeting", "greet_time",
+                    "How many seconds after you walked in did an employee come to you?",
+                    {"S1": 2 / 4, "S2": 1 / 2, "S3": None}, 3 / 6),
+        # greeted: S1 V1, V2, V7 of 4 → 3/4; S2 2/2; overall 5/6.
+        StandardRow(store, "Greeting", "greeted", "Did the employee greet you?",
+                    {"S1": 3 / 4, "S2": 1.0, "S3": None}, 5 / 6),
+        # smiled, compared across v1 and v2 by item id and worded as v2: S1 V1, V3 of 4;
+        # S2 V4 of 2; overall 3/6.
+        StandardRow(store, "Greeting", "smiled", "Did the employee smile at you warmly?",
+                    {"S1": 2 / 4, "S2": 1 / 2, "S3": None}, 3 / 6),
+        # named_self counted in V1 (yes), V2 (no), V7 (no); V3's is hidden → S1 1/3;
+        # S2 never asked.
+        StandardRow(store, "Greeting", "named_self",
+                    "Did the employee introduce themselves by name?",
+                    {"S1": 1 / 3, "S2": None, "S3": None}, 1 / 3),
+        # three_yes: V2 N/A drops out; S1 V7 met → 1/1; S2 V4 met, V5 not → 1/2; 2/3.
+        StandardRow(store, "Needs discovery", "three_yes",
+                    "How many times did you answer “yes” to the employee's questions "
+                    "before the main offer?",
+                    {"S1": 1.0, "S2": 1 / 2, "S3": None}, 2 / 3),
+        # tidiness met only when clean: S1 V1 of 4 → 1/4; S2 V5 of 2 → 1/2; overall 2/6.
+        StandardRow(store, "Service and store", "tidiness", "What state was the sales floor in?",
+                    {"S1": 1 / 4, "S2": 1 / 2, "S3": None}, 2 / 6),
+    ]  # fmt: skip
+    assert same(world.report().standards, expected)
+
+
+def test_employee_rows_show_average_weakest_standards_and_an_eight_week_trend(
+    world: World,
+) -> None:
+    greet_time = "How many seconds after you walked in did an employee come to you?"
+    expected = [
+        # Anna: V1, V2 → (100 + 50) / 2 = 75 %. Met shares: greet_time 1/2, greeted 2/2,
+        # smiled 1/2, named_self 1/2, tidiness 1/2: four ties at 0.5, so the first three
+        # in checklist order (smiled comes before named_self, though not alphabetically).
+        # Trend W03…W10: P1 in W09, this week.
+        EmployeeRow("S1-01", "Anna Ivanova", "S1", 2, (V1 + V2) / 2,
+                    (WeakStandard(greet_time, 0.5),
+                     WeakStandard("Did the employee smile at you warmly?", 0.5),
+                     WeakStandard("Did the employee introduce themselves by name?", 0.5)),
+                    (None, None, None, None, None, None, P1, (V1 + V2) / 2)),
+        # Boris: V3, V7 → (16.67 + 66.67) / 2 = 41.67 %. Shares: greet_time 1/2, greeted
+        # 1/2, smiled 1/2, named_self 0/1 (V3's hidden), three_yes 1/1, tidiness 0/2.
+        # Lowest three: named_self 0, tidiness 0, then greet_time first of the 0.5 ties.
+        # Trend: P3 in W03 (P4 in W02 is outside the eight weeks).
+        EmployeeRow("S1-02", "Boris Petrov", "S1", 2, (V3 + V7) / 2,
+                    (WeakStandard("Did the employee introduce themselves by name?", 0.0),
+                     WeakStandard("What state was the sales floor in?", 0.0),
+                     WeakStandard(greet_time, 0.5)),
+                    (P3, None, None, None, None, None, None, (V3 + V7) / 2)),
+        # Vera: V4 (store), V6 (phone) → (93.75 + 80) / 2 = 86.875 %. Below 1: the phone
+        # named_self 0/1 and tidiness 0/1 (minor issues). Trend: P2 in W08.
+        EmployeeRow("S2-01", "Vera Smirnova", "S2", 2, (V4 + V6) / 2,
+                    (WeakStandard("Did the employee give their name?", 0.0),
+                     WeakStandard("What state was the sales floor in?", 0.0)),
+                    (None, None, None, None, None, P2, None, (V4 + V6) / 2)),
+    ]  # fmt: skip
+    assert same((V4 + V6) / 2, 0.86875)
+    employees = world.report().employees
+    # Vera's tidiness was "minor issues" (0.5), which is not "met": 0 of 1 met fully.
+    assert same(employees, expected)
+
+
+def test_a_described_employee_is_listed_for_matching_with_the_local_time(world: World) -> None:
+    assert world.report().unmatched == [
+        UnmatchedEmployee(world.ids["V5"], naive(3, 5, 18, 30), "S2", "Girl at the till, glasses")
+    ]
+
+
+def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world: World) -> None:
+    report = world.report()
+    # Headers are cut to 60 characters, the last one an ellipsis.
+    greet_time = "How many seconds after you walked in did an employee come t…"
+    assert report.item_columns == [
+        # store_visit items first (the store checklist), in checklist order, then the
+        # phone call's own items; shared ids (greeted, named_self, nps) take one column.
+        ItemColumn("greet_time", greet_time),
+        ItemColumn("greeted", "Did the employee greet you?"),
+        ItemColumn("smiled", "Did the employee smile at you warmly?"),
+        ItemColumn("named_self", "Did the employee introduce themselves by name?"),
+        ItemColumn("three_yes", "How many times did you answer “yes” to the employee's quest…"),
+        ItemColumn("tidiness", "What state was the sales floor in?"),
+        ItemColumn("nps", "How likely are you to recommend this store to a friend? (0–…"),
+        ItemColumn("comment", "Comment: what stood out, what should be fixed"),
+        ItemColumn("answer_time", "How many seconds after the first ring did an employee answe…"),
+    ]
+    assert all(len(c.header) <= 60 for c in report.item_columns)
+    columns = [c.item_id for c in report.item_columns]
+
+    def answers(**given: str | float) -> dict[str, str | float | None]:
+        return {item_id: given.get(item_id) for item_id in columns}
+
+    ids = world.ids
+    expected = [
+        # Ordered by submission time; times are Moscow wall-clock without a zone.
+        VisitRow(ids["V1"], naive(3, 2, 0), "S1", "S1-01", "E-01", "store_visit v1", V1,
+                 True, False,
+                 answers(greet_time=20.0, greeted="yes", smiled="yes", named_self="yes",
+                         tidiness="Clean and tidy", nps=10.0), ""),
+        VisitRow(ids["V7"], naive(3, 3, 9), "S1", "S1-02", "E-02", "store_visit v1", V7,
+                 False, False,
+                 answers(greet_time=25.0, greeted="yes", smiled="no", named_self="no",
+                         three_yes=5.0, tidiness="Untidy"), ""),
+        VisitRow(ids["V4"], naive(3, 3, 12), "S2", "S2-01", "E-02", "store_visit v1", V4,
+                 True, False,
+                 answers(greet_time=30.0, greeted="yes", smiled="yes", three_yes=4.0,
+                         tidiness="Minor issues", nps=9.0),
+                 "storefront_photo: Window dirty"),
+        # Comments in checklist order, whatever order they were typed in.
+        VisitRow(ids["V2"], naive(3, 4, 15), "S1", "S1-01", "E-02", "store_visit v2", V2,
+                 False, False,
+                 answers(greet_time=45.0, greeted="yes", smiled="no", named_self="no",
+                         three_yes="N/A",
+                         tidiness="Minor issues", nps=9.0),
+                 "greet_time: Waited by the door\nsmiled: Looked tired"),
+        VisitRow(ids["V5"], naive(3, 5, 18, 30), "S2", "", "E-01", "store_visit v1", V5,
+                 False, False,
+                 answers(greet_time=60.0, greeted="yes", smiled="no", three_yes=2.0,
+                         tidiness="Clean and tidy"), ""),
+        VisitRow(ids["V6"], naive(3, 6, 11), "S2", "S2-01", "E-01", "phone_call v1", V6,
+                 False, True,
+                 answers(answer_time=10.0, greeted="yes", named_self="no", nps=8.0), ""),
+        # named_self was answered, then hidden by greeted = no: not shown. The text answer
+        # is kept exactly as typed (the workbook writer defuses formulas).
+        VisitRow(ids["V3"], naive(3, 8, 23, 59), "S1", "S1-02", "E-01", "store_visit v1", V3,
+                 False, True,
+                 answers(greet_time=90.0, greeted="no", smiled="yes", tidiness="Untidy",
+                         nps=3.0, comment='=HYPERLINK("http://x")'), ""),
+    ]  # fmt: skip
+    assert same(report.visits, expected)
+
+
+def test_drafts_cancelled_and_voided_visits_are_left_out(world: World) -> None:
+    report = world.report()
+    listed = {row.visit_id for row in report.visits}
+    assert listed == {world.ids[name] for name in ("V1", "V2", "V3", "V4", "V5", "V6", "V7")}
+    assert not listed & {world.ids[n] for n in ("draft", "cancelled", "voided")}
+    assert report.stores[0].visits == 4 and report.stores[0].nps == pytest.approx(100 / 3)
+
+
+def test_iso_weeks_run_from_monday_midnight_to_monday_midnight_moscow_time(world: World) -> None:
+    # Sunday 21:00 UTC is Monday 00:00 in Moscow: V1 opens W10 and N1 opens W11, while
+    # P1 (Sunday 23:59 local, 20:59 UTC) closes W09 and V3 (Sunday 23:59) closes W10.
+    assert local(3, 9, 0) == datetime(2026, 3, 8, 21, 0, tzinfo=UTC)
+    ids = {name: world.ids[name] for name in ("V1", "V3", "P1", "N1")}
+
+    def listed(week: Week) -> set[int]:
+        return {row.visit_id for row in world.report(week).visits} & set(ids.values())
+
+    assert listed(Week(2026, 9)) == {ids["P1"]}
+    assert listed(Week(2026, 10)) == {ids["V1"], ids["V3"]}
+    assert listed(Week(2026, 11)) == {ids["N1"]}
+
+
+def test_the_trend_covers_eight_weeks_overall_and_per_store(world: World) -> None:
+    # This week over all 7 visits: (100 + 50 + 16.67 + 66.67 + 93.75 + 50 + 80) / 7
+    # = (700/3 + 895/4) / 7 % = 5485/84 % = 65.30 %.
+    overall = (V1 + V2 + V3 + V7 + V4 + V5 + V6) / 7
+    assert same(overall, 5485 / 8400)
+    empty = {"S1": None, "S2": None, "S3": None}
+    weeks = [Week(2026, n) for n in range(3, 11)]
+    expected = [
+        TrendPoint(weeks[0], P3, {**empty, "S1": P3}),  # P3 at the first instant of W03
+        *(TrendPoint(w, None, empty) for w in weeks[1:5]),
+        TrendPoint(weeks[5], P2, {**empty, "S2": P2}),
+        TrendPoint(weeks[6], P1, {**empty, "S1": P1}),
+        TrendPoint(weeks[7], overall, {"S1": S1_AVERAGE, "S2": S2_AVERAGE, "S3": None}),
+    ]
+    report = world.report()
+    assert same(report.trend, expected)
+    assert report.trend_weeks == weeks
+
+
+def test_a_managers_report_holds_nothing_of_another_store(world: World) -> None:
+    scope = Scope(ScopeKind.STORES, frozenset({"S2", "S9"}))  # S9 does not exist
+    report = world.report(scope=scope)
+    full = world.report()
+    assert report.stores == [full.stores[1]]
+    # Only standards that counted in S2 (store_visit named_self did not), S2 shares only.
+    assert [(r.item_id, r.met_share, r.overall) for r in report.standards] == [
+        (r.item_id, {"S2": r.met_share["S2"]}, r.met_share["S2"])
+        for r in full.standards
+        if r.met_share["S2"] is not None
+    ]
+    assert report.employees == [full.employees[2]]
+    assert report.unmatched == full.unmatched
+    assert [c.item_id for c in report.item_columns] == [
+        "greet_time", "greeted", "smiled", "three_yes", "tidiness", "nps",
+        "answer_time", "named_self",
+    ]  # fmt: skip
+    assert [r.visit_id for r in report.visits] == [world.ids[n] for n in ("V4", "V5", "V6")]
+    assert [r.evaluator for r in report.visits] == ["E-02", "E-01", "E-01"]
+    # Trend: S2 alone, overall included (P2 in W08; this week S2's 179/240).
+    assert all(set(p.per_store) == {"S2"} for p in report.trend)
+    assert [p.average_score for p in report.trend] == pytest.approx(
+        [None, None, None, None, None, P2, None, S2_AVERAGE]
+    )
+    text = repr(report)
+    for other in ("S1", "S3", "S4", "Tverskaya", "Anna", "Boris"):
+        assert other not in text
+
+
+def test_a_manager_of_a_store_without_visits_gets_empty_sheets(world: World) -> None:
+    report = world.report(scope=Scope(ScopeKind.STORES, frozenset({"S3"})))
+    assert [s.store_code for s in report.stores] == ["S3"]
+    assert report.standards == report.employees == report.visits == report.unmatched == []
+    assert [p.per_store for p in report.trend] == [{"S3": None}] * 8
+    assert [p.average_score for p in report.trend] == [None] * 8
+
+
+def test_hr_sees_everything_but_who_the_shopper_was(world: World) -> None:
+    full = world.report()
+    hr = world.report(scope=Scope(ScopeKind.HR))
+    assert [row.evaluator for row in hr.visits] == [None] * 7
+    assert "E-0" not in repr(hr)
+    assert hr.visits == [dataclasses.replace(row, evaluator=None) for row in full.visits]
+    assert (hr.stores, hr.standards, hr.employees, hr.unmatched, hr.trend) == (
+        full.stores,
+        full.standards,
+        full.employees,
+        full.unmatched,
+        full.trend,
+    )
+
+
+def test_russian_reports_use_russian_texts_and_the_given_answer_labels(world: World) -> None:
+    t = Translator("ru")
+    report = world.report(language="ru", labels=t)
+    v2 = next(row for row in report.visits if row.visit_id == world.ids["V2"])
+    assert v2.answers["greeted"] == t("answer.yes") and v2.answers["smiled"] == t("answer.no")
+    assert v2.answers["three_yes"] == t("answer.na")
+    assert v2.answers["tidiness"] == "Есть мелкие недочёты"
+    greeted = report.standards[4]
+    assert (greeted.checklist_title, greeted.section_title, greeted.prompt) == (
+        "Визит в магазин",
+        "Встреча",
+        "Сотрудник поздоровался с вами?",
+    )
+    assert report.item_columns[1] == ItemColumn("greeted", "Сотрудник поздоровался с вами?")
+
+
+def test_the_number_of_queries_does_not_grow_with_the_visits(world: World) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(world.database.engine, "before_cursor_execute", count)
+    try:
+        counts = []
+        for week in (Week(2026, 5), Week(2026, 11), WEEK):  # 0, 1 and 7 visits
+            statements.clear()
+            world.report(week)
+            counts.append(len(statements))
+    finally:
+        event.remove(world.database.engine, "before_cursor_execute", count)
+    assert counts[0] == counts[1] == counts[2] <= 14  # with the flags and actions queries
+
+
+def test_generated_at_is_kept_in_utc(world: World) -> None:
+    # 09:00 in Moscow is 06:00 UTC.
+    with world.database.read() as session:
+        report = build_report(
+            session,
+            WEEK,
+            ALL,
+            zone=MOSCOW,
+            language="en",
+            now=datetime(2026, 3, 9, 9, 0, tzinfo=MOSCOW),
+        )
+    assert report.generated_at == NOW and report.generated_at.tzinfo == UTC

@@ -1,0 +1,300 @@
+"""Field operations end to end: assignments, integrity review, follow-ups and reminders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.i18n import Translator
+from exports.aggregate import build_report
+from exports.report_data import Scope, ScopeKind
+from exports.weeks import Week
+from storage import assignments
+from storage.db import Database
+from storage.models import (
+    Answer,
+    Assignment,
+    AssignmentStatus,
+    CorrectiveAction,
+    ReviewDecision,
+    Role,
+    Visit,
+    VisitFlag,
+    VisitStatus,
+)
+from tests.bot_harness import ZONE, RunningBot, World, add_person, make_world
+from tests.fakebotapi import FakeBotApi, FakeUser
+
+SHOPPER, ADMIN, MANAGER = 501, 900, 601
+ALL_YES = [
+    "Yes",
+    "Yes",
+    "Yes",
+    "Yes",
+    "Yes",
+    "5",
+    "Yes",
+    "Yes",
+    "Yes",
+    "5",
+    "Clean and tidy",
+    "Yes",
+    "10",
+]
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    world = make_world(database)
+    add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
+    add_person(database, ADMIN, Role.ADMIN)
+    add_person(database, MANAGER, Role.MANAGER, ["S1"])
+    return world
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, world: World) -> AsyncIterator[RunningBot]:
+    running = RunningBot(api, world)
+    await running.start()
+    yield running
+    await running.stop()
+    api.assert_no_unknown_methods()
+
+
+async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tverskaya") -> None:
+    await shopper.send_command("/visit")
+    await shopper.press(first)
+    if first == "⭐ Tverskaya":
+        await shopper.press("Store visit")
+    await shopper.press("Anna Ivanova · Seller")
+    if typed:
+        await shopper.send_text("12")
+    else:
+        await shopper.press("▶ I walked in")
+        await shopper.press("⏹ I was greeted")
+    for answer in ALL_YES:
+        await shopper.press(answer)
+    await shopper.press("Skip ▶")
+    await shopper.press("Skip ▶")
+    await shopper.press("✅ Submit")
+
+
+def only_visit(database: Database) -> Visit:
+    with database.read() as session:
+        visit = session.scalars(select(Visit).order_by(Visit.id.desc())).first()
+        assert visit is not None
+        return visit
+
+
+async def test_an_open_assignment_comes_first_and_is_completed_by_the_visit(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    today = datetime.now(ZONE).date()
+    with world.database.write() as session:
+        [assigned] = assignments.create(
+            session,
+            [
+                assignments.NewAssignment(
+                    "S1",
+                    "store_visit",
+                    "E-01",
+                    today,
+                    today + timedelta(days=2),
+                    "Saturday morning",
+                )
+            ],
+            set(world.versions),
+        )
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    first = shopper.buttons()[0][0][0]
+    assert first.startswith("📌 Tverskaya · Store visit · by ")
+    await complete_visit(shopper, typed=False, first=first)
+    with world.database.read() as session:
+        assignment = session.get(Assignment, assigned)
+        assert assignment is not None and assignment.status == AssignmentStatus.DONE
+        assert only_visit(world.database).assignment_id == assigned
+
+
+async def test_a_flagged_visit_is_returned_fixed_resubmitted_and_accepted_by_an_admin(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)
+    assert "An administrator will check the visit" in shopper.last_text()
+    visit = only_visit(world.database)
+    assert visit.review_status == "pending"
+    week = Week.containing(datetime.now(ZONE).date())
+    with world.database.read() as session:
+        assert (
+            build_report(session, week, Scope(ScopeKind.ALL), zone=ZONE, language="en").visits == []
+        )
+
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    card = admin.last_text()
+    assert f"Visit #{visit.id}" in card and "E-01" in card
+    assert "timer typed, not measured: greet_time" in card
+    await admin.press("↩ Return")
+    await admin.send_text(
+        "Please time the greeting with the stopwatch",
+        until=lambda r: any(c.chat_id == SHOPPER for c in api.requests[-5:]),
+    )
+    returned = await api.wait_for(
+        lambda: next((m for m in shopper.messages() if "was returned" in (m.text or "")), None)
+    )
+    assert "Please time the greeting" in (returned.text or "")
+
+    await shopper.send_command("/resume")
+    assert "Check your answers" in shopper.last_text()
+    await shopper.press("1")
+    await shopper.press("▶ I walked in")
+    await shopper.press("⏹ I was greeted")
+    await shopper.press("✅ Submit")
+    resubmitted = only_visit(world.database)
+    assert resubmitted.status == VisitStatus.SUBMITTED and resubmitted.review_status is None
+    with world.database.read() as session:
+        assert session.scalars(select(VisitFlag)).all() == []
+        [decision] = session.scalars(select(ReviewDecision)).all()
+        assert (decision.decision, decision.reason) == (
+            "rejected",
+            "Please time the greeting with the stopwatch",
+        )
+        assert [
+            v.visit_id
+            for v in build_report(
+                session, week, Scope(ScopeKind.ALL), zone=ZONE, language="en"
+            ).visits
+        ] == [visit.id]
+
+
+async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    await shopper.press("Store visit")
+    await shopper.press("Anna Ivanova · Seller")
+    reaction = await shopper.send_location(55.80, 37.61)
+    assert "location is saved" in reaction.texts[0]
+    await shopper.press("▶ I walked in")
+    await shopper.press("⏹ I was greeted")
+    for answer in ALL_YES:
+        await shopper.press(answer)
+    await shopper.press("Skip ▶")
+    await shopper.press("Skip ▶")
+    await shopper.press("✅ Submit")
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    assert "far from the store" in admin.last_text()
+    await admin.press("✅ Accept")
+    assert "No flagged visits are waiting" in admin.last_text()
+    assert only_visit(world.database).review_status == "accepted"
+    week = Week.containing(datetime.now(ZONE).date())
+    with world.database.read() as session:
+        [row] = build_report(
+            session,
+            week,
+            Scope(ScopeKind.ALL),
+            zone=ZONE,
+            language="en",
+            labels=Translator("en", "reports"),
+        ).visits
+    assert row.flags == "far from the store", "accepted visits count, their flags shown"
+    evaluator = api.user(SHOPPER, language_code="en")
+    await evaluator.send_command("/review")
+    assert "Only an administrator" in evaluator.last_text()
+
+
+async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    await shopper.press("Store visit")
+    await shopper.press("Anna Ivanova · Seller")
+    await shopper.press("▶ I walked in")
+    await shopper.press("⏹ I was greeted")
+    for answer in ["Yes", "No", *ALL_YES[2:]]:  # smiled: no
+        await shopper.press(answer)
+    await shopper.press("Skip ▶")
+    await shopper.press("Skip ▶")
+    await shopper.press("✅ Submit")
+    manager = api.user(MANAGER, language_code="en")
+    await manager.send_command("/followup")
+    [[(label, _)]] = manager.buttons()
+    assert "S1 · Did the employee smile at you?" in label
+    await manager.press(label)
+    await manager.send_text("Smile training at Friday's briefing")
+    assert "By when?" in manager.last_text()
+    await manager.send_text("someday")
+    assert "don't understand the date" in manager.last_text()
+    due = datetime.now(ZONE).date() + timedelta(days=4)
+    await manager.send_text(f"{due:%d.%m.%Y}")
+    assert "The action is recorded" in manager.last_text()
+    with world.database.read() as session:
+        [action] = session.scalars(select(CorrectiveAction)).all()
+        assert (action.item_id, action.action, action.due_on) == (
+            "smiled",
+            "Smile training at Friday's briefing",
+            due,
+        )
+    await manager.send_command("/followup")
+    assert "No failed standard" in manager.last_text()
+    week = Week.containing(datetime.now(ZONE).date())
+    with world.database.read() as session:
+        [listed] = build_report(
+            session, week, Scope(ScopeKind.STORES, frozenset({"S1"})), zone=ZONE, language="en"
+        ).actions
+    assert (listed.store_code, listed.action, listed.due_on) == (
+        "S1",
+        "Smile training at Friday's briefing",
+        due,
+    )
+
+
+async def test_a_shopper_is_reminded_the_day_before_the_window_closes(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    today = datetime.now(ZONE).date()
+    with world.database.write() as session:
+        assignments.create(
+            session,
+            [
+                assignments.NewAssignment(
+                    "S1", "phone_call", "E-01", today, today + timedelta(days=1)
+                )
+            ],
+            set(world.versions),
+        )
+    shopper = api.user(SHOPPER, language_code="en")
+    reminder = await api.wait_for(
+        lambda: next((m for m in shopper.messages() if "Reminder" in (m.text or "")), None),
+        timeout=15,
+    )
+    assert "Tverskaya" in (reminder.text or "")
+    sent = bot.operations.reminders(datetime.now(UTC))
+    assert sent == [], "each reminder goes out once"
+
+
+async def test_the_same_update_delivered_twice_has_one_effect(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    await shopper.press("Store visit")
+    await shopper.press("Anna Ivanova · Seller")
+    first = await shopper.send_text("12")
+    api.push_update(dict(first.update))  # Telegram delivers it again after a crash
+    await api.wait_for(lambda: len(api.calls("sendMessage", chat_id=SHOPPER)) >= 3)
+    await shopper.send_text("yes", expect_reaction=True)
+    with world.database.read() as session:
+        rows = session.scalars(select(Answer)).all()
+    assert [(a.item_id, a.value_number) for a in rows] == [("greet_time", 12.0)]
+    assert only_visit(world.database).current_item == "greeted"

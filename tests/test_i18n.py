@@ -1,0 +1,71 @@
+"""The message catalogues: both languages complete, and every message the code asks for exists."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.app import ROLE_COMMANDS
+from bot.i18n import LANGUAGES, Translator, catalogue, pick_language
+from storage.models import Role
+from storage.people import InvitationRefused
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_russian_and_english_have_the_same_messages_and_placeholders() -> None:
+    ru, en = catalogue("ru"), catalogue("en")
+    assert ru.keys() == en.keys()
+    for key in ru:
+        assert _placeholders(ru[key]) == _placeholders(en[key]), key
+
+
+def _keys_used_in_code() -> set[str]:
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").glob("*.py"))
+    keys = set(re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', source))
+    domain = "\n".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("storage", "checklists")
+        for p in (ROOT / folder).glob("*.py")
+    )
+    keys |= {f"error.{r}" for r in re.findall(r'FlowError\(\s*"([a-z_]+)"', domain + source)}
+    keys |= {f"reject.{r}" for r in re.findall(r'AnswerRejected\(\s*"([a-z_]+)"', domain)}
+    keys |= {f"help.{role}" for role in Role} | {f"start.welcome_{role}" for role in Role}
+    keys |= {f"command.{name}" for names in ROLE_COMMANDS.values() for name in names}
+    return keys
+
+
+def test_every_message_the_code_asks_for_exists() -> None:
+    keys = _keys_used_in_code()
+    assert len(keys) > 60
+    assert keys - catalogue("en").keys() == set()
+
+
+@pytest.mark.parametrize("reason", ["unknown", "used", "expired"])
+def test_each_invitation_refusal_has_a_message(reason: str) -> None:
+    InvitationRefused(reason)
+    for language in LANGUAGES:
+        assert Translator(language)(f"start.refused_{reason}")
+
+
+@pytest.mark.parametrize(
+    ("telegram", "default", "expected"),
+    [
+        ("en", "ru", "en"),
+        ("en-GB", "ru", "en"),
+        ("de", "ru", "ru"),
+        (None, "en", "en"),
+        ("ru", "en", "ru"),
+    ],
+)
+def test_the_persons_telegram_language_wins_when_the_bot_speaks_it(
+    telegram: str | None, default: str, expected: str
+) -> None:
+    assert pick_language(telegram, default) == expected

@@ -1,0 +1,264 @@
+"""Weekly workbooks reach each recipient exactly once, through the real Bot API client."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.reports import ReportService
+from checklists.scoring import Answer as A
+from exports.report_data import Scope, ScopeKind
+from exports.weeks import Week
+from storage.db import Database
+from storage.models import ReportDelivery, Role
+from tests.bot_harness import (
+    TOKEN,
+    ZONE,
+    RunningBot,
+    World,
+    add_person,
+    make_world,
+    submitted_visit,
+)
+from tests.fakebotapi import FakeBotApi
+
+MANAGER, OTHER_MANAGER, HR, ADMIN = 601, 602, 603, 604
+WEEK = Week(2026, 47)
+AFTER_DUE = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 10:00 Moscow, after 09:00
+ANSWERS = {
+    "greet_time": A(20),
+    "greeted": A("yes"),
+    "smiled": A("yes"),
+    "named_self": A("no"),
+    "nps": A(10),
+}
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    world = make_world(database)
+    add_person(database, MANAGER, Role.MANAGER, ["S1"])
+    add_person(database, OTHER_MANAGER, Role.MANAGER, ["S2"])
+    add_person(database, HR, Role.HR)
+    add_person(database, ADMIN, Role.ADMIN)
+    evaluator = add_person(database, 501, Role.EVALUATOR)
+    submitted_visit(
+        world, evaluator, world.anna_id, ANSWERS, datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    )
+    return world
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    client = Bot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+    async with client:
+        yield client
+
+
+def service(world: World, tmp_path: Path, worker: str = "w1") -> ReportService:
+    return ReportService(
+        database=world.database,
+        zone=ZONE,
+        language="en",
+        export_dir=tmp_path / "exports",
+        schedule="mon 09:00",
+        worker=worker,
+    )
+
+
+def documents(api: FakeBotApi) -> dict[int, list[bytes]]:
+    sent: dict[int, list[bytes]] = {}
+    for call in api.calls("sendDocument"):
+        if call.ok:
+            upload = next(iter(call.files.values()))
+            sent.setdefault(int(call.params["chat_id"]), []).append(upload.data)
+    return sent
+
+
+def ledger(database: Database) -> list[ReportDelivery]:
+    with database.read() as session:
+        return list(session.scalars(select(ReportDelivery).order_by(ReportDelivery.id)))
+
+
+def store_codes_in(workbook: bytes) -> set[str]:
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook))["Summary"]
+    return {row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+
+
+async def test_a_missed_run_is_delivered_once_when_the_bot_comes_back(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    assert await reports.run_once(bot, AFTER_DUE) == 4
+    assert await reports.run_once(bot, AFTER_DUE + timedelta(minutes=1)) == 0
+    sent = documents(api)
+    assert sorted(sent) == [MANAGER, OTHER_MANAGER, HR, ADMIN]
+    assert all(len(files) == 1 for files in sent.values())
+    rows = ledger(world.database)
+    assert {(r.period, r.status) for r in rows} == {(WEEK.label, "sent")}
+    assert all(r.workbook_hash and r.file_path and Path(r.file_path).exists() for r in rows)
+    caption = api.calls("sendDocument")[0].params["caption"]
+    assert "2026-W47" in caption and "16.11.2026" in caption and "22.11.2026" in caption
+
+
+async def test_each_manager_gets_only_their_stores(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    await service(world, tmp_path).run_once(bot, AFTER_DUE)
+    sent = documents(api)
+    assert store_codes_in(sent[MANAGER][0]) == {"S1"}
+    assert store_codes_in(sent[OTHER_MANAGER][0]) == {"S2"}
+    assert store_codes_in(sent[ADMIN][0]) == {"S1", "S2"}
+
+
+async def test_nothing_is_sent_before_the_scheduled_time(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    before = datetime(2026, 11, 23, 5, 59, tzinfo=UTC)  # Monday 08:59 Moscow
+    await reports.run_once(bot, before)
+    assert {r.period for r in ledger(world.database)} == {"2026-W46"}, "the week before is due"
+    assert WEEK.label not in {r.period for r in ledger(world.database)}
+
+
+async def test_a_failed_send_is_retried_after_a_backoff(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    api.fail_next("sendDocument", times=1, status=500)
+    assert await reports.run_once(bot, AFTER_DUE) == 3
+    [failed] = [r for r in ledger(world.database) if r.status == "failed"]
+    assert failed.attempts == 1 and failed.last_error
+    assert failed.next_attempt_at == AFTER_DUE + timedelta(seconds=30)
+    assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=10)) == 0
+    assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=31)) == 1
+    assert {r.status for r in ledger(world.database)} == {"sent"}
+    assert all(len(files) == 1 for files in documents(api).values())
+
+
+async def test_telegrams_retry_after_is_honoured(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    api.fail_next("sendDocument", times=1, status=429, retry_after=7)
+    await service(world, tmp_path).run_once(bot, AFTER_DUE)
+    [waiting] = [r for r in ledger(world.database) if r.status == "failed"]
+    assert waiting.next_attempt_at == AFTER_DUE + timedelta(seconds=7)
+
+
+async def test_two_schedulers_on_one_database_never_send_twice(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    first, second = service(world, tmp_path, "a"), service(world, tmp_path, "b")
+    counts = await asyncio.gather(
+        first.run_once(bot, AFTER_DUE),
+        second.run_once(bot, AFTER_DUE),
+        first.run_once(bot, AFTER_DUE),
+    )
+    assert sum(counts) == 4
+    assert all(len(files) == 1 for files in documents(api).values())
+    assert len(documents(api)) == 4
+
+
+async def test_an_admin_resend_sends_the_week_again(
+    api: FakeBotApi, world: World, tmp_path: Path
+) -> None:
+    running = RunningBot(api, world, export_dir=tmp_path / "exports")
+    await running.start()
+    try:
+        await api.wait_for(lambda: len(api.calls("sendDocument")) >= 4, timeout=15)
+        before = len(api.calls("sendDocument"))
+        admin = api.user(ADMIN, language_code="en")
+        await admin.send_command(
+            "/resend",
+            "2026-W47",
+            timeout=15,
+            until=lambda r: len(api.calls("sendDocument")) >= before + 4,
+        )
+        assert any("will be sent again (4 recipients)" in m.shown_text for m in admin.messages())
+        assert len(api.calls("sendDocument")) == before + 4
+        manager = api.user(MANAGER, language_code="en")
+        await manager.send_command("/resend", "2026-W47")
+        assert "Only an administrator" in manager.last_text()
+    finally:
+        await running.stop()
+
+
+async def test_a_bot_started_after_the_scheduled_time_delivers_what_is_due_on_start(
+    api: FakeBotApi, world: World, tmp_path: Path
+) -> None:
+    running = RunningBot(api, world, export_dir=tmp_path / "exports")
+    await running.start()
+    try:
+        await api.wait_for(lambda: len(api.calls("sendDocument")) >= 4, timeout=15)
+    finally:
+        await running.stop()
+    due = {r.period for r in ledger(world.database)}
+    assert len(due) == 1 and all(r.status == "sent" for r in ledger(world.database))
+
+
+async def test_a_manager_asks_for_a_given_week_with_report(
+    api: FakeBotApi, world: World, tmp_path: Path
+) -> None:
+    running = RunningBot(api, world, export_dir=tmp_path / "exports")
+    await running.start()
+    try:
+        manager = api.user(MANAGER, language_code="en")
+        reaction = await manager.send_command(
+            "/report",
+            "2026-W47",
+            timeout=15,
+            until=lambda r: "sendDocument" in r.methods,
+        )
+        [call] = [c for c in reaction.calls if c.method == "sendDocument"]
+        assert store_codes_in(next(iter(call.files.values())).data) == {"S1"}
+        await manager.send_command("/report", "next-week")
+        assert "don't understand the week" in manager.last_text()
+        await manager.send_command("/report", "2099-W01")
+        assert "has not ended yet" in manager.last_text()
+        evaluator = api.user(501, language_code="en")
+        await evaluator.send_command("/report")
+        assert "Reports are for" in evaluator.last_text()
+    finally:
+        await running.stop()
+
+
+async def test_an_oversized_workbook_is_split_into_one_workbook_per_store(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    whole = reports.build(WEEK, Scope(ScopeKind.HR), "en")
+    part = reports.build(WEEK, Scope(ScopeKind.HR).only("S1"), "en")
+    reports.document_limit = (whole.stat().st_size + part.stat().st_size) // 2
+    await reports.send(bot, HR, WEEK, whole, "en", Scope(ScopeKind.HR))
+    notice, *rest = [
+        c for c in api.calls(chat_id=HR) if c.method in ("sendMessage", "sendDocument")
+    ]
+    assert "over Telegram's 50 MB limit, so it comes as 2 workbooks" in notice.params["text"]
+    files = [next(iter(c.files.values())) for c in rest]
+    assert [f.filename for f in files] == ["2026-W47-hr-store-S1.xlsx", "2026-W47-hr-store-S2.xlsx"]
+    assert [store_codes_in(f.data) for f in files] == [{"S1"}, {"S2"}]
+    visits = openpyxl.load_workbook(io.BytesIO(files[0].data))["Visits"]
+    assert "Evaluator" not in [c.value for c in visits[1]], "HR's parts still hide shoppers"
+
+
+async def test_a_workbook_too_large_even_per_store_is_announced_with_its_path(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    reports.document_limit = 100
+    path = reports.build(WEEK, Scope(ScopeKind.ALL), "en")
+    await reports.send(bot, ADMIN, WEEK, path, "en", Scope(ScopeKind.ALL))
+    [message] = [c for c in api.calls(chat_id=ADMIN) if c.method == "sendMessage"]
+    assert (
+        str(path) in message.params["text"]
+        and "over Telegram's 50 MB limit" in message.params["text"]
+    )
+    assert not api.calls("sendDocument")

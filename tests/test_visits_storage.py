@@ -1,0 +1,129 @@
+"""Checklist versions are kept as answered; submitting a visit fixes its scores exactly once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from checklists.loader import SHIPPED_DIR, ChecklistError, load_all
+from checklists.scoring import Answer as ScoringAnswer
+from checklists.scoring import score_visit
+from storage import checklist_versions, visits
+from storage.db import Database
+from storage.models import Answer, ChecklistVersion, Person, Role, Store, Visit, VisitStatus
+from storage.people import add_person
+
+
+def _register(database: Database, folder: Path) -> dict[str, ChecklistVersion]:
+    with database.write() as session:
+        return checklist_versions.register(session, load_all([folder]))
+
+
+def test_registering_the_same_files_twice_adds_no_version(database: Database) -> None:
+    _register(database, SHIPPED_DIR)
+    _register(database, SHIPPED_DIR)
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(ChecklistVersion)) == 3
+
+
+def test_a_changed_checklist_without_a_new_version_is_refused(
+    database: Database, tmp_path: Path
+) -> None:
+    shutil.copy(SHIPPED_DIR / "store_visit.yaml", tmp_path / "store_visit.yaml")
+    _register(database, tmp_path)
+    path = tmp_path / "store_visit.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("pass_mark: 80", "pass_mark: 75"))
+    with pytest.raises(ChecklistError) as refused:
+        _register(database, tmp_path)
+    problem = refused.value.problems[0]
+    assert problem.line == 5 and "set 'version: 2'" in problem.message
+    path.write_text(path.read_text(encoding="utf-8").replace("version: 1", "version: 2"))
+    current = _register(database, tmp_path)
+    assert current["store_visit"].version == 2
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(ChecklistVersion)) == 2
+
+
+def test_formatting_and_comments_do_not_count_as_a_change(
+    database: Database, tmp_path: Path
+) -> None:
+    shutil.copy(SHIPPED_DIR / "store_visit.yaml", tmp_path / "store_visit.yaml")
+    _register(database, tmp_path)
+    path = tmp_path / "store_visit.yaml"
+    path.write_text("# a new comment\n\n" + path.read_text(encoding="utf-8"))
+    assert _register(database, tmp_path)["store_visit"].version == 1
+
+
+ANSWERS = {
+    "greet_time": ScoringAnswer(45),
+    "greeted": ScoringAnswer("yes"),
+    "smiled": ScoringAnswer("no"),
+    "named_self": ScoringAnswer("yes"),
+    "three_yes": ScoringAnswer(na=True),
+    "service_rating": ScoringAnswer(4),
+    "tidiness": ScoringAnswer("minor_issues"),
+    "nps": ScoringAnswer(9),
+    "comment": ScoringAnswer('=HYPERLINK("x")'),
+}
+
+
+def _draft(database: Database) -> int:
+    version = _register(database, SHIPPED_DIR)["store_visit"]
+    with database.write() as session:
+        store = Store(code="S1", name="One")
+        evaluator: Person = add_person(session, Role.EVALUATOR, "Eva")
+        session.add(store)
+        session.flush()
+        visit = Visit(store_id=store.id, evaluator_id=evaluator.id, checklist_version_id=version.id)
+        session.add(visit)
+        session.flush()
+        checklist = checklist_versions.definition(version)
+        for item_id, value in ANSWERS.items():
+            row = Answer(visit_id=visit.id, item_id=item_id)
+            visits.set_answer_value(row, checklist, value)
+            session.add(row)
+        return visit.id
+
+
+def test_answers_read_back_as_they_were_given(database: Database) -> None:
+    visit_id = _draft(database)
+    with database.read() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None
+        assert visits.answers_of(visit) == ANSWERS
+
+
+def test_submitting_fixes_the_visit_and_item_scores(database: Database) -> None:
+    visit_id = _draft(database)
+    with database.write() as session:
+        assert visits.submit(session, visit_id)
+    with database.read() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None
+        expected = score_visit(checklist_versions.definition(visit.checklist_version), ANSWERS)
+        # greet_time 0.5×2 + greeted 2 + smiled 0 + named_self 1 + service 0.75 + tidiness 0.5
+        # = 5.25 of weights 2+2+1+1+1+1 = 8.
+        assert visit.score == pytest.approx(100 * 5.25 / 8) == expected.score
+        assert visit.status == VisitStatus.SUBMITTED and visit.submitted_at is not None
+        assert visit.passed is False and visit.critical_failed is False and visit.nps == 9
+        scores = {a.item_id: (a.score, a.weight) for a in visit.answers}
+        assert scores["greet_time"] == (0.5, 2)
+        assert scores["three_yes"] == (None, None)
+        assert scores["comment"] == (None, None)
+
+
+def test_submitting_twice_makes_one_submission(database: Database) -> None:
+    visit_id = _draft(database)
+    with database.write() as session:
+        assert visits.submit(session, visit_id)
+    with database.write() as session:
+        first = session.get(Visit, visit_id)
+        assert first is not None
+        submitted_at = first.submitted_at
+        assert not visits.submit(session, visit_id)
+    with database.read() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.submitted_at == submitted_at
