@@ -1,0 +1,626 @@
+"""Conversation throughput: N shoppers at once, each through a whole in-store visit.
+
+Our bot is the production ``Application`` (``tests.bot_harness.RunningBot``: handlers,
+``Conversation``, a migrated SQLite file in WAL + ``synchronous=FULL``) polling the fake Bot API
+server (``tests.fakebotapi.FakeBotApi``) on 127.0.0.1 over HTTP. Every shopper sends the 21
+updates of one visit (``/visit``, store, checklist, employee, 16 answers, submit), each once the
+bot has answered the previous one. The baseline is a python-telegram-bot ``Application`` with the
+builder's defaults whose only handler sends one message per update: the library's own ceiling
+on the same server, driven by the same script (callback queries where we press buttons).
+
+Three bots: ours as shipped (its ``AIORateLimiter`` keeps every call that names a chat within
+Telegram's 30 messages/s), ours with that limiter's limits set to zero (what the code itself
+costs), and the baseline. Flat out (no pause between a shopper's actions) gives throughput;
+the paced run (a mean think time of ``--think`` seconds, exponential) gives latency at a
+realistic load. Each bot runs in its own process, as in production where Telegram is
+elsewhere; ``--in-process`` runs it on the benchmark's event loop, as the end-to-end tests do.
+
+Figures come from the server's clock: latency is from the moment ``getUpdates`` handed the
+update to the bot to the moment the server received the bot's answer (the new screen:
+``sendMessage`` or ``editMessageText``); throughput is updates answered divided by the time from
+the first delivery to the last answer. CPU is the bot process's user + system time per update.
+A flat-out run of whole visits checks at the end that every visit was submitted.
+
+Run: ``python -m benchmarks.conversation [--shoppers 200] [--think 10] [--paced-seconds 30]``;
+``--profile stacks.txt`` also samples our bot (limits off) with py-spy (``pip install py-spy``)
+and prints where its time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import os
+import random
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
+
+import bot.app as bot_app
+from bot.app import file_url
+from checklists.loader import SHIPPED_DIR, load_all
+from storage import checklist_versions, migrate
+from storage.db import Database
+from storage.models import Role, Visit, VisitStatus
+from tests.bot_harness import TOKEN, RunningBot, World, add_person, make_world
+from tests.fakebotapi import FakeBotApi, FakeUser, Reaction, RecordedRequest
+
+REPLY_METHODS = frozenset({"sendMessage", "editMessageText"})
+FIRST_SHOPPER_ID = 10_000
+REPLY_TIMEOUT = 120.0
+PROJECT_PACKAGES = ("bot/", "storage/", "exports/", "checklists/")
+
+Step = tuple[str, str]
+"""(kind, what): ``command``, ``text`` or ``press`` (an inline button, by its text)."""
+
+VISIT: tuple[Step, ...] = (
+    ("command", "/visit"),
+    ("press", "⭐ Tverskaya"),
+    ("press", "Store visit"),
+    ("press", "Anna Ivanova · Seller"),
+    ("text", "25"),  # greet_time, typed
+    ("press", "Yes"),  # greeted
+    ("press", "Yes"),  # smiled
+    ("press", "Yes"),  # named_self (shown because greeted = yes)
+    ("press", "Yes"),  # listened
+    ("press", "Yes"),  # needs_questions
+    ("press", "3"),  # three_yes
+    ("press", "Yes"),  # best_solution
+    ("press", "Yes"),  # no_bare_no
+    ("press", "Yes"),  # extra_mile
+    ("press", "5"),  # service_rating
+    ("press", "Clean and tidy"),  # tidiness
+    ("press", "Yes"),  # farewell
+    ("press", "10"),  # nps
+    ("press", "Skip ▶"),  # storefront_photo
+    ("press", "Skip ▶"),  # comment
+    ("press", "✅ Submit"),
+)
+
+
+# -- the two bots ------------------------------------------------------------------------------
+
+
+def _api_stub(port: int) -> FakeBotApi:
+    """A FakeBotApi object that only knows the address of the real one (in the parent)."""
+    stub = FakeBotApi()
+    stub.port = port
+    return stub
+
+
+def _world(database: Database) -> World:
+    """The world ``prepare`` made, as a bot process started on it sees it."""
+    with database.write() as session:
+        current = checklist_versions.register(session, load_all([SHIPPED_DIR]))
+        return World(database, {k: v.id for k, v in current.items()}, 0, 0)
+
+
+async def _answer_once(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert isinstance(update, Update) and update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, "ok")
+
+
+class BaselineBot:
+    """The library's ceiling: the same builder defaults as ours, one message per update."""
+
+    def __init__(self, base_url: str) -> None:
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(TOKEN)
+            .base_url(base_url)
+            .base_file_url(file_url(base_url))
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, _answer_once))
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(poll_interval=0, timeout=1)
+
+    async def stop(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+
+
+class OurBot:
+    """The production ``Application`` via the tests' ``RunningBot``.
+
+    ``unlimited``: its ``AIORateLimiter`` is built with no overall or group limit (the same
+    code path, no waiting), to measure what the code itself costs beyond Telegram's 30
+    messages/s.
+    """
+
+    def __init__(
+        self, api: FakeBotApi, database_url: str, export_dir: Path, unlimited: bool
+    ) -> None:
+        self.database = Database(database_url)
+        self.running = RunningBot(api, _world(self.database), export_dir=export_dir)
+        self.unlimited = unlimited
+
+    async def start(self) -> None:
+        if not self.unlimited:
+            await self.running.start()
+            return
+        unlimited = functools.partial(AIORateLimiter, overall_max_rate=0, group_max_rate=0)
+        with mock.patch.object(bot_app, "AIORateLimiter", unlimited):
+            await self.running.start()
+
+    async def stop(self) -> None:
+        await self.running.stop()
+        self.database.dispose()
+
+
+Bot = OurBot | BaselineBot
+KINDS = ("ours", "ours-unlimited", "baseline")
+LABELS = {"ours": "ours", "ours-unlimited": "ours, no rate limit", "baseline": "baseline"}
+
+
+def _make_bot(kind: str, api: FakeBotApi, database_url: str, export_dir: Path) -> Bot:
+    if kind == "baseline":
+        return BaselineBot(api.base_url)
+    return OurBot(api, database_url, export_dir, unlimited=kind == "ours-unlimited")
+
+
+async def serve(kind: str, port: int, database_url: str, export_dir: Path) -> None:
+    """Child process: run one bot against the server at ``port`` until SIGTERM."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    running = _make_bot(kind, _api_stub(port), database_url, export_dir)
+    await running.start()
+    print("ready", flush=True)
+    await stop.wait()
+    await running.stop()
+
+
+class BotProcess:
+    """A bot in a child process (this module's ``--serve``), started and stopped by its pid."""
+
+    def __init__(self, kind: str, api: FakeBotApi, database_url: str, folder: Path) -> None:
+        self.kind, self.api, self.database_url, self.folder = kind, api, database_url, folder
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = (self.folder / f"{self.kind}-bot.log").open("wb")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.conversation",
+            "--serve",
+            self.kind,
+            "--port",
+            str(self.api.port),
+            "--database",
+            self.database_url,
+            "--exports",
+            str(self.folder / "exports"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        log.close()
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 60)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the {self.kind} bot did not start; see {self.folder}")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process (all its threads) from /proc, or of this one."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the server and the shoppers ---------------------------------------------------------------
+
+
+class TimedApi(FakeBotApi):
+    """The fake server, telling each waiting shopper when the bot's answer has arrived."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet_period=0.01, reaction_timeout=REPLY_TIMEOUT)
+        self.waiting: dict[int, asyncio.Future[RecordedRequest]] = {}
+
+    async def _dispatch(self, method: str, record: RecordedRequest) -> Any:
+        result = await super()._dispatch(method, record)
+        if method in REPLY_METHODS and isinstance(record.chat_id, int):
+            waiter = self.waiting.pop(record.chat_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(record)
+        return result
+
+
+@dataclass(frozen=True)
+class Sample:
+    update_id: int
+    pushed: float
+    reply: RecordedRequest
+
+
+def _action(user: FakeUser, step: Step, baseline: bool) -> Awaitable[Reaction]:
+    kind, what = step
+    if kind == "command":
+        return user.send_command(what, wait=False)
+    if kind == "text":
+        return user.send_text(what, wait=False)
+    if baseline:  # its messages have no buttons: a callback query of the same size
+        return user.press_raw(f"ans:1:1:{len(what)}", wait=False)
+    return user.press(what, wait=False)
+
+
+async def shopper(
+    api: TimedApi,
+    user: FakeUser,
+    steps: Sequence[Step],
+    baseline: bool,
+    think: float,
+    deadline: float | None,
+    rng: random.Random,
+    samples: list[Sample],
+) -> None:
+    """One shopper's visit: each action once the bot has answered the last (and a pause)."""
+    loop = asyncio.get_running_loop()
+    for step in steps:
+        if think:
+            await asyncio.sleep(rng.expovariate(1 / think))
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        answered: asyncio.Future[RecordedRequest] = loop.create_future()
+        api.waiting[user.chat_id] = answered
+        pushed = time.monotonic()
+        reaction = await _action(user, step, baseline)
+        reply = await asyncio.wait_for(answered, REPLY_TIMEOUT)
+        samples.append(Sample(reaction.update["update_id"], pushed, reply))
+
+
+@dataclass(frozen=True)
+class Figures:
+    updates: int
+    seconds: float
+    per_second: float
+    p50: float
+    p95: float
+    p99: float
+    worst: float
+    cpu_ms: float
+    """Bot process CPU per update, in milliseconds."""
+
+    def line(self, label: str) -> str:
+        return (
+            f"  {label:<20} {self.per_second:6.0f} updates/s   latency ms p50 {self.p50:7.1f}"
+            f"  p95 {self.p95:7.1f}  p99 {self.p99:7.1f}  max {self.worst:7.1f}"
+            f"   CPU {self.cpu_ms:5.2f} ms/update"
+        )
+
+
+def figures(api: TimedApi, samples: list[Sample], cpu: float) -> Figures:
+    latencies = sorted(1000 * (s.reply.time - api.delivered_at[s.update_id]) for s in samples)
+    start = min(api.delivered_at[s.update_id] for s in samples)
+    seconds = max(s.reply.time for s in samples) - start
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Figures(
+        updates=len(samples),
+        seconds=seconds,
+        per_second=len(samples) / seconds,
+        p50=cuts[49],
+        p95=cuts[94],
+        p99=cuts[98],
+        worst=latencies[-1],
+        cpu_ms=1000 * cpu / len(samples),
+    )
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+def prepare(database_url: str, shoppers: int) -> None:
+    """A migrated database with the test world and ``shoppers`` registered evaluators."""
+    database = Database(database_url)
+    migrate.upgrade(database)
+    make_world(database)
+    for n in range(shoppers):
+        add_person(database, FIRST_SHOPPER_ID + n, Role.EVALUATOR, ["S1"])
+    database.dispose()
+
+
+def count_submitted(database_url: str) -> int:
+    database = Database(database_url)
+    with database.read() as session:
+        submitted = session.scalar(
+            select(func.count()).select_from(Visit).where(Visit.status == VisitStatus.SUBMITTED)
+        )
+    database.dispose()
+    return int(submitted or 0)
+
+
+@dataclass(frozen=True)
+class Run:
+    kind: str
+    """``ours`` (as shipped), ``ours-unlimited`` (rate limiter off) or ``baseline``."""
+    shoppers: int
+    think: float
+    seconds: float | None = None
+    """Start no action after this long; None: every visit to the end."""
+    in_process: bool = False
+    profile: Path | None = None
+
+
+async def run_bot(run: Run, folder: Path) -> Figures:
+    """Start the bot, warm it up with two visits, then run every shopper at once."""
+    baseline = run.kind == "baseline"
+    database_url = f"sqlite:///{folder / f'{run.kind}-{time.monotonic_ns()}.sqlite3'}"
+    warm = 2
+    if not baseline:
+        await asyncio.to_thread(prepare, database_url, run.shoppers + warm)
+    rng = random.Random(5)
+    api = TimedApi()
+    await api.start()
+    try:
+        child: BotProcess | None = None
+        in_loop: Bot | None = None
+        if run.in_process:
+            in_loop = _make_bot(run.kind, api, database_url, folder / "exports")
+            await in_loop.start()
+        else:
+            child = BotProcess(run.kind, api, database_url, folder)
+            await child.start()
+        try:
+            users = [
+                api.user(FIRST_SHOPPER_ID + n, f"Shopper{n}", language_code="en")
+                for n in range(run.shoppers + warm)
+            ]
+            for user in users[:warm]:
+                await shopper(api, user, VISIT, baseline, 0, None, rng, [])
+            samples: list[Sample] = []
+            pid = child.pid if child else None
+            spy = await _start_profiler(pid, run.profile)
+            cpu_before = cpu_seconds(pid)
+            deadline = time.monotonic() + run.seconds if run.seconds else None
+            await asyncio.gather(
+                *(
+                    shopper(api, user, VISIT, baseline, run.think, deadline, rng, samples)
+                    for user in users[warm:]
+                )
+            )
+            cpu = cpu_seconds(pid) - cpu_before
+            if spy is not None:
+                await _stop_profiler(spy)
+            failed = [r for r in api.requests if r.status not in (200, None)]
+            if failed:
+                raise RuntimeError(f"{len(failed)} Bot API calls failed, first: {failed[0]}")
+        finally:
+            if in_loop is not None:
+                await in_loop.stop()
+            if child is not None:
+                await child.stop()
+    finally:
+        await api.close()
+    if not baseline and run.seconds is None:
+        submitted = count_submitted(database_url)
+        if submitted != run.shoppers + warm:
+            raise RuntimeError(f"{submitted} visits submitted, expected {run.shoppers + warm}")
+    return figures(api, samples, cpu)
+
+
+# -- profiling with py-spy ---------------------------------------------------------------------
+
+
+async def _start_profiler(
+    pid: int | None, output: Path | None
+) -> asyncio.subprocess.Process | None:
+    if output is None:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if pid is None or not Path(spy).exists():
+        print("  (profile skipped: needs py-spy, `pip install py-spy`, and the bot in a process)")
+        return None
+    return await asyncio.create_subprocess_exec(
+        spy,
+        *("record", "--pid", str(pid), "--rate", "250", "--threads"),
+        *("--format", "raw", "--output", str(output), "--nonblocking"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def _stop_profiler(spy: asyncio.subprocess.Process) -> None:
+    spy.send_signal(signal.SIGINT)
+    await asyncio.wait_for(spy.wait(), 60)
+
+
+def summarize_profile(path: Path, top: int = 15) -> str:
+    """Shares of the bot's busy samples, from py-spy's collapsed stacks (``--format raw``).
+
+    Samples of a thread waiting (the event loop in ``select``, an idle worker thread) are
+    dropped; a worker thread inside ``fsync`` or an SQLite call counts as busy.
+    """
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
+    busy = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        thread, *frames = stack.split(";")
+        if not frames or _short(frames[-1]).split(" (")[0] in IDLE_FRAMES:
+            continue
+        count = int(count_text)
+        busy += count
+        threads["event loop" if "MainThread" in thread else "worker threads"] += count
+        leaf[_short(frames[-1])] += count
+        for name in {_short(f) for f in frames if _short(f).split("(")[-1].startswith(PROJECT)}:
+            inclusive[name] += count
+    if not busy:
+        return "  (no busy samples)"
+    lines = [
+        f"  {busy} busy samples: "
+        + ", ".join(f"{name} {100 * n / busy:.0f} %" for name, n in threads.most_common())
+    ]
+    lines.append("  our functions (inclusive):")
+    lines += [f"    {100 * n / busy:5.1f} %  {name}" for name, n in inclusive.most_common(top)]
+    lines.append("  innermost frames:")
+    lines += [f"    {100 * n / busy:5.1f} %  {name}" for name, n in leaf.most_common(top)]
+    return "\n".join(lines)
+
+
+IDLE_FRAMES = frozenset(
+    {"select", "EpollSelector.select", "_worker", "wait", "_wait_for_tstate_lock", "sleep"}
+)
+PROJECT = PROJECT_PACKAGES
+
+
+def _short(frame: str) -> str:
+    """``name (path)`` with the path from the package on and no line number."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{name} ({path})"
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.conversation",
+        description="Updates/s and latency of our bot against a one-message bot.",
+    )
+    parser.add_argument("--shoppers", type=int, default=200, help="all at once (default 200)")
+    parser.add_argument(
+        "--shipped-seconds",
+        type=float,
+        default=20.0,
+        help="flat-out window for the bot as shipped, whose rate limiter makes whole visits "
+        "slow (default 20; 0: whole visits)",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=10.0,
+        help="mean think time (s) between a shopper's actions in the paced run (default 10; "
+        "0: skip it)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=30.0, help="length of the paced run (default 30)"
+    )
+    parser.add_argument("--in-process", action="store_true", help="the bot on this event loop")
+    parser.add_argument(
+        "--profile", type=Path, help="sample our bot (no rate limit) with py-spy into this file"
+    )
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--exports", type=Path, help=argparse.SUPPRESS)
+    return parser
+
+
+async def measure(runs: Sequence[Run]) -> list[Figures]:
+    with tempfile.TemporaryDirectory(prefix="msbot-bench-") as folder:
+        return [await run_bot(run, Path(folder)) for run in runs]
+
+
+def ratio(title: str, ours: Figures, baseline: Figures) -> str:
+    return (
+        f"  ratio {title} / baseline: throughput {ours.per_second / baseline.per_second:.2f}, "
+        f"p99 latency {ours.p99 / baseline.p99:.2f}"
+    )
+
+
+def run(args: argparse.Namespace) -> None:
+    n, steps = args.shoppers, len(VISIT)
+    where = "the bot on the benchmark's event loop" if args.in_process else "each bot in a process"
+    print(
+        f"Conversation: {n} shoppers at once, a visit = {steps} updates, "
+        f"SQLite WAL + synchronous=FULL, {where}"
+    )
+    shipped_seconds = args.shipped_seconds or None
+    unlimited, baseline, shipped = asyncio.run(
+        measure(
+            [
+                Run("ours-unlimited", n, 0, None, args.in_process, args.profile),
+                Run("baseline", n, 0, None, args.in_process),
+                Run("ours", n, 0, shipped_seconds, args.in_process),
+            ]
+        )
+    )
+    print(f"flat out (the next update as soon as the answer arrives), {n * steps} updates:")
+    print(unlimited.line(LABELS["ours-unlimited"]))
+    print(baseline.line(LABELS["baseline"]))
+    window = f"the first {shipped_seconds:g} s" if shipped_seconds else "whole visits"
+    print(shipped.line(LABELS["ours"]) + f"   ({window})")
+    print(ratio("ours, no rate limit", unlimited, baseline))
+    print(ratio("ours", shipped, baseline))
+    if args.think:
+        ours, paced_baseline = asyncio.run(
+            measure(
+                [
+                    Run(kind, n, args.think, args.paced_seconds, args.in_process)
+                    for kind in ("ours", "baseline")
+                ]
+            )
+        )
+        print(
+            f"paced: mean think time {args.think:g} s (offered ≈ {n / args.think:.0f} updates/s), "
+            f"{args.paced_seconds:g} s:"
+        )
+        print(ours.line(LABELS["ours"]))
+        print(paced_baseline.line(LABELS["baseline"]))
+        print(ratio("ours", ours, paced_baseline))
+    if args.profile is not None and args.profile.exists():
+        print(f"where our bot's time goes (flat out, no rate limit; stacks in {args.profile}):")
+        print(summarize_profile(args.profile))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.serve:
+        asyncio.run(serve(args.serve, args.port, args.database, args.exports))
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
