@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum, auto
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
-from exports.report_data import Report, ScopeKind, StoreRow
+from exports.report_data import Report, ScopeKind, StoreRow, VisitRow
 from exports.weeks import Week
 
 Translate = Callable[..., str]
+T = TypeVar("T")
 
 PERCENT_FORMAT = "0.0%"
 CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
@@ -106,14 +110,25 @@ def put_text(cell: Any, value: str | None, cut_marker: str = CUT_MARKER) -> None
     is forced to string and the quote prefix set, so that editing the cell in Excel does not
     turn it into a formula either. Empty text leaves the cell empty.
     """
-    text = clean_text(value, cut_marker) if value else ""
+    _set_text(cell, clean_text(value, cut_marker) if value else "")
+
+
+def _set_text(cell: Any, text: str) -> None:
+    """``put_text`` for text already cleaned."""
     if not text:
         cell.value = None
         return
     cell.value = text
     cell.data_type = "s"
-    if text.startswith(FORMULA_STARTS) or text.strip().upper() in ERROR_CODES:
+    if _needs_quote(text):
         cell.quotePrefix = True
+
+
+def _needs_quote(value: object) -> bool:
+    """Text a spreadsheet would read as a formula or an error value."""
+    return isinstance(value, str) and (
+        value.startswith(FORMULA_STARTS) or value.strip().upper() in ERROR_CODES
+    )
 
 
 def put_number(cell: Any, value: float | None, number_format: str | None = None) -> None:
@@ -148,72 +163,117 @@ class Column:
     kind: Kind = Kind.TEXT
 
 
+@dataclass(frozen=True)
+class _Title:
+    row: int
+    column: int
+    text: str
+    font: Font
+
+
+@dataclass(frozen=True)
+class _Table:
+    top: int
+    left: int
+    columns: Sequence[Column]
+    rows: Rows
+
+
+class Rows(Protocol):
+    """A table's rows: read twice (measured, then written), so a list or a view that
+    computes each row again rather than a one-shot iterator."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Sequence[object]]: ...
+
+
+class _RowsOf(Generic[T]):
+    """``Rows`` computed from ``items`` each time they are read."""
+
+    def __init__(self, items: Sequence[T], values: Callable[[T], Sequence[object]]) -> None:
+        self.items, self.values = items, values
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Sequence[object]]:
+        return map(self.values, self.items)
+
+
+Stored = tuple[object, str | None]
+"""A value as the cell holds it (cleaned text, a number, a naive datetime or None) and its
+number format."""
+
+
+def _stored(value: object, kind: Kind, cut_marker: str) -> Stored:
+    if kind is Kind.DATETIME:
+        # Local wall time: Excel has no time zones.
+        local = value.replace(tzinfo=None) if isinstance(value, datetime) else None
+        return local, DATETIME_FORMAT
+    if kind is Kind.DATE:
+        return (value if isinstance(value, date) else None), DATE_FORMAT
+    if value is None:
+        return None, _FORMATS.get(kind)
+    if kind is Kind.TEXT or not isinstance(value, int | float):
+        return clean_text(str(value), cut_marker) or None, None
+    if isinstance(value, bool) or not math.isfinite(value):
+        # .xlsx stores neither NaN nor infinity; a flag is never a number.
+        return None, None
+    return value, _FORMATS.get(kind)
+
+
 class _Sheet:
-    """One worksheet being filled: measures the content as it goes, for widths and wrapping."""
+    """One worksheet: laid out and measured first, then streamed row by row.
+
+    A write-only worksheet keeps memory flat however many visits a week holds, but it takes
+    column widths and frozen panes only before its first row, and rows only in order. So
+    tables and title lines are placed at known rows, their content measured for the widths,
+    and ``finish`` writes the rows top to bottom, reading each table's rows a second time.
+    """
 
     def __init__(self, worksheet: Any, cut_marker: str) -> None:
         self.ws = worksheet
         self.cut_marker = cut_marker
         self.lengths: dict[int, int] = {}
         """Per column: the longest content, in characters."""
-        self.wrapped: dict[int, set[int]] = {}
-        """Per row: the columns whose text is too long for one line in a capped column."""
+        self.titles: list[_Title] = []
+        self.tables: list[_Table] = []
+        self.styles: dict[tuple[str | None, bool, bool], StyleArray] = {}
 
     def title(self, row: int, text: str, font: Font, column: int = 1) -> None:
         """A line of text that overflows to the right: it does not widen its column."""
-        cell = self.ws.cell(row=row, column=column)
-        put_text(cell, text, self.cut_marker)
-        cell.font = font
-
-    def put(self, row: int, column: int, value: object, kind: Kind) -> None:
-        cell = self.ws.cell(row=row, column=column)
-        if kind is Kind.DATETIME:
-            cell.number_format = DATETIME_FORMAT
-            if isinstance(value, datetime):
-                # Local wall time: Excel has no time zones.
-                cell.value = value.replace(tzinfo=None)
-        elif kind is Kind.DATE:
-            cell.number_format = DATE_FORMAT
-            cell.value = value if isinstance(value, date) else None
-        elif kind is Kind.TEXT or isinstance(value, str):
-            put_text(cell, None if value is None else str(value), self.cut_marker)
-        elif value is None or isinstance(value, int | float):
-            put_number(cell, value, _FORMATS.get(kind))
-        else:
-            put_text(cell, str(value), self.cut_marker)
-        if cell.value is not None:
-            length = _display_length(cell.value, cell.number_format)
-            self._measure(column, length)
-            if isinstance(cell.value, str) and (length + 2 > MAX_WIDTH or "\n" in cell.value):
-                self.wrapped.setdefault(row, set()).add(column)
-
-    def _measure(self, column: int, length: int) -> None:
-        if length > self.lengths.get(column, 0):
-            self.lengths[column] = length
+        self.titles.append(_Title(row, column, text, font))
 
     def table(
         self,
         top: int,
         columns: Sequence[Column],
-        rows: Iterable[Sequence[object]],
+        rows: Rows,
         first_column: int = 1,
     ) -> int:
-        """Header at row ``top``, one row per item below; returns the last row written."""
+        """Header at row ``top``, one row per item below; returns the last row it takes.
+
+        ``rows`` is read twice: here to measure, in ``finish`` to write.
+        """
         for index, column in enumerate(columns, start=first_column):
-            cell = self.ws.cell(row=top, column=index)
-            put_text(cell, column.header, self.cut_marker)
-            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
             # A long header wraps onto a second line rather than widen a column of numbers.
             self._measure(index, min(len(column.header), HEADER_WIDTH))
-        last = top
-        for last, values in enumerate(rows, start=top + 1):
-            cells = enumerate(zip(columns, values, strict=True), start=first_column)
-            for index, (column, value) in cells:
-                self.put(last, index, value, column.kind)
-        return last
+        kinds = [column.kind for column in columns]
+        for values in rows:
+            for index, (kind, value) in enumerate(zip(kinds, values, strict=True), first_column):
+                stored, number_format = _stored(value, kind, self.cut_marker)
+                if stored is not None:
+                    self._measure(index, _display_length(stored, number_format))
+        self.tables.append(_Table(top, first_column, columns, rows))
+        return top + len(rows)
+
+    def _measure(self, column: int, length: int) -> None:
+        if length > self.lengths.get(column, 0):
+            self.lengths[column] = length
 
     def finish(self, header_row: int, last_column: int, last_row: int) -> None:
-        """Freeze below the header, filter the table, set widths and wrap long text."""
+        """Freeze below the header, filter the table, set widths, then write every row."""
         letter = get_column_letter(max(last_column, 1))
         self.ws.freeze_panes = f"A{header_row + 1}"
         self.ws.auto_filter.ref = f"A{header_row}:{letter}{max(last_row, header_row)}"
@@ -223,23 +283,94 @@ class _Sheet:
         self.ws.page_setup.fitToWidth = 1
         self.ws.page_setup.fitToHeight = 0
         self.ws.sheet_properties.pageSetUpPr.fitToPage = True
-        for column, length in self.lengths.items():
+        for column, length in sorted(self.lengths.items()):
             width = min(max(length + 2, MIN_WIDTH), MAX_WIDTH)
             self.ws.column_dimensions[get_column_letter(column)].width = width
-        # Long text wraps; its row is aligned to the top so the cells beside it stay readable.
-        for row, columns in self.wrapped.items():
-            for cell in self.ws[row]:
-                cell.alignment = WRAP_TOP if cell.column in columns else TOP
+        for row in self._rows():
+            self.ws.append(row)
+
+    def _rows(self) -> Iterator[list[object]]:
+        """Each row's cells from the titles and tables that reach it, in order."""
+        titles: dict[int, list[_Title]] = {}
+        for title in self.titles:
+            titles.setdefault(title.row, []).append(title)
+        ends = [table.top + len(table.rows) for table in self.tables]
+        bottom = max([*titles, *ends, 0])
+        readers = [iter(table.rows) for table in self.tables]
+        for row in range(1, bottom + 1):
+            cells: dict[int, object] = {}
+            wrapped: set[int] = set()
+            plain: dict[int, Stored] = {}
+            for table, reader, end in zip(self.tables, readers, ends, strict=True):
+                if row == table.top:
+                    for index, column in enumerate(table.columns, start=table.left):
+                        cells[index] = self._header(column.header)
+                elif table.top < row <= end:
+                    values = next(reader)
+                    for index, (column, value) in enumerate(
+                        zip(table.columns, values, strict=True), start=table.left
+                    ):
+                        stored = _stored(value, column.kind, self.cut_marker)
+                        text = stored[0]
+                        if isinstance(text, str) and (len(text) + 2 > MAX_WIDTH or "\n" in text):
+                            wrapped.add(index)
+                        plain[index] = stored
+            # Long text wraps; its row is aligned to the top so the cells beside it stay readable.
+            for index, stored in plain.items():
+                cells[index] = self._cell(stored, index in wrapped, bool(wrapped))
+            for title in titles.get(row, ()):
+                cell = WriteOnlyCell(self.ws)
+                put_text(cell, title.text, self.cut_marker)
+                cell.font = title.font
+                if wrapped:
+                    cell.alignment = TOP
+                cells[title.column] = cell
+            yield [cells.get(index) for index in range(1, max(cells, default=0) + 1)]
+
+    def _header(self, text: str) -> Cell:
+        cell = WriteOnlyCell(self.ws)
+        put_text(cell, text, self.cut_marker)
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+        return cell
+
+    def _cell(self, stored: Stored, wrap: bool, top: bool) -> object:
+        """A plain value where the cell needs nothing else, else a styled cell (an empty one
+        keeps its column's number format, for a figure typed in later)."""
+        value, number_format = stored
+        if value is None and number_format is None:
+            return None
+        if not top and number_format is None and not _needs_quote(value):
+            return value
+        style = copy(self._style(number_format, wrap, top))
+        cell = Cell(self.ws, row=1, column=1, style_array=style)
+        if isinstance(value, str):
+            _set_text(cell, value)
+        else:
+            cell.value = value
+        return cell
+
+    def _style(self, number_format: str | None, wrap: bool, top: bool) -> StyleArray:
+        """The style of a cell with this format and alignment, registered with the workbook
+        once: assigning them to every cell costs more than writing the cell."""
+        key = (number_format, wrap, top)
+        if key not in self.styles:
+            prototype = WriteOnlyCell(self.ws)
+            if number_format is not None:
+                prototype.number_format = number_format
+            if top:
+                prototype.alignment = WRAP_TOP if wrap else TOP
+            self.styles[key] = prototype._style
+        return self.styles[key]
 
 
-def _display_length(value: object, number_format: str) -> int:
+def _display_length(value: object, number_format: str | None) -> int:
     if isinstance(value, str):
         return max(len(line) for line in value.split("\n"))
     if isinstance(value, datetime):
         return 16
     if isinstance(value, date):
         return 10
-    if isinstance(value, int | float) and "%" in number_format:
+    if isinstance(value, int | float) and number_format and "%" in number_format:
         return len(f"{value * 100:+.1f}") + 2
     if isinstance(value, float):
         return len(f"{value:.1f}")
@@ -252,9 +383,8 @@ def write_workbook(report: Report, path: Path, t: Translate) -> Path:
     ``t`` translates the ``reports`` catalogue keys into the report's language.
     """
     cut_marker = t("text.cut")
-    workbook = Workbook()
-    summary = _Sheet(workbook.active, cut_marker)
-    summary.ws.title = _sheet_name(t("sheet.summary"))
+    workbook = Workbook(write_only=True)
+    summary = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.summary"))), cut_marker)
     _write_summary(summary, report, t)
     standards = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.standards"))), cut_marker)
     _write_standards(standards, report, t)
@@ -561,8 +691,10 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
         Column(t("column.comments")),
         Column(t("column.flags")),
     ]
-    rows = [
-        [
+    items = [item.item_id for item in report.item_columns]
+
+    def values(visit: VisitRow) -> list[object]:
+        return [
             visit.visit_id,
             visit.visited_at,
             visit.store_code,
@@ -572,12 +704,13 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
             visit.score,
             yes if visit.passed else no,
             yes if visit.critical_failed else no,
-            *(_answer(visit.answers.get(item.item_id), yes, no) for item in report.item_columns),
+            *(_answer(visit.answers.get(item), yes, no) for item in items),
             visit.comments,
             visit.flags or None,
         ]
-        for visit in report.visits
-    ]
+
+    # The longest sheet: its rows are made again when written rather than kept.
+    rows = _RowsOf(report.visits, values)
     last = sheet.table(1, columns, rows)
     sheet.finish(1, len(columns), last)
 
