@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any, SupportsFloat
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,8 @@ from storage.models import (
 TREND_WEEKS = 8
 WEAKEST_COUNT = 3
 HEADER_LIMIT = 60
+STREAM_CHUNK = 2_000
+"""Rows fetched at a time by the Visits sheet's query."""
 DEFAULT_LABELS = {"answer.yes": "yes", "answer.no": "no", "answer.na": "N/A"}
 
 StandardKey = tuple[str, str]
@@ -498,9 +501,13 @@ def _visit_sheet(
     language: str,
     label: Callable[[str], str],
 ) -> tuple[list[VisitRow], list[UnmatchedEmployee], list[ItemColumn]]:
-    """Every visit of the week with its answers as shown, in two queries whatever the count."""
+    """Every visit of the week with its answers as shown, streamed in one query.
+
+    The visits come with their answers joined (ordered by visit, then answer) and are read in
+    chunks: the answers of a large week are never all in memory at once.
+    """
     evaluator = Person.pseudonym if scope.shows_evaluators else None
-    visit_query = (
+    query = (
         select(
             Visit.id,
             Visit.submitted_at,
@@ -513,26 +520,20 @@ def _visit_sheet(
             Visit.critical_failed,
             Employee.code.label("employee_code"),
             *([evaluator.label("evaluator")] if evaluator is not None else []),
-        )
-        .outerjoin(Employee, Employee.id == Visit.employee_id)
-        .where(*window.submitted())
-        .order_by(Visit.submitted_at, Visit.id)
-    )
-    if evaluator is not None:
-        visit_query = visit_query.join(Person, Person.id == Visit.evaluator_id)
-    answer_query = (
-        select(
-            Answer.visit_id,
             Answer.item_id,
             Answer.value_text,
             Answer.value_number,
             Answer.na,
             Answer.comment,
         )
-        .join(Visit, Visit.id == Answer.visit_id)
+        .outerjoin(Employee, Employee.id == Visit.employee_id)
+        .outerjoin(Answer, Answer.visit_id == Visit.id)
         .where(*window.submitted())
-        .order_by(Answer.visit_id, Answer.id)
+        .order_by(Visit.submitted_at, Visit.id, Answer.id)
+        .execution_options(yield_per=STREAM_CHUNK)
     )
+    if evaluator is not None:
+        query = query.join(Person, Person.id == Visit.evaluator_id)
     flags: dict[int, list[str]] = {}
     flag_query = (
         select(VisitFlag.visit_id, VisitFlag.kind)
@@ -542,15 +543,19 @@ def _visit_sheet(
     )
     for visit_id, kind in session.execute(flag_query):
         flags.setdefault(visit_id, []).append(label(f"flag.{kind}"))
-    answers: dict[int, list[_AnswerRow]] = {}
-    for visit_id, item_id, text, number, na, comment in session.execute(answer_query):
-        answers.setdefault(visit_id, []).append(_AnswerRow(item_id, text, number, na, comment))
 
     prepared = []
     answered: set[StandardKey] = set()
-    for row in session.execute(visit_query):
+    for _, joined in groupby(session.execute(query), key=lambda joined_row: joined_row.id):
+        rows = list(joined)
+        row = rows[0]
+        answers = [
+            _AnswerRow(r.item_id, r.value_text, r.value_number, r.na, r.comment)
+            for r in rows
+            if r.item_id is not None
+        ]
         checklist = catalogue.by_version[row.checklist_version_id]
-        shown, comments = _shown_answers(checklist, answers.get(row.id, []), language, label)
+        shown, comments = _shown_answers(checklist, answers, language, label)
         answered.update((checklist.id, item_id) for item_id, v in shown.items() if v is not None)
         prepared.append((row, checklist, shown, comments))
 
@@ -571,7 +576,7 @@ def _visit_sheet(
                 score=_fraction(row.score),
                 passed=bool(row.passed),
                 critical_failed=bool(row.critical_failed),
-                answers={column.item_id: shown.get(column.item_id) for column in columns},
+                answers={item_id: v for item_id, v in shown.items() if v is not None},
                 comments=comments,
                 flags="; ".join(flags.get(row.id, [])),
             )

@@ -130,7 +130,7 @@ class VisitRow:
     passed: bool
     critical_failed: bool
     answers: dict[str, str | float | None]
-    """Per item id: the answer as shown (text, number, "N/A"), None when not asked."""
+    """Per item id: the answer as shown (text, number, "N/A"); absent when not asked."""
     comments: str
     """Every comment of the visit, each prefixed with its item, one per line."""
     flags: str = ""

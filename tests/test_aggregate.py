@@ -409,7 +409,8 @@ def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world:
     columns = [c.item_id for c in report.item_columns]
 
     def answers(**given: str | float) -> dict[str, str | float | None]:
-        return {item_id: given.get(item_id) for item_id in columns}
+        assert set(given) <= set(columns)
+        return dict(given)
 
     ids = world.ids
     expected = [
