@@ -114,8 +114,7 @@ class ReportService:
             log.exception("building report %s for person %s failed", item.week, recipient.person_id)
             await asyncio.to_thread(self._failed, item, "build failed; see the log", now, None)
             return 0
-        with self.database.write() as session:
-            delivery.mark_sent(session, item, path, digest, datetime.now(UTC))
+        await asyncio.to_thread(self._sent, item, path, digest)
         log.info(
             "report %s sent to person %s (%s)",
             item.week,
@@ -123,6 +122,10 @@ class ReportService:
             recipient.scope.label,
         )
         return 1
+
+    def _sent(self, item: delivery.Claimed, path: Path, digest: str) -> None:
+        with self.database.write() as session:
+            delivery.mark_sent(session, item, path, digest, datetime.now(UTC))
 
     def _failed(
         self, item: delivery.Claimed, error: str, now: datetime, wait: timedelta | None
