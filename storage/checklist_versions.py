@@ -51,4 +51,17 @@ def register(session: Session, loaded: list[LoadedChecklist]) -> dict[str, Check
 
 
 def definition(version: ChecklistVersion) -> Checklist:
-    return Checklist.model_validate(version.definition)
+    """The version's checklist, validated once per process: every update of a visit needs it.
+
+    A version never changes (``register`` refuses new content under an old version number),
+    so its id, version and content hash name one checklist; the model is frozen, so sharing
+    it is safe.
+    """
+    key = (version.checklist_id, version.version, version.content_hash)
+    checklist = _validated.get(key)
+    if checklist is None:
+        checklist = _validated[key] = Checklist.model_validate(version.definition)
+    return checklist
+
+
+_validated: dict[tuple[str, int, str], Checklist] = {}

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
 
 from checklists import scoring
 from checklists.answers import AnswerRejected, check_value
@@ -380,16 +380,30 @@ def start_visit(
     return flow
 
 
+DRAFT_LOADING = (
+    joinedload(Visit.store),
+    joinedload(Visit.employee),
+    joinedload(Visit.checklist_version).options(defer(ChecklistVersion.definition)),
+)
+"""The draft's store, employee and checklist version in its own query: every screen shows
+them. The version's definition stays out, as ``definition`` has it validated already (and
+loads it if not); answers and photos load lazily, which costs less than ``selectinload``."""
+
+
 def draft_of(session: Session, evaluator_id: int, visit_id: int | None = None) -> VisitFlow | None:
     """The evaluator's open draft (a given one, or the latest); never someone else's.
 
     With no draft open, a visit an admin returned for fixing becomes the draft, so a shopper
     never has two; one not fixed in time lapses.
     """
-    query = select(Visit).where(
-        Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT
+    query = (
+        select(Visit)
+        .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
+        .options(*DRAFT_LOADING)
+        .order_by(Visit.id.desc())
+        .limit(1)
     )
-    visit = session.scalars(query.order_by(Visit.id.desc())).first()
+    visit = session.scalars(query).first()
     if visit is None:
         visit = _reopen_returned(session, evaluator_id)
     if visit is not None and visit.resubmit_until is not None and visit.resubmit_until < utcnow():
