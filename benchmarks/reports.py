@@ -328,7 +328,11 @@ def print_result(r: Result) -> None:
         f"      baseline  {r.baseline_seconds:7.2f} s{'':43}peak RSS {r.baseline_peak_mb:6.0f} MB "
         f"(at start {r.baseline_start_mb:.0f})"
     )
-    print(f"      ratio ours / baseline: time {r.ratio:.2f}")
+    writing = (r.ours_seconds - r.query_seconds) / r.baseline_seconds
+    print(
+        f"      ratio ours / baseline: time {r.ratio:.2f}; "
+        f"writing alone (ours without SQL) {writing:.2f}"
+    )
 
 
 def growth(results: Sequence[Result]) -> None:

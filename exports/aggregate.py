@@ -544,8 +544,11 @@ def _visit_sheet(
     for visit_id, kind in session.execute(flag_query):
         flags.setdefault(visit_id, []).append(label(f"flag.{kind}"))
 
-    prepared = []
+    visit_rows = []
+    unmatched = []
     answered: set[StandardKey] = set()
+    # Per checklist version: its name in the sheet, one string shared by all its visits.
+    names: dict[int, str] = {}
     for _, joined in groupby(session.execute(query), key=lambda joined_row: joined_row.id):
         rows = list(joined)
         row = rows[0]
@@ -556,13 +559,8 @@ def _visit_sheet(
         ]
         checklist = catalogue.by_version[row.checklist_version_id]
         shown, comments = _shown_answers(checklist, answers, language, label)
-        answered.update((checklist.id, item_id) for item_id, v in shown.items() if v is not None)
-        prepared.append((row, checklist, shown, comments))
-
-    columns = _item_columns(answered, catalogue)
-    visit_rows = []
-    unmatched = []
-    for row, checklist, shown, comments in prepared:
+        answered.update((checklist.id, item_id) for item_id in shown)
+        name = names.setdefault(row.checklist_version_id, f"{checklist.id} v{checklist.version}")
         visited_at = row.submitted_at.astimezone(window.zone).replace(tzinfo=None)
         store_code = codes[row.store_id]
         visit_rows.append(
@@ -572,11 +570,11 @@ def _visit_sheet(
                 store_code=store_code,
                 employee_code=row.employee_code or "",
                 evaluator=row.evaluator if evaluator is not None else None,
-                checklist=f"{checklist.id} v{checklist.version}",
+                checklist=name,
                 score=_fraction(row.score),
                 passed=bool(row.passed),
                 critical_failed=bool(row.critical_failed),
-                answers={item_id: v for item_id, v in shown.items() if v is not None},
+                answers=shown,
                 comments=comments,
                 flags="; ".join(flags.get(row.id, [])),
             )
@@ -584,6 +582,7 @@ def _visit_sheet(
         description = (row.employee_description or "").strip()
         if row.employee_id is None and description:
             unmatched.append(UnmatchedEmployee(row.id, visited_at, store_code, description))
+    columns = _item_columns(answered, catalogue)
     return visit_rows, unmatched, columns
 
 
@@ -592,8 +591,9 @@ def _shown_answers(
     rows: list[_AnswerRow],
     language: str,
     label: Callable[[str], str],
-) -> tuple[dict[str, str | float | None], str]:
-    """Answers as the shopper gave them; an item hidden by ``show_if`` was not asked.
+) -> tuple[dict[str, str | float], str]:
+    """Answers as the shopper gave them, none for an item left empty; an item hidden by
+    ``show_if`` was not asked.
 
     An answer left behind when an earlier answer changed and hid its item stays in the
     database but did not count, so it is not shown either.
@@ -602,11 +602,14 @@ def _shown_answers(
     visible = scoring.visible_items(
         checklist, {r.item_id: r.as_scoring() for r in rows if r.item_id in known}
     )
-    shown: dict[str, str | float | None] = {}
+    shown: dict[str, str | float] = {}
     for row in rows:
         item = known.get(row.item_id)
         if item is None or row.item_id in visible:
-            shown[row.item_id] = _shown_value(item, row, language, label)
+            value = _shown_value(item, row, language, label)
+            if value is not None:
+                # The checklist's own id string: one object for every visit, not one per row.
+                shown[item.id if item is not None else row.item_id] = value
     order = {item.id: n for n, item in enumerate(checklist.items)}
     commented = sorted((r for r in rows if r.comment), key=lambda r: order.get(r.item_id, -1))
     return shown, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)

@@ -117,7 +117,7 @@ class ItemColumn:
     header: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VisitRow:
     visit_id: int
     visited_at: datetime

@@ -88,6 +88,10 @@ TOP = Alignment(vertical="top")
 def clean_text(value: str, cut_marker: str = CUT_MARKER) -> str:
     """The text without characters an .xlsx cannot hold, cut to Excel's cell limit with a
     visible marker."""
+    if value.isprintable() and len(value) <= MAX_CELL_TEXT // 2:
+        # The common case, checked in C: no control, separator or unassigned character, and
+        # too short to reach the limit even in UTF-16 surrogate pairs.
+        return value
     text = ILLEGAL_CHARACTERS_RE.sub("", value)
     text = _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     if _units(text) <= MAX_CELL_TEXT:
