@@ -1,21 +1,26 @@
 """Aggregation scaling: the weekly report's queries at 10⁴, 10⁵ and 10⁶ answers.
 
-For each size, ``storage.demo`` fills a fresh SQLite file with visits spread over a quarter
-(13 weeks, 50 stores, as ``msbot demo-data`` does) until the ``answer`` table holds about that
-many rows; the same rows are then copied into a fresh PostgreSQL database (created for the
-run and dropped after it). On each, ``exports.aggregate.build_report`` runs for the last week
+For each size, ``storage.demo`` fills a fresh SQLite file (50 stores, as ``msbot demo-data``
+does) until the ``answer`` table holds about that many rows. By default the history grows and
+the week does not: about 600 visits a week (12 a store), so 10⁶ answers are some two and a
+half years of visits, as a chain that keeps using the product accumulates them; the goal is
+that a week's report does not slow down as history grows. ``--spread quarter`` puts every
+size into 13 weeks instead, so the reported week itself grows with the database. The same
+rows are then copied into a fresh PostgreSQL database (created for the run and dropped after
+it). On each, ``exports.aggregate.build_report`` runs for the last week
 and all stores, its SQL is captured (a ``before_cursor_execute`` event), and each statement
 is re-run alone through the driver (execute + fetch all, the median of several runs) and
 explained: ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL, summarised as the
 indexes the plan uses and the tables it reads whole.
 
 "aggregates" is the sum of the GROUP BY queries (stores, standards, employees, trends): the
-figures of one week for all stores. The two listing queries (every visit of the week and
-its answers, for the Visits sheet) grow with the week's rows by nature. ``build_report`` is
+figures of one week for all stores. The listings (every visit of the week with its answers,
+and its flags, for the Visits sheet) grow with the week's rows by nature. ``build_report`` is
 the whole call, Python included. The baseline is the cheapest possible read of the same week:
 ``COUNT(*)`` of its submitted visits through the (status, submitted_at) index.
 
-Run: ``python -m benchmarks.aggregation [--answers 10000,100000,1000000] [--no-postgres]``.
+Run: ``python -m benchmarks.aggregation [--answers 10000,100000,1000000] [--spread quarter]
+[--no-postgres]``.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ from storage.models import Answer, Base, Visit, VisitStatus
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ZONE = ZoneInfo("Europe/Moscow")
 UNTIL = date(2026, 11, 16)
-WEEKS = 13
+QUARTER = 13
+VISITS_PER_WEEK = 600
 STORES = 50
 ANSWERS_PER_VISIT = 13.35
 """What ``storage.demo`` gives on the shipped checklists (store, phone and online visits)."""
@@ -103,7 +109,13 @@ def captured(engine: Engine) -> Iterator[list[Statement]]:
 # -- data --------------------------------------------------------------------------------------
 
 
-def generate(database: Database, answers: int) -> None:
+def weeks_for(answers: int, spread: str) -> int:
+    if spread == "quarter":
+        return QUARTER
+    return max(1, round(answers / ANSWERS_PER_VISIT / VISITS_PER_WEEK))
+
+
+def generate(database: Database, answers: int, weeks: int) -> None:
     migrate.upgrade(database)
     loaded = load_all([SHIPPED_DIR])
     with database.write() as session:
@@ -113,7 +125,7 @@ def generate(database: Database, answers: int) -> None:
             [item.checklist for item in loaded],
             stores=STORES,
             visits=max(1, round(answers / ANSWERS_PER_VISIT)),
-            weeks=WEEKS,
+            weeks=weeks,
             seed=1,
             zone=ZONE,
             until=UNTIL,
@@ -294,13 +306,14 @@ def print_figures(f: Figures, plans: bool) -> None:
                 print(f"      {ms * s.seconds:8.2f} ms  {s.caller:<17} {plan_summary(s.plan)}")
 
 
-def run_size(answers: int, postgres_url: str | None, folder: Path) -> list[Figures]:
+def run_size(answers: int, spread: str, postgres_url: str | None, folder: Path) -> list[Figures]:
     sqlite = Database(f"sqlite:///{folder / f'agg-{answers}.sqlite3'}")
+    weeks = weeks_for(answers, spread)
     started = time.perf_counter()
-    generate(sqlite, answers)
+    generate(sqlite, answers, weeks)
     generated = time.perf_counter() - started
     results = [measure(sqlite, "SQLite")]
-    print(f"  (demo data: {generated:.0f} s)")
+    print(f"  (demo data: {weeks} weeks, {generated:.0f} s)")
     if postgres_url:
         with fresh_postgres(postgres_url) as url:
             postgres = Database(url)
@@ -323,6 +336,13 @@ def parser() -> argparse.ArgumentParser:
         default="10000,100000,1000000",
         help="answer rows in the database, comma-separated (default 10000,100000,1000000)",
     )
+    parser.add_argument(
+        "--spread",
+        choices=["history", "quarter"],
+        default="history",
+        help=f"history: about {VISITS_PER_WEEK} visits a week, more weeks for more answers "
+        "(default); quarter: every size in 13 weeks",
+    )
     parser.add_argument("--postgres", default=POSTGRES_URL, help=f"server (default {POSTGRES_URL})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-plans", action="store_true", help="do not print each query plan")
@@ -333,14 +353,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     sizes = [int(size) for size in args.answers.split(",")]
     postgres_url = None if args.no_postgres else args.postgres
+    spread = (
+        f"about {VISITS_PER_WEEK} visits a week, the history growing with the size"
+        if args.spread == "history"
+        else f"every size spread over {QUARTER} weeks"
+    )
     print(
-        f"Aggregation: build_report for one week and all {STORES} stores, visits spread over "
-        f"{WEEKS} weeks; each query re-run alone, median of {REPEATS}"
+        f"Aggregation: build_report for the last week and all {STORES} stores, {spread}; "
+        f"each query re-run alone, median of {REPEATS}"
     )
     results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="msbot-bench-") as folder:
         for size in sizes:
-            for figures in run_size(size, postgres_url, Path(folder)):
+            for figures in run_size(size, args.spread, postgres_url, Path(folder)):
                 print_figures(figures, plans=not args.no_plans)
                 results.append(figures)
     largest = max(r.answers for r in results)

@@ -129,7 +129,7 @@ class VisitRow:
     score: float | None
     passed: bool
     critical_failed: bool
-    answers: dict[str, str | float | None]
+    answers: dict[str, str | float]
     """Per item id: the answer as shown (text, number, "N/A"); absent when not asked."""
     comments: str
     """Every comment of the visit, each prefixed with its item, one per line."""

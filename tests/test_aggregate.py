@@ -408,7 +408,7 @@ def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world:
     assert all(len(c.header) <= 60 for c in report.item_columns)
     columns = [c.item_id for c in report.item_columns]
 
-    def answers(**given: str | float) -> dict[str, str | float | None]:
+    def answers(**given: str | float) -> dict[str, str | float]:
         assert set(given) <= set(columns)
         return dict(given)
 
