@@ -90,6 +90,7 @@ def build_report(
         session, window, scope, catalogue, codes, language, labels or _default_label
     )
     overall = _weekly_averages(session, window, trend_weeks, None)
+    met_by_store, met_by_employee = _met_counts(session, window)
     trend = [
         TrendPoint(
             week=trend_week,
@@ -104,8 +105,8 @@ def build_report(
         language=language,
         generated_at=(now or datetime.now(UTC)).astimezone(UTC),
         stores=store_rows,
-        standards=_standards(session, window, catalogue, codes, row_codes),
-        employees=_employees(session, window, catalogue, codes, trend_weeks),
+        standards=_standards(catalogue, codes, row_codes, met_by_store),
+        employees=_employees(session, window, catalogue, codes, trend_weeks, met_by_employee),
         unmatched=unmatched,
         item_columns=item_columns,
         visits=visit_rows,
@@ -357,10 +358,13 @@ class _Catalogue:
         return key[0], self.info(key).position
 
 
-def _met_counts(
-    session: Session, window: _Window, by: InstrumentedAttribute[Any]
-) -> dict[tuple[str, str, int], tuple[int, int]]:
-    """(checklist, item, ``by``) → (visits that met it fully, visits where it counted).
+MetCounts = dict[tuple[str, str, int], tuple[int, int]]
+"""(checklist, item, store or employee id) → (visits that met it fully, visits where it
+counted)."""
+
+
+def _met_counts(session: Session, window: _Window) -> tuple[MetCounts, MetCounts]:
+    """Per store and per employee, in one pass over the week's answers.
 
     One answer per item per visit (unique index), so counting answers counts visits.
     """
@@ -368,33 +372,40 @@ def _met_counts(
         select(
             ChecklistVersion.checklist_id,
             Answer.item_id,
-            by,
+            Visit.store_id,
+            Visit.employee_id,
             _count_if(Answer.score == 1),
             func.count(Answer.score),
         )
         .select_from(Visit)
         .join(Answer, Answer.visit_id == Visit.id)
         .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
-        .where(*window.submitted(), Answer.score.is_not(None), by.is_not(None))
-        .group_by(ChecklistVersion.checklist_id, Answer.item_id, by)
+        .where(*window.submitted(), Answer.score.is_not(None))
+        .group_by(ChecklistVersion.checklist_id, Answer.item_id, Visit.store_id, Visit.employee_id)
     )
-    return {
-        (checklist_id, item_id, int(owner)): (int(met), int(counted))
-        for checklist_id, item_id, owner, met, counted in session.execute(query)
-    }
+    by_store: MetCounts = {}
+    by_employee: MetCounts = {}
+    for checklist_id, item_id, store_id, employee_id, met, rated in session.execute(query):
+        _add(by_store, (checklist_id, item_id, int(store_id)), int(met), int(rated))
+        if employee_id is not None:
+            # An employee who moved has visits under two stores: their counts add up.
+            _add(by_employee, (checklist_id, item_id, int(employee_id)), int(met), int(rated))
+    return by_store, by_employee
+
+
+def _add(counts: MetCounts, key: tuple[str, str, int], met: int, counted: int) -> None:
+    before_met, before_counted = counts.get(key, (0, 0))
+    counts[key] = (before_met + met, before_counted + counted)
 
 
 def _standards(
-    session: Session,
-    window: _Window,
     catalogue: _Catalogue,
     codes: Mapping[int, str],
     row_codes: Sequence[str],
+    met_by_store: MetCounts,
 ) -> list[StandardRow]:
     per_store: dict[StandardKey, dict[str, tuple[int, int]]] = {}
-    for (checklist_id, item_id, store_id), pair in _met_counts(
-        session, window, Visit.store_id
-    ).items():
+    for (checklist_id, item_id, store_id), pair in met_by_store.items():
         per_store.setdefault((checklist_id, item_id), {})[codes[store_id]] = pair
     rows = []
     for key in sorted(per_store, key=catalogue.order):
@@ -421,6 +432,7 @@ def _employees(
     catalogue: _Catalogue,
     codes: Mapping[int, str],
     trend_weeks: Sequence[Week],
+    met_by_employee: MetCounts,
 ) -> list[EmployeeRow]:
     query = (
         select(
@@ -438,9 +450,7 @@ def _employees(
         .group_by(Employee.id, Employee.code, Employee.name, Employee.store_id)
     )
     standards: dict[int, dict[StandardKey, tuple[int, int]]] = {}
-    for (checklist_id, item_id, employee_id), pair in _met_counts(
-        session, window, Visit.employee_id
-    ).items():
+    for (checklist_id, item_id, employee_id), pair in met_by_employee.items():
         standards.setdefault(employee_id, {})[(checklist_id, item_id)] = pair
     by_week = _weekly_averages(session, window, trend_weeks, Visit.employee_id)
     rows = []
