@@ -31,29 +31,25 @@ import re
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, func, select, text
 
-from checklists.loader import SHIPPED_DIR, load_all
+from benchmarks.data import UNTIL, ZONE, fill
 from exports.aggregate import build_report
 from exports.report_data import Scope
 from exports.weeks import Week
-from storage import checklist_versions, demo, migrate
+from storage import migrate
 from storage.db import Database
 from storage.models import Answer, Base, Visit, VisitStatus
+from tests.databases import fresh_postgres_url
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-ZONE = ZoneInfo("Europe/Moscow")
-UNTIL = date(2026, 11, 16)
 QUARTER = 13
 VISITS_PER_WEEK = 600
 STORES = 50
@@ -116,20 +112,7 @@ def weeks_for(answers: int, spread: str) -> int:
 
 
 def generate(database: Database, answers: int, weeks: int) -> None:
-    migrate.upgrade(database)
-    loaded = load_all([SHIPPED_DIR])
-    with database.write() as session:
-        checklist_versions.register(session, loaded)
-        demo.generate(
-            session,
-            [item.checklist for item in loaded],
-            stores=STORES,
-            visits=max(1, round(answers / ANSWERS_PER_VISIT)),
-            weeks=weeks,
-            seed=1,
-            zone=ZONE,
-            until=UNTIL,
-        )
+    fill(database, visits=max(1, round(answers / ANSWERS_PER_VISIT)), weeks=weeks, stores=STORES)
 
 
 def copy_rows(source: Database, target: Database) -> None:
@@ -146,20 +129,6 @@ def copy_rows(source: Database, target: Database) -> None:
                 writing.execute(table.insert(), [dict(row) for row in chunk])
     with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
-
-
-@contextmanager
-def fresh_postgres(server_url: str) -> Iterator[str]:
-    name = f"msbot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -315,7 +284,7 @@ def run_size(answers: int, spread: str, postgres_url: str | None, folder: Path) 
     results = [measure(sqlite, "SQLite")]
     print(f"  (demo data: {weeks} weeks, {generated:.0f} s)")
     if postgres_url:
-        with fresh_postgres(postgres_url) as url:
+        with fresh_postgres_url(postgres_url) as url:
             postgres = Database(url)
             try:
                 copy_rows(sqlite, postgres)

@@ -31,14 +31,13 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from zoneinfo import ZoneInfo
 
-ZONE = ZoneInfo("Europe/Moscow")
-UNTIL = date(2026, 11, 16)  # a Monday: the reported week is the one before it
+from benchmarks.data import UNTIL, ZONE, fill
+
 LANGUAGE = "en"
 PERIODS = {"week": 1, "quarter": 13}
 
@@ -185,25 +184,10 @@ def shape_of(path: Path) -> list[SheetShape]:
 
 def generate(database_url: str, visits: int, weeks: int, stores: int) -> str:
     """Demo data as ``msbot demo-data`` makes it; returns its summary line."""
-    from checklists.loader import SHIPPED_DIR, load_all
-    from storage import checklist_versions, demo, migrate
     from storage.db import Database
 
     database = Database(database_url)
-    migrate.upgrade(database)
-    loaded = load_all([SHIPPED_DIR])
-    with database.write() as session:
-        checklist_versions.register(session, loaded)
-        summary = demo.generate(
-            session,
-            [item.checklist for item in loaded],
-            stores=stores,
-            visits=visits,
-            weeks=weeks,
-            seed=1,
-            zone=ZONE,
-            until=UNTIL,
-        )
+    summary = fill(database, visits=visits, weeks=weeks, stores=stores)
     database.dispose()
     return summary
 

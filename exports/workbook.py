@@ -1,8 +1,9 @@
-"""The weekly workbook: a ``Report`` written as an .xlsx with openpyxl (normal mode).
+"""The weekly workbook: a ``Report`` written as an .xlsx with openpyxl, sheet by sheet in
+write-only mode (memory stays flat however many visits a week holds).
 
-Four sheets named in the report's language (Summary, Standards, Employees, Visits), each a
-table with a bold filled header row, frozen panes below it, an auto-filter and widths from the
-content. Scores and shares are numbers stored as fractions with a percent format; ``None`` is an
+Five sheets named in the report's language (Summary, Standards, Employees, Visits,
+Actions), each a table with a bold filled header row, frozen panes below it, an auto-filter
+and widths from the content. Scores and shares are numbers stored as fractions with a percent format; ``None`` is an
 empty cell. The Summary sheet carries two native charts (average score by store, weekly trend)
 over ranges of the same sheet. There are no formulas anywhere.
 
