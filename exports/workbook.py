@@ -3,9 +3,10 @@ write-only mode (memory stays flat however many visits a week holds).
 
 Five sheets named in the report's language (Summary, Standards, Employees, Visits,
 Actions), each a table with a bold filled header row, frozen panes below it, an auto-filter
-and widths from the content. Scores and shares are numbers stored as fractions with a percent format; ``None`` is an
-empty cell. The Summary sheet carries two native charts (average score by store, weekly trend)
-over ranges of the same sheet. There are no formulas anywhere.
+and widths from the content. Scores and shares are numbers stored as fractions with a
+percent format; ``None`` is an empty cell. The Summary sheet carries two native charts
+(average score by store, weekly trend) over ranges of the same sheet. There are no formulas
+anywhere.
 
 Text typed by people (names, prompts, descriptions, comments, answers) goes through
 ``put_text``: it is always a literal string cell, never a formula or an error value, and never
