@@ -352,7 +352,11 @@ class Conversation:
         if op == "s" and len(numbers) == 1:
             return self._out(t, edit=self._checklist_page(session, store, t))
         version = session.get(ChecklistVersion, numbers[1]) if len(numbers) > 1 else None
-        if version is None or self.checklist_versions.get(version.checklist_id) != version.id:
+        if (
+            version is None
+            or self.checklist_versions.get(version.checklist_id) != version.id
+            or not store.offers(version.channel)
+        ):
             return self._refuse(session, person, t, "error.bad_button")
         if op == "cl" and len(numbers) == 2:
             return self._out(t, edit=self._employee_page(session, store, version, t, 0))
@@ -397,7 +401,11 @@ class Conversation:
         for assignment in assignments.open_for(session, person.id, today):
             version_id = self.checklist_versions.get(assignment.checklist_id)
             version = session.get(ChecklistVersion, version_id) if version_id else None
-            if version is None or not assignment.store.active:
+            if (
+                version is None
+                or not assignment.store.active
+                or not assignment.store.offers(version.channel)
+            ):
                 continue
             label = t(
                 "pick.assignment",
@@ -415,7 +423,9 @@ class Conversation:
             .order_by(ChecklistVersion.checklist_id)
         ).all()
         rows = [
-            [(str(v.definition["title"][t.language]), f"cl:{store.id}:{v.id}")] for v in versions
+            [(str(v.definition["title"][t.language]), f"cl:{store.id}:{v.id}")]
+            for v in versions
+            if store.offers(v.channel)
         ]
         rows.append([(t("button.other_store"), "st:0")])
         return Reply(t("pick.checklist", store=escape(store.name)), _freeze(rows))

@@ -9,7 +9,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Assignment, AssignmentStatus, Person, Role, Store, Visit, utcnow
+from storage.models import (
+    Assignment,
+    AssignmentStatus,
+    ChecklistVersion,
+    Person,
+    Role,
+    Store,
+    Visit,
+    utcnow,
+)
 from storage.roster import RosterError, Row, Table
 
 HEADERS = {
@@ -50,6 +59,12 @@ def create(session: Session, wanted: list[NewAssignment], checklist_ids: set[str
             )
         if shopper is None:
             problems.append(f"{where}: no active shopper '{item.evaluator}'")
+        channel = _channel(session, item.checklist_id)
+        if store is not None and channel is not None and not store.offers(channel):
+            problems.append(
+                f"{where}: store '{store.code}' has no {channel} channel "
+                f"(its channels: {store.channels})"
+            )
         if item.closes_on < item.opens_on:
             problems.append(
                 f"{where}: the window ends ({item.closes_on}) before it opens ({item.opens_on})"
@@ -70,6 +85,16 @@ def create(session: Session, wanted: list[NewAssignment], checklist_ids: set[str
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
+
+
+def _channel(session: Session, checklist_id: str) -> str | None:
+    """The channel of the newest registered version of a checklist."""
+    return session.scalars(
+        select(ChecklistVersion.channel)
+        .where(ChecklistVersion.checklist_id == checklist_id)
+        .order_by(ChecklistVersion.id.desc())
+        .limit(1)
+    ).first()
 
 
 def read_file(path: Path) -> list[NewAssignment]:

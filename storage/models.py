@@ -119,8 +119,15 @@ class Store(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    channels: Mapped[str | None] = mapped_column(String(64))
+    """The ways customers reach this store that shoppers check (``store,phone``), comma-
+    separated; None: every channel."""
 
     employees: Mapped[list[Employee]] = relationship(back_populates="store")
+
+    def offers(self, channel: str) -> bool:
+        """Whether checklists of ``channel`` apply to this store."""
+        return self.channels is None or channel in self.channels.split(",")
 
 
 class Employee(Base):

@@ -77,6 +77,7 @@ _STORE_HEADERS: dict[str, tuple[str, ...]] = {
     "latitude": ("latitude", "широта"),
     "longitude": ("longitude", "долгота"),
     "timezone": ("timezone", "часовой пояс"),
+    "channels": ("channels", "каналы"),
     "active": _ACTIVE_HEADERS,
 }
 _STAFF_HEADERS: dict[str, tuple[str, ...]] = {
@@ -86,6 +87,17 @@ _STAFF_HEADERS: dict[str, tuple[str, ...]] = {
     "position": ("position", "должность"),
     "active": _ACTIVE_HEADERS,
 }
+_CHANNELS = {
+    "store": "store",
+    "магазин": "store",
+    "phone": "phone",
+    "телефон": "phone",
+    "online": "online",
+    "онлайн": "online",
+    "чат": "online",
+}
+"""Channel names an operator may type, in English or Russian, and the checklist channel each
+one means."""
 _TRUE = frozenset({"yes", "y", "true", "1", "да", "д", "истина"})
 _FALSE = frozenset({"no", "n", "false", "0", "нет", "н", "ложь"})
 
@@ -97,8 +109,9 @@ def import_stores(session: Session, path: Path, *, dry_run: bool = False) -> Imp
     """Add or update stores by code from ``path``.
 
     ``code`` and ``name`` are required; ``address``, ``latitude``/``longitude`` (both or
-    neither), ``timezone`` and ``active`` are optional columns, and a field whose column is
-    absent is left as it is. A listed store is active unless its ``active`` cell says no.
+    neither), ``timezone``, ``channels`` (which checklists apply: ``store, phone``; empty for
+    all) and ``active`` are optional columns, and a field whose column is absent is left as
+    it is. A listed store is active unless its ``active`` cell says no.
     """
     table = Table.read(path, _STORE_HEADERS, required=("code", "name"))
     problems: list[str] = []
@@ -122,6 +135,8 @@ def import_stores(session: Session, path: Path, *, dry_run: bool = False) -> Imp
             values["latitude"], values["longitude"] = row.coordinates()
         if table.has("timezone"):
             values["timezone"] = row.timezone(zones)
+        if table.has("channels"):
+            values["channels"] = row.channels()
         values["active"] = row.active()
         records.append((code, values))
         problems += row.problems
@@ -302,6 +317,19 @@ class Row:
             self.problem(f"{name} '{raw}' is not between -{limit} and {limit}")
             return None
         return value
+
+    def channels(self) -> str | None:
+        """``store,phone``: the channels named in the cell, in a fixed order; None when empty."""
+        named = [part for part in re.split(r"[,;\s]+", self.cell("channels").casefold()) if part]
+        unknown = [part for part in named if part not in _CHANNELS]
+        if unknown:
+            self.problem(
+                f"channels: '{unknown[0]}' is not a channel; use store, phone or online "
+                "(магазин, телефон, онлайн), separated by commas"
+            )
+            return None
+        wanted = {_CHANNELS[part] for part in named}
+        return ",".join(c for c in ("store", "phone", "online") if c in wanted) or None
 
     def timezone(self, zones: frozenset[str]) -> str | None:
         value = self.cell("timezone")

@@ -412,3 +412,27 @@ async def test_a_long_store_list_is_paged_with_assigned_stores_first(
     assert second == ["Store 06", "Store 07", "Store 08", "Tverskaya"]
     await shopper.press("◀ Previous")
     assert [row[0][0] for row in shopper.buttons()[:-1]] == first
+
+
+async def test_only_checklists_of_the_stores_channels_are_offered_and_others_refused(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    with world.database.write() as session:
+        tverskaya = session.scalars(select(Store).where(Store.code == "S1")).one()
+        tverskaya.channels = "phone,online"
+        store_id = tverskaya.id
+    shopper = await register(api, world, EVALUATOR_ID, Role.EVALUATOR, ["S1"])
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    offered = [row[0][0] for row in shopper.buttons()[:-1]]
+    assert offered == ["Online chat and messengers", "Phone call"]
+
+    store_visit = world.versions["store_visit"]
+    await shopper.press_raw(f"cl:{store_id}:{store_visit}")  # a forged button
+    assert "not valid" in shopper.answers_to_callbacks[-1].text
+    await shopper.press_raw(f"em:{store_id}:{store_visit}:0")
+    assert "not valid" in shopper.answers_to_callbacks[-1].text
+    assert visits_of(world.database, EVALUATOR_ID) == []
+
+    await shopper.press("Phone call")
+    assert "Who served you?" in shopper.last_text()

@@ -19,6 +19,7 @@ from storage.models import (
     Photo,
     ReviewDecision,
     Role,
+    Store,
     Visit,
     VisitStatus,
 )
@@ -247,6 +248,21 @@ def test_assignments_are_created_all_or_none_with_every_problem_named(
     with world.database.write() as session:
         ids = assignments.create(session, [wanted[0]], set(world.versions))
         assert len(ids) == 1
+
+
+def test_a_checklist_the_store_has_no_channel_for_cannot_be_assigned(
+    world: World, shopper: int
+) -> None:
+    with world.database.write() as session:
+        session.scalars(select(Store).where(Store.code == "S1")).one().channels = "store"
+    wanted = [
+        assignments.NewAssignment("S1", "phone_call", "E-01", TODAY, TODAY + timedelta(days=3))
+    ]
+    with pytest.raises(RosterError) as raised, world.database.write() as session:
+        assignments.create(session, wanted, set(world.versions))
+    assert raised.value.problems == [
+        "assignment: store 'S1' has no phone channel (its channels: store)"
+    ]
 
 
 def test_assignments_import_from_a_spreadsheet(world: World, shopper: int, tmp_path: Path) -> None:

@@ -635,3 +635,63 @@ def test_any_csv_text_round_trips_and_a_second_import_is_unchanged(
     assert first.added == [code for code, _ in rows]
     assert second.unchanged == len(rows)
     assert stored == dict(rows)
+
+
+def channels_in(database: Database) -> dict[str, str | None]:
+    with database.read() as session:
+        return {s.code: s.channels for s in session.scalars(select(Store))}
+
+
+def test_a_stores_channels_are_read_in_russian_or_english_and_stored_in_one_order(
+    database: Database, tmp_path: Path
+) -> None:
+    path = write_xlsx(
+        tmp_path / "stores.xlsx",
+        [
+            ["Код", "Название", "Каналы"],
+            ["S1", "Тверская", "телефон, магазин"],
+            ["S2", "Онлайн-витрина", "online"],
+            ["S3", "Every way", ""],
+            ["S4", "Spaces and semicolons", "Phone;  Online  Store"],
+        ],
+    )
+
+    load_stores(database, path)
+
+    assert channels_in(database) == {
+        "S1": "store,phone",
+        "S2": "online",
+        "S3": None,
+        "S4": "store,phone,online",
+    }
+
+
+def test_an_unknown_channel_is_reported_by_row_and_nothing_is_written(
+    database: Database, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "stores.csv",
+        [["code", "name", "channels"], ["S1", "Fine", "store"], ["S2", "Typo", "store, emial"]],
+    )
+
+    problems = problems_of(load_stores, database, path)
+
+    assert problems == [
+        "row 3: channels: 'emial' is not a channel; use store, phone or online "
+        "(магазин, телефон, онлайн), separated by commas"
+    ]
+    assert channels_in(database) == {}
+
+
+def test_a_file_without_a_channels_column_keeps_the_stored_channels(
+    database: Database, tmp_path: Path
+) -> None:
+    load_stores(
+        database,
+        write_csv(tmp_path / "a.csv", [["code", "name", "channels"], ["S1", "A", "phone"]]),
+    )
+
+    report = load_stores(database, write_csv(tmp_path / "b.csv", [["code", "name"], ["S1", "B"]]))
+
+    assert report.updated == ["S1: name 'A' → 'B'"]
+    assert channels_in(database) == {"S1": "phone"}
