@@ -51,9 +51,9 @@ def _postgres_version() -> str:
     try:
         from sqlalchemy import create_engine, text
 
-        from benchmarks.aggregation import POSTGRES_URL
+        from tests.databases import LOCAL_POSTGRES
 
-        engine = create_engine(POSTGRES_URL)
+        engine = create_engine(LOCAL_POSTGRES)
         with engine.connect() as connection:
             version = str(connection.execute(text("SHOW server_version")).scalar())
         engine.dispose()

@@ -47,9 +47,8 @@ from exports.weeks import Week
 from storage import migrate
 from storage.db import Database
 from storage.models import Answer, Base, Visit, VisitStatus
-from tests.databases import fresh_postgres_url
+from tests.databases import LOCAL_POSTGRES, fresh_postgres_url
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 QUARTER = 13
 VISITS_PER_WEEK = 600
 STORES = 50
@@ -312,7 +311,9 @@ def parser() -> argparse.ArgumentParser:
         help=f"history: about {VISITS_PER_WEEK} visits a week, more weeks for more answers "
         "(default); quarter: every size in 13 weeks",
     )
-    parser.add_argument("--postgres", default=POSTGRES_URL, help=f"server (default {POSTGRES_URL})")
+    parser.add_argument(
+        "--postgres", default=LOCAL_POSTGRES, help=f"server (default {LOCAL_POSTGRES})"
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-plans", action="store_true", help="do not print each query plan")
     return parser

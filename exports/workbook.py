@@ -137,17 +137,6 @@ def _needs_quote(value: object) -> bool:
     )
 
 
-def put_number(cell: Any, value: float | None, number_format: str | None = None) -> None:
-    """A number, or an empty cell for ``None`` (and for NaN or infinity, which .xlsx cannot
-    store)."""
-    if number_format:
-        cell.number_format = number_format
-    if value is None or isinstance(value, bool) or not math.isfinite(value):
-        cell.value = None
-    else:
-        cell.value = value
-
-
 class Kind(Enum):
     TEXT = auto()
     NUMBER = auto()

@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from checklists.schema import Channel
 from storage.models import Employee, Store
 
 __all__ = ["ImportReport", "RosterError", "Row", "Table", "import_staff", "import_stores"]
@@ -88,13 +89,11 @@ _STAFF_HEADERS: dict[str, tuple[str, ...]] = {
     "active": _ACTIVE_HEADERS,
 }
 _CHANNELS = {
-    "store": "store",
-    "магазин": "store",
-    "phone": "phone",
-    "телефон": "phone",
-    "online": "online",
-    "онлайн": "online",
-    "чат": "online",
+    **{channel.value: channel for channel in Channel},
+    "магазин": Channel.STORE,
+    "телефон": Channel.PHONE,
+    "онлайн": Channel.ONLINE,
+    "чат": Channel.ONLINE,
 }
 """Channel names an operator may type, in English or Russian, and the checklist channel each
 one means."""
@@ -329,7 +328,7 @@ class Row:
             )
             return None
         wanted = {_CHANNELS[part] for part in named}
-        return ",".join(c for c in ("store", "phone", "online") if c in wanted) or None
+        return ",".join(channel for channel in Channel if channel in wanted) or None
 
     def timezone(self, zones: frozenset[str]) -> str | None:
         value = self.cell("timezone")
