@@ -70,6 +70,7 @@ REPLY_METHODS = frozenset({"sendMessage", "editMessageText"})
 FIRST_SHOPPER_ID = 10_000
 REPLY_TIMEOUT = 120.0
 PROJECT_PACKAGES = ("bot/", "storage/", "exports/", "checklists/")
+ROOT = Path(__file__).resolve().parent.parent
 
 Step = tuple[str, str]
 """(kind, what): ``command``, ``text`` or ``press`` (an inline button, by its text)."""
@@ -220,7 +221,7 @@ class BotProcess:
             str(self.folder / "exports"),
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=ROOT,
         )
         log.close()
         assert self.process.stdout is not None
@@ -488,7 +489,9 @@ def summarize_profile(path: Path, top: int = 15) -> str:
         busy += count
         threads["event loop" if "MainThread" in thread else "worker threads"] += count
         leaf[_short(frames[-1])] += count
-        for name in {_short(f) for f in frames if _short(f).split("(")[-1].startswith(PROJECT)}:
+        for name in {
+            _short(f) for f in frames if _short(f).split("(")[-1].startswith(PROJECT_PACKAGES)
+        }:
             inclusive[name] += count
     if not busy:
         return "  (no busy samples)"
@@ -506,14 +509,17 @@ def summarize_profile(path: Path, top: int = 15) -> str:
 IDLE_FRAMES = frozenset(
     {"select", "EpollSelector.select", "_worker", "wait", "_wait_for_tstate_lock", "sleep"}
 )
-PROJECT = PROJECT_PACKAGES
 
 
 def _short(frame: str) -> str:
     """``name (path)`` with the path from the package on and no line number."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in (
+        "site-packages/",
+        f"/lib/python{sys.version_info.major}.{sys.version_info.minor}/",
+        f"{ROOT}/",
+    ):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})"
