@@ -112,6 +112,8 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @pass_context
 def run(context: Context, webhook_url: str | None, listen: str) -> None:
     """Start the bot: long polling, or a webhook server with --webhook-url."""
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import build_application
     from bot.conversation import Conversation
     from bot.operations import Operations
@@ -149,20 +151,32 @@ def run(context: Context, webhook_url: str | None, listen: str) -> None:
         context.database.url.render_as_string(),
     )
     updates = ["message", "callback_query"]
-    if not webhook_url:
-        application.run_polling(allowed_updates=updates)
-        return
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise click.ClickException(f"--listen wants HOST:PORT, not {listen!r}")
-    application.run_webhook(
-        listen=host,
-        port=int(port),
-        url_path=urlsplit(webhook_url).path.lstrip("/"),
-        webhook_url=webhook_url,
-        secret_token=settings.webhook_secret_token,
-        allowed_updates=updates,
-    )
+    try:
+        if not webhook_url:
+            application.run_polling(allowed_updates=updates)
+            return
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.ClickException(f"--listen wants HOST:PORT, not {listen!r}")
+        application.run_webhook(
+            listen=host,
+            port=int(port),
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=settings.webhook_secret_token,
+            allowed_updates=updates,
+        )
+    except InvalidToken as exc:
+        raise click.ClickException(
+            f"the Bot API at {settings.bot_api_url} refused the token ({exc}); "
+            "check MSBOT_BOT_TOKEN"
+        ) from exc
+    except NetworkError as exc:
+        # Only at start-up: once running, the bot retries failed calls itself.
+        raise click.ClickException(
+            f"cannot reach the Bot API at {settings.bot_api_url} ({exc}); "
+            "check MSBOT_BOT_API_URL and the network"
+        ) from exc
 
 
 @main.group()

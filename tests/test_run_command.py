@@ -80,3 +80,23 @@ async def test_msbot_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> 
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     assert "MSBOT_BOT_TOKEN is missing" in output.decode()
+
+
+async def test_msbot_run_with_an_unreachable_bot_api_ends_with_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=_environment(tmp_path, None),  # port 9 on 127.0.0.1: nothing listens
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    last = output.decode().strip().splitlines()[-1]
+    assert last.startswith("Error: cannot reach the Bot API at http://127.0.0.1:9/bot"), last
+    assert "MSBOT_BOT_API_URL" in last
