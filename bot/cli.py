@@ -546,6 +546,7 @@ def demo_data(context: Context, stores: int, visits: int, weeks: int, seed: int)
             seed=seed,
             zone=context.settings.zone,
         )
+    maintenance.refresh_statistics(context.database)
     click.echo(summary)
 
 

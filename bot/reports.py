@@ -27,6 +27,7 @@ from exports import delivery
 from exports.build import build_workbook
 from exports.report_data import Scope
 from exports.weeks import Week
+from storage import maintenance
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class ReportService:
         """Deliver everything due and claimable now; the number sent."""
         moment = now or datetime.now(UTC)
         claimed = await asyncio.to_thread(self.claim_due, moment)
+        if claimed:
+            await asyncio.to_thread(maintenance.refresh_statistics, self.database)
         sent = 0
         for item in claimed:
             sent += await self.deliver(bot, item, moment)

@@ -1,4 +1,4 @@
-"""Operations an admin runs on a live deployment: consistent backups and voiding visits."""
+"""Operations on a live deployment: consistent backups, voiding visits, planner statistics."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -67,3 +68,16 @@ def void_visit(
     )
     session.flush()
     return visit
+
+
+def refresh_statistics(database: Database) -> None:
+    """Recount the tables' and indexes' statistics the query planner chooses plans from.
+
+    SQLite keeps none until told (PostgreSQL's autovacuum keeps its own, this refreshes them
+    too). Without them SQLite reads one store's week through the (status, submitted_at)
+    index, every store's visits of the week, rather than through (store_id, submitted_at):
+    a store manager's workbook then costs as much SQL as the full one. It takes about 0.1 s
+    at 100,000 visits; the report run calls it before building a week's workbooks.
+    """
+    with database.write() as session:
+        session.execute(text("ANALYZE"))

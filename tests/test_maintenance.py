@@ -1,21 +1,25 @@
-"""Backups of a live database, and voiding a visit without losing it."""
+"""Backups of a live database, voiding a visit without losing it, planner statistics."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as A
 from exports.aggregate import build_report
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
+from storage import checklist_versions, demo
 from storage.db import Database
-from storage.maintenance import MaintenanceError, backup, void_visit
+from storage.maintenance import MaintenanceError, backup, refresh_statistics, void_visit
 from storage.models import AuditEvent, Role, Store, Visit, VisitStatus
 from tests.bot_harness import ZONE, add_person, make_world, submitted_visit
 
@@ -108,3 +112,103 @@ def test_voiding_refuses_what_cannot_be_done(
         void_visit(session, visit or real, reason, "cli:tester")
     with database.read() as session:
         assert session.scalars(select(AuditEvent)).all() == []
+
+
+def _visit_searches(database: Database, scope: Scope, week: Week) -> list[str]:
+    """How SQLite's plans read the visit table for every statement of ``scope``'s report."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.read() as session:
+            build_report(session, week, scope, zone=ZONE, language="en")
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    with database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        return [
+            detail
+            for statement, parameters in statements
+            for *_, detail in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            if " visit USING" in detail
+        ]
+
+
+def test_refreshed_statistics_let_a_store_report_read_only_that_stores_visits(
+    database: Database,
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite only: PostgreSQL's autovacuum keeps statistics of its own")
+    loaded = load_all([SHIPPED_DIR])
+    week = Week(2026, 46)
+    with database.write() as session:
+        checklist_versions.register(session, loaded)
+        demo.generate(
+            session,
+            [item.checklist for item in loaded],
+            stores=20,
+            visits=1_000,
+            weeks=8,
+            seed=5,
+            zone=ZONE,
+            until=week.next().monday,
+        )
+    one_store = Scope(ScopeKind.STORES, frozenset({"D003"}))
+    before = _visit_searches(database, one_store, week)
+    assert any("ix_visit_status_submitted_at" in detail for detail in before), before
+
+    refresh_statistics(database)
+
+    after = _visit_searches(database, one_store, week)
+    assert not any("ix_visit_status_submitted_at" in detail for detail in after), after
+    assert any("ix_visit_store_submitted_at" in detail for detail in after), after
+    everything = _visit_searches(database, Scope(ScopeKind.ALL), week)
+    assert any("ix_visit_status_submitted_at" in detail for detail in everything), everything
+
+
+def test_refreshing_statistics_changes_no_figure(database: Database) -> None:
+    loaded = load_all([SHIPPED_DIR])
+    week = Week(2026, 46)
+    with database.write() as session:
+        checklist_versions.register(session, loaded)
+        demo.generate(
+            session,
+            [item.checklist for item in loaded],
+            stores=5,
+            visits=200,
+            weeks=3,
+            seed=2,
+            zone=ZONE,
+            until=week.next().monday,
+        )
+    moment = datetime(2026, 11, 20, tzinfo=UTC)
+    scopes = [Scope(ScopeKind.ALL), Scope(ScopeKind.STORES, frozenset({"D002"}))]
+
+    def reports() -> list[object]:
+        with database.read() as session:
+            return [
+                build_report(session, week, scope, zone=ZONE, language="en", now=moment)
+                for scope in scopes
+            ]
+
+    before = reports()
+    refresh_statistics(database)
+    assert _rounded(reports()) == _rounded(before)
+
+
+def _rounded(value: object) -> object:
+    """Floats to 12 digits: another plan may add a column's values in another order."""
+    if isinstance(value, float):
+        return round(value, 12)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _rounded(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value

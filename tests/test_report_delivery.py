@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from telegram import Bot
 
 from bot.reports import ReportService
@@ -107,6 +107,26 @@ async def test_a_missed_run_is_delivered_once_when_the_bot_comes_back(
     assert all(r.workbook_hash and r.file_path and Path(r.file_path).exists() for r in rows)
     caption = api.calls("sendDocument")[0].params["caption"]
     assert "2026-W47" in caption and "16.11.2026" in caption and "22.11.2026" in caption
+
+
+def planner_statistics(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return list(connection.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+
+
+async def test_a_run_with_workbooks_to_build_refreshes_the_planners_statistics_first(
+    bot: Bot, world: World, tmp_path: Path
+) -> None:
+    if not world.database.is_sqlite:
+        pytest.skip("SQLite keeps no statistics until told; PostgreSQL's autovacuum does")
+    reports = service(world, tmp_path)
+    await reports.run_once(bot, datetime(2026, 11, 23, 5, 0, tzinfo=UTC))  # the week before
+    with world.database.write() as session:
+        session.execute(text("DELETE FROM sqlite_stat1"))
+    await reports.run_once(bot, datetime(2026, 11, 23, 5, 30, tzinfo=UTC))
+    assert planner_statistics(world.database) == [], "nothing was due: no work to prepare for"
+    await reports.run_once(bot, AFTER_DUE)
+    assert {"visit", "answer"} <= set(planner_statistics(world.database))
 
 
 async def test_each_manager_gets_only_their_stores(
