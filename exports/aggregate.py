@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any, SupportsFloat
+from typing import Any, Protocol, SupportsFloat
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -485,21 +485,39 @@ def _weakest(
 # Every visit
 
 
-@dataclass
-class _AnswerRow:
+class _AnswerRow(Protocol):
+    """A row of the answers query."""
+
+    visit_id: int
     item_id: str
     value_text: str | None
     value_number: float | None
     na: bool
     comment: str | None
 
-    def as_scoring(self) -> scoring.Answer:
-        if self.na:
-            return scoring.Answer(na=True)
-        if self.value_number is not None:
-            number = self.value_number
-            return scoring.Answer(int(number) if number == int(number) else number)
-        return scoring.Answer(self.value_text)
+
+def _as_scoring(row: _AnswerRow) -> scoring.Answer:
+    if row.na:
+        return scoring.Answer(na=True)
+    if row.value_number is not None:
+        number = row.value_number
+        return scoring.Answer(int(number) if number == int(number) else number)
+    return scoring.Answer(row.value_text)
+
+
+class _Shown:
+    """What showing a visit of one checklist version takes, worked out once per report."""
+
+    def __init__(self, checklist: Checklist) -> None:
+        self.checklist = checklist
+        self.items = {item.id: item for item in checklist.items}
+        self.order = {item.id: n for n, item in enumerate(checklist.items)}
+        self.conditions = frozenset(
+            item.show_if.item for item in checklist.items if item.show_if is not None
+        )
+        """Items some ``show_if`` reads: the only answers visibility depends on."""
+        self.name = f"{checklist.id} v{checklist.version}"
+        """The checklist's name in the sheet: one string for all its visits."""
 
 
 def _visit_sheet(
@@ -511,13 +529,14 @@ def _visit_sheet(
     language: str,
     label: Callable[[str], str],
 ) -> tuple[list[VisitRow], list[UnmatchedEmployee], list[ItemColumn]]:
-    """Every visit of the week with its answers as shown, streamed in one query.
+    """Every visit of the week with its answers as shown.
 
-    The visits come with their answers joined (ordered by visit, then answer) and are read in
-    chunks: the answers of a large week are never all in memory at once.
+    Two streamed queries in the same order, the visits and their answers, merged here: the
+    answers of a large week are never all in memory at once, and no visit column is read
+    again for each of its answers.
     """
     evaluator = Person.pseudonym if scope.shows_evaluators else None
-    query = (
+    visits = (
         select(
             Visit.id,
             Visit.submitted_at,
@@ -530,20 +549,28 @@ def _visit_sheet(
             Visit.critical_failed,
             Employee.code.label("employee_code"),
             *([evaluator.label("evaluator")] if evaluator is not None else []),
+        )
+        .outerjoin(Employee, Employee.id == Visit.employee_id)
+        .where(*window.submitted())
+        .order_by(Visit.submitted_at, Visit.id)
+        .execution_options(yield_per=STREAM_CHUNK)
+    )
+    if evaluator is not None:
+        visits = visits.join(Person, Person.id == Visit.evaluator_id)
+    answers = (
+        select(
+            Answer.visit_id,
             Answer.item_id,
             Answer.value_text,
             Answer.value_number,
             Answer.na,
             Answer.comment,
         )
-        .outerjoin(Employee, Employee.id == Visit.employee_id)
-        .outerjoin(Answer, Answer.visit_id == Visit.id)
+        .join(Visit, Visit.id == Answer.visit_id)
         .where(*window.submitted())
         .order_by(Visit.submitted_at, Visit.id, Answer.id)
         .execution_options(yield_per=STREAM_CHUNK)
     )
-    if evaluator is not None:
-        query = query.join(Person, Person.id == Visit.evaluator_id)
     flags: dict[int, list[str]] = {}
     flag_query = (
         select(VisitFlag.visit_id, VisitFlag.kind)
@@ -551,26 +578,26 @@ def _visit_sheet(
         .where(*window.submitted())
         .order_by(VisitFlag.visit_id, VisitFlag.id)
     )
-    for visit_id, kind in session.execute(flag_query):
+    connection = session.connection()
+    for visit_id, kind in connection.execute(flag_query):
         flags.setdefault(visit_id, []).append(label(f"flag.{kind}"))
 
     visit_rows = []
     unmatched = []
     answered: set[StandardKey] = set()
-    # Per checklist version: its name in the sheet, one string shared by all its visits.
-    names: dict[int, str] = {}
-    for _, joined in groupby(session.execute(query), key=lambda joined_row: joined_row.id):
-        rows = list(joined)
-        row = rows[0]
-        answers = [
-            _AnswerRow(r.item_id, r.value_text, r.value_number, r.na, r.comment)
-            for r in rows
-            if r.item_id is not None
-        ]
-        checklist = catalogue.by_version[row.checklist_version_id]
-        shown, comments = _shown_answers(checklist, answers, language, label)
-        answered.update((checklist.id, item_id) for item_id in shown)
-        name = names.setdefault(row.checklist_version_id, f"{checklist.id} v{checklist.version}")
+    shown_by_version: dict[int, _Shown] = {}
+    answers_by_visit = groupby(connection.execute(answers), key=lambda answer: answer.visit_id)
+    pending = next(answers_by_visit, None)
+    for row in connection.execute(visits):
+        rows: list[_AnswerRow] = []
+        if pending is not None and pending[0] == row.id:
+            rows = list(pending[1])
+            pending = next(answers_by_visit, None)
+        version = row.checklist_version_id
+        if (shown := shown_by_version.get(version)) is None:
+            shown = shown_by_version[version] = _Shown(catalogue.by_version[version])
+        values, comments = _shown_answers(shown, rows, language, label)
+        answered.update((shown.checklist.id, item_id) for item_id in values)
         visited_at = row.submitted_at.astimezone(window.zone).replace(tzinfo=None)
         store_code = codes[row.store_id]
         visit_rows.append(
@@ -580,11 +607,11 @@ def _visit_sheet(
                 store_code=store_code,
                 employee_code=row.employee_code or "",
                 evaluator=row.evaluator if evaluator is not None else None,
-                checklist=name,
+                checklist=shown.name,
                 score=_fraction(row.score),
                 passed=bool(row.passed),
                 critical_failed=bool(row.critical_failed),
-                answers=shown,
+                answers=values,
                 comments=comments,
                 flags="; ".join(flags.get(row.id, [])),
             )
@@ -597,7 +624,7 @@ def _visit_sheet(
 
 
 def _shown_answers(
-    checklist: Checklist,
+    shown: _Shown,
     rows: list[_AnswerRow],
     language: str,
     label: Callable[[str], str],
@@ -608,21 +635,25 @@ def _shown_answers(
     An answer left behind when an earlier answer changed and hid its item stays in the
     database but did not count, so it is not shown either.
     """
-    known = {item.id: item for item in checklist.items}
-    visible = scoring.visible_items(
-        checklist, {r.item_id: r.as_scoring() for r in rows if r.item_id in known}
+    known = shown.items
+    visible = (
+        scoring.visible_items(
+            shown.checklist,
+            {r.item_id: _as_scoring(r) for r in rows if r.item_id in shown.conditions},
+        )
+        if shown.conditions
+        else known
     )
-    shown: dict[str, str | float] = {}
+    values: dict[str, str | float] = {}
     for row in rows:
         item = known.get(row.item_id)
         if item is None or row.item_id in visible:
             value = _shown_value(item, row, language, label)
             if value is not None:
                 # The checklist's own id string: one object for every visit, not one per row.
-                shown[item.id if item is not None else row.item_id] = value
-    order = {item.id: n for n, item in enumerate(checklist.items)}
-    commented = sorted((r for r in rows if r.comment), key=lambda r: order.get(r.item_id, -1))
-    return shown, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)
+                values[item.id if item is not None else row.item_id] = value
+    commented = sorted((r for r in rows if r.comment), key=lambda r: shown.order.get(r.item_id, -1))
+    return values, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)
 
 
 def _shown_value(

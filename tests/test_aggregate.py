@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, update
 
 from bot.i18n import Translator
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as Given
+from exports import aggregate
 from exports.aggregate import build_report
 from exports.report_data import (
     EmployeeRow,
@@ -47,6 +48,7 @@ from storage import checklist_versions, visits
 from storage.db import Database
 from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit, VisitStatus
 from storage.people import add_person
+from tests.figures import same
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 WEEK = Week(2026, 10)
@@ -238,23 +240,6 @@ def world(database: Database, tmp_path: Path) -> World:
         # N1 at Monday 9 March 00:00 local (Sunday 21:00 UTC) = W11: 100 %.
         visit("N1", "S1", "S1-01", "E-02", local(3, 9, 0), {"greeted": yes})
     return built
-
-
-def rounded(value: Any) -> Any:
-    """Floats rounded to 9 places, through dataclasses and containers, for exact asserts."""
-    if isinstance(value, float):
-        return round(value, 9)
-    if is_dataclass(value) and not isinstance(value, type):
-        return type(value)(**{f.name: rounded(getattr(value, f.name)) for f in fields(value)})
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(rounded(v) for v in value)
-    return value
-
-
-def same(actual: Any, expected: Any) -> bool:
-    return bool(rounded(actual) == rounded(expected))
 
 
 # Visit scores as fractions, from the comments above.
@@ -450,6 +435,20 @@ def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world:
                          nps=3.0, comment='=HYPERLINK("http://x")'), ""),
     ]  # fmt: skip
     assert same(report.visits, expected)
+
+
+def test_the_visits_sheet_is_the_same_read_in_chunks_of_any_size(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # V5 loses its answers: a visit without any sits between visits with some.
+    with world.database.write() as session:
+        session.execute(delete(Answer).where(Answer.visit_id == world.ids["V5"]))
+    whole = world.report().visits
+    assert [row.answers for row in whole if row.visit_id == world.ids["V5"]] == [{}]
+    assert all(row.answers for row in whole if row.visit_id != world.ids["V5"])
+    for chunk in (1, 2, 3):
+        monkeypatch.setattr(aggregate, "STREAM_CHUNK", chunk)
+        assert world.report().visits == whole, f"read {chunk} rows at a time"
 
 
 def test_drafts_cancelled_and_voided_visits_are_left_out(world: World) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from storage.db import Database
 from storage.maintenance import MaintenanceError, backup, refresh_statistics, void_visit
 from storage.models import AuditEvent, Role, Store, Visit, VisitStatus
 from tests.bot_harness import ZONE, add_person, make_world, submitted_visit
+from tests.figures import same
 
 WHEN = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 
@@ -198,17 +198,4 @@ def test_refreshing_statistics_changes_no_figure(database: Database) -> None:
 
     before = reports()
     refresh_statistics(database)
-    assert _rounded(reports()) == _rounded(before)
-
-
-def _rounded(value: object) -> object:
-    """Floats to 12 digits: another plan may add a column's values in another order."""
-    if isinstance(value, float):
-        return round(value, 12)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _rounded(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(item) for item in value]
-    return value
+    assert same(reports(), before)
