@@ -38,13 +38,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 
 from benchmarks.data import UNTIL, ZONE, fill
 from exports.aggregate import build_report
 from exports.report_data import Scope
 from exports.weeks import Week
-from storage import migrate
+from storage import maintenance, migrate
 from storage.db import Database
 from storage.models import Answer, Base, Visit, VisitStatus
 from tests.databases import LOCAL_POSTGRES, fresh_postgres_url
@@ -111,7 +111,9 @@ def weeks_for(answers: int, spread: str) -> int:
 
 
 def generate(database: Database, answers: int, weeks: int) -> None:
+    """Demo rows, then planner statistics, as the weekly report run refreshes them."""
     fill(database, visits=max(1, round(answers / ANSWERS_PER_VISIT)), weeks=weeks, stores=STORES)
+    maintenance.refresh_statistics(database)
 
 
 def copy_rows(source: Database, target: Database) -> None:
@@ -126,8 +128,7 @@ def copy_rows(source: Database, target: Database) -> None:
             result = reading.execution_options(yield_per=COPY_CHUNK).execute(table.select())
             for chunk in result.mappings().partitions(COPY_CHUNK):
                 writing.execute(table.insert(), [dict(row) for row in chunk])
-    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
+    maintenance.refresh_statistics(target)
 
 
 # -- measuring ---------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any, Protocol, SupportsFloat
+from typing import Any, Protocol, SupportsFloat, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from checklists import scoring
 from checklists.schema import NO, YES, Channel, Checklist, Item, ItemType
@@ -60,6 +60,7 @@ STREAM_CHUNK = 2_000
 DEFAULT_LABELS = {"answer.yes": "yes", "answer.no": "no", "answer.na": "N/A"}
 
 StandardKey = tuple[str, str]
+T = TypeVar("T")
 """(checklist id, item id): a standard is compared across versions by its stable item id."""
 
 
@@ -80,22 +81,21 @@ def build_report(
     trend_weeks = week.recent(TREND_WEEKS)
 
     figures = _store_figures(session, window)
-    by_store_week = _weekly_averages(session, window, trend_weeks, Visit.store_id)
+    trends = _trends(session, window, trend_weeks)
     rows = [s for s in stores if s.active or s.id in figures]
     codes = {s.id: s.code for s in stores}
-    store_rows = [_store_row(s, figures.get(s.id), by_store_week, len(trend_weeks)) for s in rows]
+    store_rows = [_store_row(s, figures.get(s.id), trends, len(trend_weeks)) for s in rows]
     row_codes = [s.code for s in rows]
 
     visit_rows, unmatched, item_columns = _visit_sheet(
         session, window, scope, catalogue, codes, language, labels or _default_label
     )
-    overall = _weekly_averages(session, window, trend_weeks, None)
     met_by_store, met_by_employee = _met_counts(session, window)
     trend = [
         TrendPoint(
             week=trend_week,
-            average_score=overall.get((n, None)),
-            per_store={s.code: by_store_week.get((n, s.id)) for s in rows},
+            average_score=trends.overall.get(n),
+            per_store={s.code: trends.by_store.get((n, s.id)) for s in rows},
         )
         for n, trend_week in enumerate(trend_weeks)
     ]
@@ -106,7 +106,7 @@ def build_report(
         generated_at=(now or datetime.now(UTC)).astimezone(UTC),
         stores=store_rows,
         standards=_standards(catalogue, codes, row_codes, met_by_store),
-        employees=_employees(session, window, catalogue, codes, trend_weeks, met_by_employee),
+        employees=_employees(session, window, catalogue, codes, trends, met_by_employee),
         unmatched=unmatched,
         item_columns=item_columns,
         visits=visit_rows,
@@ -253,12 +253,12 @@ def _store_figures(session: Session, window: _Window) -> dict[int, _StoreFigures
 def _store_row(
     store: _Store,
     figures: _StoreFigures | None,
-    by_week: Mapping[tuple[int, int | None], float | None],
+    trends: _Trends,
     weeks: int,
 ) -> StoreRow:
     if figures is None:
         return StoreRow(store.code, store.name, 0, None, None, 0, None, None)
-    previous = by_week.get((weeks - 2, store.id))
+    previous = trends.by_store.get((weeks - 2, store.id))
     nps = 100 * (figures.promoters - figures.detractors) / figures.rated if figures.rated else None
     return StoreRow(
         store_code=store.code,
@@ -272,31 +272,60 @@ def _store_row(
     )
 
 
-def _weekly_averages(
-    session: Session,
-    window: _Window,
-    weeks: Sequence[Week],
-    key: InstrumentedAttribute[Any] | None,
-) -> dict[tuple[int, int | None], float | None]:
-    """Average score per (index in ``weeks``, key) in one query over the whole span.
+@dataclass(frozen=True)
+class _Trends:
+    """Average score per trend week (by its index) overall, per store and per employee."""
+
+    overall: dict[int, float]
+    by_store: dict[tuple[int, int], float]
+    by_employee: dict[tuple[int, int], float]
+
+
+def _trends(session: Session, window: _Window, weeks: Sequence[Week]) -> _Trends:
+    """One query sums the scores of each (week, store, employee) over the whole span; the
+    averages above them are those sums added up, divided by the counts added up.
 
     The week is a CASE over the UTC bounds in a subquery, so GROUP BY names a column rather
     than repeating an expression with bound parameters (PostgreSQL refuses that).
     """
     bounds = [w.utc_range(window.zone) for w in weeks]
     week_index = case(*((Visit.submitted_at < end, n) for n, (_, end) in enumerate(bounds)))
-    columns: list[ColumnElement[Any]] = [week_index.label("week"), Visit.score.label("score")]
-    conditions = window.submitted(bounds[0][0], bounds[-1][1])
-    if key is not None:
-        columns.append(key.label("key"))
-        conditions.append(key.is_not(None))
-    spans = select(*columns).where(*conditions).subquery()
-    grouping = [spans.c.week, *([spans.c.key] if key is not None else [])]
-    query = select(func.avg(spans.c.score), *grouping).group_by(*grouping)
-    return {
-        (int(row[1]), int(row[2]) if key is not None else None): _fraction(row[0])
-        for row in session.execute(query)
-    }
+    spans = (
+        select(
+            week_index.label("week"),
+            Visit.store_id.label("store"),
+            Visit.employee_id.label("employee"),
+            Visit.score.label("score"),
+        )
+        .where(*window.submitted(bounds[0][0], bounds[-1][1]))
+        .subquery()
+    )
+    week, store, employee = spans.c.week, spans.c.store, spans.c.employee
+    query = select(
+        week, store, employee, func.sum(spans.c.score), func.count(spans.c.score)
+    ).group_by(week, store, employee)
+    overall: dict[int, list[float]] = {}
+    by_store: dict[tuple[int, int], list[float]] = {}
+    by_employee: dict[tuple[int, int], list[float]] = {}
+    for n, store_id, employee_id, total, scored in session.execute(query):
+        if not scored:
+            continue
+        _add_sum(overall, n, float(total), scored)
+        _add_sum(by_store, (n, store_id), float(total), scored)
+        if employee_id is not None:
+            _add_sum(by_employee, (n, employee_id), float(total), scored)
+    return _Trends(_means(overall), _means(by_store), _means(by_employee))
+
+
+def _add_sum(sums: dict[T, list[float]], key: T, total: float, count: int) -> None:
+    pair = sums.setdefault(key, [0.0, 0])
+    pair[0] += total
+    pair[1] += count
+
+
+def _means(sums: Mapping[T, list[float]]) -> dict[T, float]:
+    """Percent sums and counts as average fractions."""
+    return {key: total / count / 100 for key, (total, count) in sums.items()}
 
 
 # Standards and employees
@@ -431,7 +460,7 @@ def _employees(
     window: _Window,
     catalogue: _Catalogue,
     codes: Mapping[int, str],
-    trend_weeks: Sequence[Week],
+    trends: _Trends,
     met_by_employee: MetCounts,
 ) -> list[EmployeeRow]:
     query = (
@@ -452,7 +481,6 @@ def _employees(
     standards: dict[int, dict[StandardKey, tuple[int, int]]] = {}
     for (checklist_id, item_id, employee_id), pair in met_by_employee.items():
         standards.setdefault(employee_id, {})[(checklist_id, item_id)] = pair
-    by_week = _weekly_averages(session, window, trend_weeks, Visit.employee_id)
     rows = []
     for employee_id, code, name, home_id, visits, average, visit_store_id in session.execute(query):
         rows.append(
@@ -465,7 +493,7 @@ def _employees(
                 visits=int(visits),
                 average_score=_fraction(average),
                 weakest=_weakest(standards.get(employee_id, {}), catalogue),
-                trend=tuple(by_week.get((n, employee_id)) for n in range(len(trend_weeks))),
+                trend=tuple(trends.by_employee.get((n, employee_id)) for n in range(TREND_WEEKS)),
             )
         )
     return sorted(rows, key=lambda r: (r.store_code, r.employee_code))
