@@ -235,6 +235,7 @@ class _Sheet:
         self.titles: list[_Title] = []
         self.tables: list[_Table] = []
         self.styles: dict[tuple[str | None, bool, bool], StyleArray] = {}
+        self.header_style: StyleArray | None = None
 
     def title(self, row: int, text: str, font: Font, column: int = 1) -> None:
         """A line of text that overflows to the right: it does not widen its column."""
@@ -323,9 +324,13 @@ class _Sheet:
             yield [cells.get(index) for index in range(1, max(cells, default=0) + 1)]
 
     def _header(self, text: str) -> Cell:
-        cell = WriteOnlyCell(self.ws)
+        if self.header_style is None:
+            prototype = WriteOnlyCell(self.ws)
+            prototype.font, prototype.fill = HEADER_FONT, HEADER_FILL
+            prototype.alignment = HEADER_ALIGNMENT
+            self.header_style = prototype._style
+        cell = Cell(self.ws, row=1, column=1, style_array=copy(self.header_style))
         put_text(cell, text, self.cut_marker)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
         return cell
 
     def _cell(self, stored: Stored, wrap: bool, top: bool) -> object:
