@@ -51,6 +51,7 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
+from storage.visits import answer_value
 
 TREND_WEEKS = 8
 WEAKEST_COUNT = 3
@@ -524,15 +525,6 @@ class _AnswerRow(Protocol):
     comment: str | None
 
 
-def _as_scoring(row: _AnswerRow) -> scoring.Answer:
-    if row.na:
-        return scoring.Answer(na=True)
-    if row.value_number is not None:
-        number = row.value_number
-        return scoring.Answer(int(number) if number == int(number) else number)
-    return scoring.Answer(row.value_text)
-
-
 class _Shown:
     """What showing a visit of one checklist version takes, worked out once per report."""
 
@@ -667,7 +659,7 @@ def _shown_answers(
     visible = (
         scoring.visible_items(
             shown.checklist,
-            {r.item_id: _as_scoring(r) for r in rows if r.item_id in shown.conditions},
+            {r.item_id: answer_value(r) for r in rows if r.item_id in shown.conditions},
         )
         if shown.conditions
         else known

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -13,7 +14,20 @@ from storage.checklist_versions import definition
 from storage.models import Answer, Visit, VisitStatus, utcnow
 
 
-def answer_value(row: Answer) -> scoring.Answer:
+class StoredAnswer(Protocol):
+    """An answer's value columns: an ``Answer`` or a row of a query that selects them."""
+
+    @property
+    def na(self) -> bool: ...
+
+    @property
+    def value_text(self) -> str | None: ...
+
+    @property
+    def value_number(self) -> float | None: ...
+
+
+def answer_value(row: StoredAnswer) -> scoring.Answer:
     if row.na:
         return scoring.Answer(na=True)
     if row.value_number is not None:

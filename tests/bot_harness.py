@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from bot.operations import Operations
 from bot.reports import ReportService
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as ScoringAnswer
-from storage import checklist_versions, visits
+from storage import checklist_versions, demo, visits
 from storage.db import Database
 from storage.integrity import IntegrityRules
 from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit
@@ -135,6 +135,26 @@ class RunningBot:
             await application.stop()
         await application.shutdown()
         self.application = None
+
+
+def demo_visits(
+    database: Database, *, stores: int, visits: int, weeks: int, seed: int, until: date
+) -> None:
+    """Visits as ``msbot demo-data`` makes them on the shipped checklists, in the ``weeks``
+    before ``until``."""
+    loaded = load_all([SHIPPED_DIR])
+    with database.write() as session:
+        checklist_versions.register(session, loaded)
+        demo.generate(
+            session,
+            [item.checklist for item in loaded],
+            stores=stores,
+            visits=visits,
+            weeks=weeks,
+            seed=seed,
+            zone=ZONE,
+            until=until,
+        )
 
 
 def add_person(

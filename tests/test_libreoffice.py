@@ -5,45 +5,30 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.i18n import Translator
-from checklists.loader import SHIPPED_DIR, load_all
 from exports.build import build_workbook
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
-from storage import checklist_versions, demo
 from storage.db import Database
+from tests.bot_harness import ZONE, demo_visits
 
 SOFFICE = shutil.which("soffice")
-MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed (.ci/run installs it)")
 def test_a_demo_workbook_converts_to_pdf_in_libreoffice_without_errors(
     database: Database, tmp_path: Path
 ) -> None:
-    loaded = load_all([SHIPPED_DIR])
     week = Week(2026, 47)
-    with database.write() as session:
-        checklist_versions.register(session, loaded)
-        demo.generate(
-            session,
-            [item.checklist for item in loaded],
-            stores=4,
-            visits=120,
-            weeks=3,
-            seed=3,
-            zone=MOSCOW,
-            until=week.next().monday,
-        )
+    demo_visits(database, stores=4, visits=120, weeks=3, seed=3, until=week.next().monday)
     path = build_workbook(
         database,
         week,
         Scope(ScopeKind.ALL),
-        zone=MOSCOW,
+        zone=ZONE,
         language="ru",
         export_dir=tmp_path,
         t=Translator("ru", "reports"),

@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as A
 from exports.aggregate import build_report
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
-from storage import checklist_versions, demo
 from storage.db import Database
 from storage.maintenance import MaintenanceError, backup, refresh_statistics, void_visit
 from storage.models import AuditEvent, Role, Store, Visit, VisitStatus
-from tests.bot_harness import ZONE, add_person, make_world, submitted_visit
+from tests.bot_harness import ZONE, add_person, demo_visits, make_world, submitted_visit
 from tests.figures import same
 
 WHEN = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
@@ -144,20 +142,8 @@ def test_refreshed_statistics_let_a_store_report_read_only_that_stores_visits(
 ) -> None:
     if not database.is_sqlite:
         pytest.skip("SQLite only: PostgreSQL's autovacuum keeps statistics of its own")
-    loaded = load_all([SHIPPED_DIR])
     week = Week(2026, 46)
-    with database.write() as session:
-        checklist_versions.register(session, loaded)
-        demo.generate(
-            session,
-            [item.checklist for item in loaded],
-            stores=20,
-            visits=1_000,
-            weeks=8,
-            seed=5,
-            zone=ZONE,
-            until=week.next().monday,
-        )
+    demo_visits(database, stores=20, visits=1_000, weeks=8, seed=5, until=week.next().monday)
     one_store = Scope(ScopeKind.STORES, frozenset({"D003"}))
     before = _visit_searches(database, one_store, week)
     assert any("ix_visit_status_submitted_at" in detail for detail in before), before
@@ -172,20 +158,8 @@ def test_refreshed_statistics_let_a_store_report_read_only_that_stores_visits(
 
 
 def test_refreshing_statistics_changes_no_figure(database: Database) -> None:
-    loaded = load_all([SHIPPED_DIR])
     week = Week(2026, 46)
-    with database.write() as session:
-        checklist_versions.register(session, loaded)
-        demo.generate(
-            session,
-            [item.checklist for item in loaded],
-            stores=5,
-            visits=200,
-            weeks=3,
-            seed=2,
-            zone=ZONE,
-            until=week.next().monday,
-        )
+    demo_visits(database, stores=5, visits=200, weeks=3, seed=2, until=week.next().monday)
     moment = datetime(2026, 11, 20, tzinfo=UTC)
     scopes = [Scope(ScopeKind.ALL), Scope(ScopeKind.STORES, frozenset({"D002"}))]
 
