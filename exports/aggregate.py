@@ -61,8 +61,8 @@ STREAM_CHUNK = 2_000
 DEFAULT_LABELS = {"answer.yes": "yes", "answer.no": "no", "answer.na": "N/A"}
 
 StandardKey = tuple[str, str]
-T = TypeVar("T")
 """(checklist id, item id): a standard is compared across versions by its stable item id."""
+T = TypeVar("T")
 
 
 def build_report(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -234,8 +234,7 @@ class _Sheet:
         """Per column: the longest content, in characters."""
         self.titles: list[_Title] = []
         self.tables: list[_Table] = []
-        self.styles: dict[tuple[str | None, bool, bool], StyleArray] = {}
-        self.header_style: StyleArray | None = None
+        self.styles: dict[Hashable, StyleArray] = {}
 
     def title(self, row: int, text: str, font: Font, column: int = 1) -> None:
         """A line of text that overflows to the right: it does not widen its column."""
@@ -324,12 +323,10 @@ class _Sheet:
             yield [cells.get(index) for index in range(1, max(cells, default=0) + 1)]
 
     def _header(self, text: str) -> Cell:
-        if self.header_style is None:
-            prototype = WriteOnlyCell(self.ws)
-            prototype.font, prototype.fill = HEADER_FONT, HEADER_FILL
-            prototype.alignment = HEADER_ALIGNMENT
-            self.header_style = prototype._style
-        cell = Cell(self.ws, row=1, column=1, style_array=copy(self.header_style))
+        style = self._registered(
+            "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT
+        )
+        cell = Cell(self.ws, row=1, column=1, style_array=copy(style))
         put_text(cell, text, self.cut_marker)
         return cell
 
@@ -341,24 +338,25 @@ class _Sheet:
             return None
         if not top and number_format is None and not _needs_quote(value):
             return value
-        style = copy(self._style(number_format, wrap, top))
-        cell = Cell(self.ws, row=1, column=1, style_array=style)
+        alignment = (WRAP_TOP if wrap else TOP) if top else None
+        style = self._registered(
+            (number_format, wrap, top), number_format=number_format, alignment=alignment
+        )
+        cell = Cell(self.ws, row=1, column=1, style_array=copy(style))
         if isinstance(value, str):
             _set_text(cell, value)
         else:
             cell.value = value
         return cell
 
-    def _style(self, number_format: str | None, wrap: bool, top: bool) -> StyleArray:
-        """The style of a cell with this format and alignment, registered with the workbook
-        once: assigning them to every cell costs more than writing the cell."""
-        key = (number_format, wrap, top)
+    def _registered(self, key: Hashable, **style: object) -> StyleArray:
+        """The cell style ``style`` (attributes left None are left alone), registered with the
+        workbook once: assigning them to every cell costs more than writing the cell."""
         if key not in self.styles:
             prototype = WriteOnlyCell(self.ws)
-            if number_format is not None:
-                prototype.number_format = number_format
-            if top:
-                prototype.alignment = WRAP_TOP if wrap else TOP
+            for name, value in style.items():
+                if value is not None:
+                    setattr(prototype, name, value)
             self.styles[key] = prototype._style
         return self.styles[key]
 
