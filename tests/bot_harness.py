@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -135,6 +137,24 @@ class RunningBot:
             await application.stop()
         await application.shutdown()
         self.application = None
+
+
+async def start_msbot_run(
+    cwd: Path, env: dict[str, str], *options: str, captured: bool = True
+) -> asyncio.subprocess.Process:
+    """``msbot run`` as a real process; its stdout and stderr together in ``stdout`` when
+    ``captured``, else dropped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        *options,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE if captured else asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.STDOUT if captured else asyncio.subprocess.DEVNULL,
+    )
 
 
 def demo_visits(

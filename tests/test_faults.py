@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import signal
 import sqlite3
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.bot_harness import (
     invite,
     make_world,
     process_environment,
+    start_msbot_run,
     submitted_visit,
 )
 from tests.fakebotapi import FakeBotApi, FakeUser
@@ -184,16 +184,7 @@ async def test_a_bot_killed_mid_visit_continues_at_the_same_item(
     database = Database(f"sqlite:///{tmp_path / 'data' / 'msbot.sqlite3'}")
 
     async def start() -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        process = await start_msbot_run(tmp_path, env, captured=False)
         polls = len(api.calls("getUpdates"))
         await api.wait_for(lambda: len(api.calls("getUpdates")) > polls, timeout=30)
         return process

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 from checklists.loader import SHIPPED_DIR
-from tests.bot_harness import process_environment
+from tests.bot_harness import process_environment, start_msbot_run
 from tests.fakebotapi import FakeBotApi
 
 
@@ -20,16 +19,7 @@ def _environment(tmp_path: Path, api: FakeBotApi | None, **extra: str) -> dict[s
 
 async def test_msbot_run_serves_updates_and_stops_cleanly(tmp_path: Path) -> None:
     async with FakeBotApi() as api:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=_environment(tmp_path, api),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        process = await start_msbot_run(tmp_path, _environment(tmp_path, api))
         try:
             await api.wait_for(lambda: api.calls("getUpdates"), timeout=30)
             stranger = api.user(4242, language_code="en")
@@ -48,15 +38,8 @@ async def test_msbot_run_refuses_to_start_on_an_invalid_checklist(tmp_path: Path
     folder.mkdir()
     text = (SHIPPED_DIR / "store_visit.yaml").read_text(encoding="utf-8")
     (folder / "store_visit.yaml").write_text(text.replace("weight: 2", "weight: -2", 1))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=_environment(tmp_path, None, MSBOT_CHECKLISTS_DIR=str(folder)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    process = await start_msbot_run(
+        tmp_path, _environment(tmp_path, None, MSBOT_CHECKLISTS_DIR=str(folder))
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
@@ -67,16 +50,7 @@ async def test_msbot_run_refuses_to_start_on_an_invalid_checklist(tmp_path: Path
 async def test_msbot_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
     env = _environment(tmp_path, None)
     env.pop("MSBOT_BOT_TOKEN")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start_msbot_run(tmp_path, env)
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     assert "MSBOT_BOT_TOKEN is missing" in output.decode()
@@ -85,16 +59,8 @@ async def test_msbot_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> 
 async def test_msbot_run_with_an_unreachable_bot_api_ends_with_one_clear_line(
     tmp_path: Path,
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=_environment(tmp_path, None),  # port 9 on 127.0.0.1: nothing listens
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    # The environment's Bot API is port 9 on 127.0.0.1, where nothing listens.
+    process = await start_msbot_run(tmp_path, _environment(tmp_path, None))
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     last = output.decode().strip().splitlines()[-1]

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Answer, Role, Visit
-from tests.bot_harness import TOKEN, invite, make_world, process_environment
+from tests.bot_harness import TOKEN, invite, make_world, process_environment, start_msbot_run
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 SECRET = hashlib.sha256(f"msbot-webhook:{TOKEN}".encode()).hexdigest()[:48]
@@ -50,19 +49,14 @@ class Backends:
 
 async def start_process(api: FakeBotApi, tmp_path: Path, port: int) -> asyncio.subprocess.Process:
     env = process_environment(tmp_path / "data", api.base_url)
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
+    return await start_msbot_run(
+        tmp_path,
+        env,
         "--webhook-url",
         f"http://127.0.0.1:{port}/telegram",
         "--listen",
         f"127.0.0.1:{port}",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        captured=False,
     )
 
 
