@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum, auto
@@ -326,7 +325,7 @@ class _Sheet:
         style = self._registered(
             "header", font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT
         )
-        cell = Cell(self.ws, row=1, column=1, style_array=copy(style))
+        cell = Cell(self.ws, row=1, column=1, style_array=style)
         put_text(cell, text, self.cut_marker)
         return cell
 
@@ -342,7 +341,7 @@ class _Sheet:
         style = self._registered(
             (number_format, wrap, top), number_format=number_format, alignment=alignment
         )
-        cell = Cell(self.ws, row=1, column=1, style_array=copy(style))
+        cell = Cell(self.ws, row=1, column=1, style_array=style)
         if isinstance(value, str):
             _set_text(cell, value)
         else:
@@ -351,7 +350,9 @@ class _Sheet:
 
     def _registered(self, key: Hashable, **style: object) -> StyleArray:
         """The cell style ``style`` (attributes left None are left alone), registered with the
-        workbook once: assigning them to every cell costs more than writing the cell."""
+        workbook once: assigning them to every cell costs more than writing the cell. A cell
+        made from it gets its own copy (openpyxl copies ``style_array``), so setting the quote
+        prefix on one changes no other."""
         if key not in self.styles:
             prototype = WriteOnlyCell(self.ws)
             for name, value in style.items():

@@ -33,6 +33,8 @@ from exports.report_data import (
 from exports.weeks import Week
 from exports.workbook import (
     CHANGE_FORMAT,
+    ERROR_CODES,
+    FORMULA_STARTS,
     MAX_CELL_TEXT,
     PERCENT_FORMAT,
     clean_text,
@@ -540,6 +542,22 @@ def test_typed_text_that_looks_like_a_formula_stays_a_literal_string(
         assert "<f>" not in xml and "<f " not in xml, name
         assert 't="e"' not in xml, name
         assert "<t>'" not in xml, name  # no literal apostrophe prepended
+
+
+def test_only_text_that_looks_like_a_formula_is_quoted(book: Any) -> None:
+    # Cells share registered styles: quoting one must not quote its neighbours.
+    quoted = [
+        (sheet.title, cell.coordinate, cell.value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.quotePrefix
+    ]
+    assert quoted
+    looks_like_formula = [
+        q for q in quoted if q[2].startswith(FORMULA_STARTS) or q[2].strip().upper() in ERROR_CODES
+    ]
+    assert quoted == looks_like_formula
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
