@@ -63,11 +63,18 @@ async def test_5xx_answers_from_the_bot_api_are_retried(api: FakeBotApi, world: 
 
 async def test_a_timed_out_call_is_retried(api: FakeBotApi, world: World) -> None:
     running = RunningBot(api, world, timeout=1.0)
+    # The bot gives up after 1 s; the stalled call ends after 5 s even if the server misses
+    # the client's disconnect (it did once under load), so the wait below cannot hang on it.
+    api.hang_seconds = 5.0
     await running.start()
     try:
         shopper = await registered(api, world)
         api.fail_next("sendMessage", times=1, status="timeout")
-        await shopper.send_command("/visit", timeout=20, until=lambda r: any(c.ok for c in r.calls))
+        reaction = await shopper.send_command(
+            "/visit", timeout=20, until=lambda r: any(c.ok for c in r.calls)
+        )
+        stalled, retry = [c for c in reaction.calls if c.method == "sendMessage"][:2]
+        assert retry.ok and retry.time - stalled.time >= 1.0
         assert "Choose the store" in shopper.last_text()
     finally:
         await running.stop()
