@@ -91,8 +91,7 @@ def build_ours(spec: dict[str, Any]) -> dict[str, Any]:
     paths, seconds = [], []
     started = time.perf_counter()
     # As the delivery run does before it builds a week's workbooks.
-    maintenance.refresh_statistics(database)
-    spent["query"] += time.perf_counter() - started
+    timed("query", maintenance.refresh_statistics)(database)
     with (
         mock.patch.object(exports.build, "build_report", timed("query", aggregate)),
         # openpyxl's own share: serialising the rows we hand it, and the package on save.
