@@ -64,7 +64,7 @@ from telegram.ext import (
 )
 
 import bot.app as bot_app
-from bot.app import file_url
+from bot.botapi import file_url
 from checklists.loader import SHIPPED_DIR, load_all
 from storage import checklist_versions, migrate
 from storage.db import Database

@@ -10,8 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
 from telegram import (
@@ -24,9 +23,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -35,8 +33,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
+from bot.botapi import make_bot
 from bot.conversation import Conversation, Outcome
 from bot.i18n import LANGUAGES, Translator
 from bot.operations import Operations
@@ -59,50 +57,6 @@ R = TypeVar("R")
 MENU_ACTIONS = ("menu.new_visit", "menu.resume")
 
 
-def file_url(bot_api_url: str) -> str:
-    """``http://host/bot`` → ``http://host/file/bot``, as the Bot API serves files."""
-    head, _, tail = bot_api_url.rstrip("/").rpartition("/")
-    return f"{head}/file/{tail}"
-
-
-class RetryingRequest(HTTPXRequest):
-    """Retries a Bot API call that failed for a passing reason (a 5xx answer, a network
-    error or a timeout) with a doubling pause; Telegram's 429 is the rate limiter's job.
-
-    A call that timed out may have reached Telegram: a message can then arrive twice,
-    which is better than a shopper's screen never arriving.
-    """
-
-    def __init__(self, attempts: int = 4, first_pause: float = 0.5, **options: Any) -> None:
-        super().__init__(**options)
-        self.attempts = attempts
-        self.first_pause = first_pause
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        pause = self.first_pause
-        for attempt in range(1, self.attempts + 1):
-            try:
-                code, payload = await super().do_request(*args, **kwargs)
-            except NetworkError as exc:
-                if attempt == self.attempts:
-                    raise
-                reason = f"{type(exc).__name__}: {exc}"
-            else:
-                if code < HTTPStatus.INTERNAL_SERVER_ERROR or attempt == self.attempts:
-                    return code, payload
-                reason = f"HTTP {code}"
-            log.warning(
-                "Bot API call failed (%s); try %d of %d in %.1f s",
-                reason,
-                attempt + 1,
-                self.attempts,
-                pause,
-            )
-            await asyncio.sleep(pause)
-            pause *= 2
-        raise AssertionError("unreachable")
-
-
 def build_application(
     token: str,
     bot_api_url: str,
@@ -115,18 +69,7 @@ def build_application(
     """The bot: retried Bot API calls, Telegram's rate limits, handlers, report jobs."""
     application = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(bot_api_url)
-        .base_file_url(file_url(bot_api_url))
-        .request(
-            RetryingRequest(
-                connection_pool_size=64,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                connect_timeout=timeout,
-            )
-        )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .bot(make_bot(token, bot_api_url, timeout=timeout))
         .post_init(_default_commands)
         .build()
     )
@@ -157,12 +100,16 @@ def build_application(
 
 
 async def _default_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """The command menu of strangers. Only a convenience: a failure is logged, the bot runs."""
     for language in LANGUAGES:
         t = Translator(language)
         commands = [BotCommand("start", t("command.start")), BotCommand("help", t("command.help"))]
-        await application.bot.set_my_commands(
-            commands, language_code=None if language == LANGUAGES[0] else language
-        )
+        try:
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == LANGUAGES[0] else language
+            )
+        except TelegramError as exc:
+            log.warning("the %s command menu was not set (%s); the bot runs on", language, exc)
 
 
 def _identity(update: Update) -> TelegramIdentity:
@@ -256,11 +203,11 @@ class TelegramFront:
         await self._deliver(update, context, outcome)
         request, chat = outcome.report, update.effective_chat
         if request is not None and chat is not None:
-            path = await asyncio.to_thread(
+            built = await asyncio.to_thread(
                 self.reports.build, request.week, request.scope, outcome.language
             )
             await self.reports.send(
-                context.bot, chat.id, request.week, path, outcome.language, request.scope
+                context.bot, chat.id, request.week, built, outcome.language, request.scope
             )
 
     async def on_resend(self, update: Update, context: Context) -> None:
@@ -331,36 +278,53 @@ class TelegramFront:
         """Answer a pressed button: its toast, an edit of its message, then other messages."""
         query = update.callback_query
         assert query is not None
-        await query.answer(outcome.toast, show_alert=outcome.alert and bool(outcome.toast))
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        await _each(
+            "answering a button",
+            chat_id,
+            query.answer(outcome.toast, show_alert=outcome.alert and bool(outcome.toast)),
+        )
         if outcome.edit is not None and query.message is not None:
-            await _ignore_unchanged(
-                query.edit_message_text(
-                    _fit(outcome.edit.text),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=_inline(outcome.edit),
-                )
+            await _each(
+                "editing a screen",
+                chat_id,
+                _ignore_unchanged(
+                    query.edit_message_text(
+                        _fit(outcome.edit.text),
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=_inline(outcome.edit),
+                    )
+                ),
             )
         await self._deliver(update, context, outcome)
 
     async def _deliver(self, update: Update, context: Context, outcome: Outcome) -> None:
+        """Every message of the outcome on its own: one that fails is logged, the rest go."""
         chat = update.effective_chat
         assert chat is not None
         for reply in outcome.send:
-            await context.bot.send_message(
+            markup = (
+                self._menu(outcome.language) if reply.menu and not reply.buttons else _inline(reply)
+            )
+            await _each(
+                "sending a reply",
                 chat.id,
-                _fit(reply.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=self._menu(outcome.language)
-                if reply.menu and not reply.buttons
-                else _inline(reply),
+                context.bot.send_message(
+                    chat.id, _fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=markup
+                ),
             )
         for chat_id, text in outcome.notify:
-            try:
-                await context.bot.send_message(chat_id, _fit(text), parse_mode=ParseMode.HTML)
-            except Exception:
-                log.exception("could not alert %s about a critical failure", chat_id)
+            await _each(
+                "alerting about a critical failure",
+                chat_id,
+                context.bot.send_message(chat_id, _fit(text), parse_mode=ParseMode.HTML),
+            )
         if outcome.role is not None:
-            await self._role_commands(context, chat.id, outcome.role, outcome.language)
+            await _each(
+                "setting the role's command menu",
+                chat.id,
+                self._role_commands(context, chat.id, outcome.role, outcome.language),
+            )
 
     def _menu(self, language: str) -> ReplyKeyboardMarkup:
         t = Translator(language)
@@ -416,6 +380,15 @@ def _inline(reply: Reply) -> InlineKeyboardMarkup | None:
 def _fit(text: str) -> str:
     limit = MessageLimit.MAX_TEXT_LENGTH
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _each(what: str, chat_id: int | None, call: Awaitable[object]) -> None:
+    """One Bot API call of a reply; a failure is logged with its context and does not stop
+    the calls after it (each message of a reply is sent on its own)."""
+    try:
+        await call
+    except TelegramError:
+        log.exception("%s failed for chat %s", what, chat_id)
 
 
 async def _ignore_unchanged(call: Awaitable[object]) -> None:

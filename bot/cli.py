@@ -6,18 +6,21 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from telegram.error import TelegramError
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 from checklists.loader import ChecklistError, LoadedChecklist, load_all
 from storage import checklist_versions, maintenance, migrate, people, roster
 from storage.db import Database
-from storage.models import Role
+from storage.models import DeliveryStatus, Role
 
 if TYPE_CHECKING:
     from bot.reports import ReportService
@@ -39,13 +42,20 @@ class Context:
                 self._settings = load_settings()
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
+            logs.hide(self._settings.bot_token, self._settings.webhook_secret_token)
         return self._settings
 
     @property
     def database(self) -> Database:
         """The database, migrated to the current schema (idempotent and quick)."""
         if self._database is None:
-            self._database = Database(self.settings.database_url)
+            try:
+                self._database = Database(self.settings.database_url)
+            except ArgumentError as exc:
+                raise click.ClickException(
+                    f"setting MSBOT_DATABASE_URL is wrong: {exc}; use e.g. "
+                    "sqlite:///data/msbot.sqlite3 or postgresql+psycopg://user@host/db"
+                ) from None
             migrate.upgrade(self._database)
         return self._database
 
@@ -59,7 +69,7 @@ class Context:
                 raise click.ClickException(f"checklists refused:\n{exc}") from None
             return {checklist_id: version.id for checklist_id, version in current.items()}
 
-    def report_service(self) -> ReportService:
+    def report_service(self, export_dir: Path | None = None) -> ReportService:
         from bot.reports import ReportService
 
         settings = self.settings
@@ -67,7 +77,7 @@ class Context:
             database=self.database,
             zone=settings.zone,
             language=settings.language,
-            export_dir=settings.exports,
+            export_dir=export_dir or settings.exports,
             schedule=settings.report_schedule,
         )
 
@@ -86,17 +96,33 @@ def load_checklists(paths: list[Path]) -> list[LoadedChecklist]:
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
-@click.group()
+class Commands(click.Group):
+    """Every error a command can meet in the field is one line, not a traceback: a file that
+    cannot be written (a full disk, a missing permission), a database that cannot be used,
+    a Bot API that refuses. The traceback is still logged at DEBUG (``msbot -v``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            log.debug("command failed", exc_info=True)
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+        except SQLAlchemyError as exc:
+            log.debug("command failed", exc_info=True)
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(f"the database cannot be used: {reason}") from None
+        except TelegramError as exc:
+            log.debug("command failed", exc_info=True)
+            raise click.ClickException(f"the Bot API answered with an error: {exc}") from None
+
+
+@click.group(cls=Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Mystery-shopper bot: checklists, visits and weekly reports."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(verbose)
     context = ctx.ensure_object(Context)
     ctx.call_on_close(context.close)
 
@@ -176,6 +202,11 @@ def run(context: Context, webhook_url: str | None, listen: str) -> None:
         raise click.ClickException(
             f"cannot reach the Bot API at {settings.bot_api_url} ({exc}); "
             "check MSBOT_BOT_API_URL and the network"
+        ) from exc
+    except TelegramError as exc:
+        raise click.ClickException(
+            f"the Bot API at {settings.bot_api_url} answered unexpectedly ({exc}); "
+            "check that MSBOT_BOT_API_URL points to a Telegram Bot API server"
         ) from exc
 
 
@@ -344,11 +375,8 @@ def report(
 ) -> None:
     """Write weekly workbooks and print their paths; --send delivers them in Telegram."""
     import asyncio
-    from datetime import UTC
 
-    from bot.i18n import Translator
     from exports import delivery
-    from exports.build import build_workbook
     from exports.report_data import Scope, ScopeKind
     from exports.weeks import Week
 
@@ -372,35 +400,17 @@ def report(
                 people.stores_by_code(session, codes)
         except people.UnknownStores as exc:
             raise click.ClickException(str(exc)) from None
-    folder = out or settings.exports
-    t = Translator(settings.language, "reports")
+    service = context.report_service(out)
     with click.progressbar(parsed, label=f"building {week}", file=sys.stderr) as bar:
-        paths = [
-            build_workbook(
-                context.database,
-                week,
-                scope,
-                zone=settings.zone,
-                language=settings.language,
-                export_dir=folder,
-                t=t,
-            )
-            for scope in bar
-        ]
+        paths = [service.build(week, scope, settings.language).path for scope in bar]
     for path in paths:
         click.echo(str(path))
     if send:
-        from telegram import Bot
-
-        from bot.app import file_url
+        from bot.botapi import make_bot
 
         with context.database.write() as session:
             count = delivery.resend(session, week, delivery.recipients(session))
-        bot = Bot(
-            settings.bot_token,
-            base_url=settings.bot_api_url,
-            base_file_url=file_url(settings.bot_api_url),
-        )
+        bot = make_bot(settings.bot_token, settings.bot_api_url)
 
         async def deliver() -> int:
             async with bot:
@@ -408,6 +418,44 @@ def report(
 
         sent = asyncio.run(deliver())
         click.echo(f"sent {sent} of {count} workbooks for {week}; the rest are retried by the bot")
+
+
+@main.command("deliveries")
+@click.option(
+    "--week", "week_text", help="ISO week, e.g. 2026-W47 (default: the last complete one)."
+)
+@pass_context
+def deliveries(context: Context, week_text: str | None) -> None:
+    """The delivery ledger of a week: who, status, attempts, last error, when sent."""
+    from exports import delivery
+    from exports.weeks import Week
+
+    zone = context.settings.zone
+    try:
+        week = Week.parse(week_text) if week_text else Week.last_complete(datetime.now(UTC), zone)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    with context.database.read() as session:
+        rows = [
+            (
+                f"{row.recipient.pseudonym} {row.recipient.name or ''}".strip(),
+                row.recipient.role,
+                row.scope,
+                row.status,
+                str(row.attempts),
+                f"{row.sent_at.astimezone(zone):%Y-%m-%d %H:%M}" if row.sent_at else "",
+                (row.last_error or "").splitlines()[0][:80] if row.last_error else "",
+            )
+            for row in session.scalars(delivery.ledger_rows(week))
+        ]
+    click.echo(f"deliveries of {week}")
+    _table(("recipient", "role", "scope", "status", "attempts", "sent at", "last error"), rows)
+    unknown = sum(1 for row in rows if row[3] == DeliveryStatus.UNKNOWN)
+    if unknown:
+        click.echo(
+            f"{unknown} with an unknown outcome: the upload went out and no answer came; "
+            f"ask the recipient, and resend with: msbot report --week {week} --send"
+        )
 
 
 @main.command("assign")

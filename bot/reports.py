@@ -1,8 +1,10 @@
 """Weekly workbooks through Telegram: the scheduled, exactly-once delivery and ``/report``.
 
-The JobQueue (APScheduler) fires at the report schedule and also ticks every minute; each
-run asks the ledger what is due, so a bot that was down at 09:00 delivers on start and a
-failed send is retried after its backoff. Workbooks are built in worker threads.
+The JobQueue (APScheduler) fires at the report schedule and also ticks every few seconds;
+each run asks the ledger what is due, so a bot that was down at 09:00 delivers on start, a
+failed send is retried after its backoff, and a row a dead process was holding is taken
+over soon after its lease runs out. Rows are worked through one at a time (``exports.delivery``
+says why); workbooks are built in worker threads.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import asyncio
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
@@ -21,17 +25,32 @@ from telegram.constants import FileSizeLimit
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.botapi import outcome_unknown
 from bot.i18n import Translator, pick_language
 from bot.settings import report_trigger
 from exports import delivery
-from exports.build import build_workbook
+from exports.build import BuiltWorkbook, build_workbook
 from exports.report_data import Scope
 from exports.weeks import Week
 from storage import maintenance
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-TICK_SECONDS = 60
+R = TypeVar("R")
+TICK_SECONDS = 10
+"""How often the ledger is looked at: a row freed by a dead process waits at most this long
+after its lease."""
+UPLOAD_READ_SECONDS, UPLOAD_WRITE_SECONDS = 60.0, 20.0
+UPLOAD_BYTES_PER_SECOND = 256 * 1024
+"""The slowest upload we plan for: a 50 MB workbook gets about 3 more minutes to go out."""
+
+
+Clock = Callable[[], datetime]
+
+
+def _clock(now: datetime | None) -> Clock:
+    """The run's "now": the real time, or a fixed moment a caller (a test) gives."""
+    return (lambda: now) if now is not None else (lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -43,6 +62,7 @@ class ReportService:
     schedule: str
     worker: str = f"{socket.gethostname()}:{os.getpid()}"
     document_limit: int = FileSizeLimit.FILESIZE_UPLOAD
+    _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def install(self, application: Application) -> None:  # type: ignore[type-arg]
         """The schedule's own fire times, plus a tick for catch-up and retries."""
@@ -56,33 +76,46 @@ class ReportService:
         queue.run_repeating(self._job, interval=TICK_SECONDS, first=1, name="report ledger")
 
     async def _job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.run_once(context.bot)
+        """Start a delivery run unless one is going; the job itself returns at once, so a
+        long run does not make the scheduler skip (and log) the ticks meanwhile."""
+        if not self._running.locked():
+            context.application.create_task(self.run_once(context.bot), name="report delivery")
 
     async def run_once(self, bot: Bot, now: datetime | None = None) -> int:
-        """Deliver everything due and claimable now; the number sent."""
-        moment = now or datetime.now(UTC)
-        claimed = await asyncio.to_thread(self.claim_due, moment)
-        if claimed:
-            await asyncio.to_thread(maintenance.refresh_statistics, self.database)
-        sent = 0
-        for item in claimed:
-            sent += await self.deliver(bot, item, moment)
-        return sent
+        """Deliver everything due and claimable, row by row; the number sent. A run already
+        going in this process takes what this one would have (this returns 0)."""
+        if self._running.locked():
+            return 0
+        async with self._running:
+            clock = _clock(now)
+            sent, prepared = 0, False
+            while (item := await asyncio.to_thread(self.claim_next, clock())) is not None:
+                if not prepared:
+                    await asyncio.to_thread(maintenance.refresh_statistics, self.database)
+                    prepared = True
+                sent += await self.deliver(bot, item, clock)
+            return sent
 
-    def claim_due(self, now: datetime) -> list[delivery.Claimed]:
+    def claim_next(self, now: datetime) -> delivery.Claimed | None:
+        """The due week's ledger completed, then one row claimed for this process."""
         week = delivery.due_week(now, report_trigger(self.schedule, str(self.zone)), self.zone)
-        with self.database.write() as session:
-            delivery.ensure_ledger(session, week, delivery.recipients(session))
-            candidates = delivery.claimable(session, now)
-        claimed = []
+        with self.database.read() as session:
+            new = delivery.missing(session, week, delivery.recipients(session))
+            candidates = delivery.candidates(session, now)
+        if new:
+            with self.database.write() as session:
+                delivery.ensure_ledger(session, week, new)
+                candidates = delivery.candidates(session, now)
         for delivery_id in candidates:
             with self.database.write() as session:
                 item = delivery.claim(session, delivery_id, self.worker, now)
             if item is not None:
-                claimed.append(item)
-        return claimed
+                return item
+        return None
 
-    def build(self, week: Week, scope: Scope, language: str, now: datetime | None = None) -> Path:
+    def build(
+        self, week: Week, scope: Scope, language: str, now: datetime | None = None
+    ) -> BuiltWorkbook:
         return build_workbook(
             self.database,
             week,
@@ -94,78 +127,121 @@ class ReportService:
             now=now,
         )
 
-    async def deliver(self, bot: Bot, item: delivery.Claimed, now: datetime) -> int:
+    async def deliver(self, bot: Bot, item: delivery.Claimed, clock: Clock) -> int:
+        """Build, send and record one claimed row, renewing the claim all the while."""
+        renewer = asyncio.create_task(self._keep_claim(item, clock))
+        try:
+            return await self._deliver(bot, item, clock)
+        finally:
+            renewer.cancel()
+
+    async def _keep_claim(self, item: delivery.Claimed, clock: Clock) -> None:
+        while True:
+            await asyncio.sleep(delivery.RENEW_EVERY.total_seconds())
+            if not await asyncio.to_thread(self._write, delivery.renew, item, clock()):
+                log.error("report %s for person %s: the claim was lost", item.week, _who(item))
+                return
+
+    async def _deliver(self, bot: Bot, item: delivery.Claimed, clock: Clock) -> int:
         recipient = item.recipient
         language = pick_language(recipient.language, self.language)
         try:
-            path = await asyncio.to_thread(self.build, item.week, recipient.scope, language)
-            digest = await asyncio.to_thread(delivery.file_digest, path)
-            await self.send(bot, recipient.telegram_id, item.week, path, language, recipient.scope)
+            built = await asyncio.to_thread(self.build, item.week, recipient.scope, language)
+        except OSError as exc:
+            log.warning(
+                "report %s for person %s not sent: the workbook could not be written: %s",
+                item.week,
+                _who(item),
+                exc,
+            )
+            await self._failed(item, f"{type(exc).__name__}: {exc}", clock(), None)
+            return 0
+        except Exception:
+            log.exception("building report %s for person %s failed", item.week, _who(item))
+            await self._failed(item, "building the workbook failed; see the log", clock(), None)
+            return 0
+        if not await asyncio.to_thread(self._write, delivery.mark_sending, item, clock()):
+            log.warning("report %s for person %s: claim lost before sending", item.week, _who(item))
+            return 0
+        try:
+            await self.send(bot, recipient.telegram_id, item.week, built, language, recipient.scope)
         except RetryAfter as exc:
             wait = (
                 exc.retry_after
                 if isinstance(exc.retry_after, timedelta)
                 else timedelta(seconds=float(exc.retry_after))
             )
-            await asyncio.to_thread(self._failed, item, f"RetryAfter {wait}", now, wait)
+            await self._failed(item, f"Telegram asked to wait {wait}", clock(), wait)
             return 0
         except (TelegramError, OSError) as exc:
-            log.warning("report %s for person %s not sent: %s", item.week, recipient.person_id, exc)
-            await asyncio.to_thread(self._failed, item, f"{type(exc).__name__}: {exc}", now, None)
+            error = f"{type(exc).__name__}: {exc}"
+            if outcome_unknown(exc):
+                log.warning(
+                    "report %s for person %s: outcome unknown (%s)", item.week, _who(item), error
+                )
+                await asyncio.to_thread(self._write, delivery.mark_unknown, item, error, clock())
+            else:
+                log.warning("report %s for person %s not sent: %s", item.week, _who(item), error)
+                await self._failed(item, error, clock(), None)
             return 0
-        except Exception:
-            log.exception("building report %s for person %s failed", item.week, recipient.person_id)
-            await asyncio.to_thread(self._failed, item, "build failed; see the log", now, None)
-            return 0
-        await asyncio.to_thread(self._sent, item, path, digest)
-        log.info(
-            "report %s sent to person %s (%s)",
-            item.week,
-            recipient.person_id,
-            recipient.scope.label,
+        recorded = await asyncio.to_thread(
+            self._write, delivery.mark_sent, item, built.path, built.digest, clock()
         )
+        if not recorded:
+            log.error(
+                "report %s for person %s was sent after its claim passed to another process;"
+                " a second copy may follow",
+                item.week,
+                _who(item),
+            )
+            return 0
+        log.info("report %s sent to person %s (%s)", item.week, _who(item), recipient.scope.label)
         return 1
 
-    def _sent(self, item: delivery.Claimed, path: Path, digest: str) -> None:
+    def _write(self, step: Callable[..., R], *args: object) -> R:
+        """One ledger step (``delivery.renew``, ``mark_sending`` …) in its own transaction."""
         with self.database.write() as session:
-            delivery.mark_sent(session, item, path, digest, datetime.now(UTC))
+            return step(session, *args)
 
-    def _failed(
+    async def _failed(
         self, item: delivery.Claimed, error: str, now: datetime, wait: timedelta | None
     ) -> None:
-        with self.database.write() as session:
-            backoff = delivery.mark_failed(session, item, error, now, wait)
-        log.info(
-            "report %s for person %s will be retried in %s",
-            item.week,
-            item.recipient.person_id,
-            backoff,
-        )
+        backoff = await asyncio.to_thread(self._write, delivery.mark_failed, item, error, now, wait)
+        if backoff is not None:
+            log.info(
+                "report %s for person %s will be retried in %s", item.week, _who(item), backoff
+            )
 
     async def send(
-        self, bot: Bot, chat_id: int, week: Week, path: Path, language: str, scope: Scope
+        self,
+        bot: Bot,
+        chat_id: int,
+        week: Week,
+        built: BuiltWorkbook,
+        language: str,
+        scope: Scope,
     ) -> None:
         """The workbook as a document. One over Telegram's limit is split into one workbook
         per store (with a message saying so); if even those are too large, the recipient is
         told where the file is kept instead."""
         t = Translator(language)
-        size = path.stat().st_size
-        if size <= self.document_limit:
-            await self._document(bot, chat_id, week, path, t)
+        if built.size <= self.document_limit:
+            await self._document(bot, chat_id, week, built, t)
             return
         parts = await asyncio.to_thread(self._split, week, scope, language)
-        if len(parts) > 1 and all(p.stat().st_size <= self.document_limit for p in parts):
+        size = _megabytes(built.size)
+        if len(parts) > 1 and all(p.size <= self.document_limit for p in parts):
             await bot.send_message(
-                chat_id, t("report.split", week=week.label, size=_megabytes(size), count=len(parts))
+                chat_id, t("report.split", week=week.label, size=size, count=len(parts))
             )
             for part in parts:
                 await self._document(bot, chat_id, week, part, t)
             return
         await bot.send_message(
-            chat_id, t("report.too_large", week=week.label, size=_megabytes(size), path=str(path))
+            chat_id, t("report.too_large", week=week.label, size=size, path=str(built.path))
         )
 
-    def _split(self, week: Week, scope: Scope, language: str) -> list[Path]:
+    def _split(self, week: Week, scope: Scope, language: str) -> list[BuiltWorkbook]:
         with self.database.read() as session:
             codes = delivery.store_codes(session, scope)
         if len(codes) < 2:
@@ -173,16 +249,29 @@ class ReportService:
         return [self.build(week, scope.only(code), language) for code in codes]
 
     async def _document(
-        self, bot: Bot, chat_id: int, week: Week, path: Path, t: Translator
+        self, bot: Bot, chat_id: int, week: Week, built: BuiltWorkbook, t: Translator
     ) -> None:
+        """Upload the checked bytes, with time for the file's size: an upload is never
+        repeated after it went out, so a timeout that came too early would cost a copy."""
         caption = t(
             "report.caption",
             week=week.label,
             start=f"{week.monday:%d.%m.%Y}",
             end=f"{week.monday + timedelta(days=6):%d.%m.%Y}",
         )
-        with path.open("rb") as handle:
-            await bot.send_document(chat_id, document=handle, filename=path.name, caption=caption)
+        transfer = built.size / UPLOAD_BYTES_PER_SECOND
+        await bot.send_document(
+            chat_id,
+            document=built.data,
+            filename=built.path.name,
+            caption=caption,
+            read_timeout=UPLOAD_READ_SECONDS + transfer,
+            write_timeout=UPLOAD_WRITE_SECONDS + transfer,
+        )
+
+
+def _who(item: delivery.Claimed) -> int:
+    return item.recipient.person_id
 
 
 def _megabytes(size: int) -> str:

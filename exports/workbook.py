@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum, auto
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter
 
 from exports.report_data import Report, ScopeKind, StoreRow, VisitRow
 from exports.weeks import Week
+from storage.files import replace_atomically
 
 Translate = Callable[..., str]
 T = TypeVar("T")
@@ -381,6 +382,12 @@ def write_workbook(report: Report, path: Path, t: Translate) -> Path:
 
     ``t`` translates the ``reports`` catalogue keys into the report's language.
     """
+    replace_atomically(path, lambda handle: save_workbook(report, handle, t))
+    return path
+
+
+def save_workbook(report: Report, handle: BinaryIO, t: Translate) -> None:
+    """Write the weekly workbook of ``report`` into the open binary file ``handle``."""
     cut_marker = t("text.cut")
     workbook = Workbook(write_only=True)
     summary = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.summary"))), cut_marker)
@@ -400,15 +407,7 @@ def write_workbook(report: Report, path: Path, t: Translate) -> Path:
     properties.creator = "msbot"
     properties.lastModifiedBy = "msbot"
     properties.created = properties.modified = report.generated_at.replace(tzinfo=None)
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    try:
-        workbook.save(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    workbook.save(handle)
 
 
 def _sheet_name(text: str) -> str:

@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.files import private_file
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -34,7 +36,8 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives its -wal and -shm files the database file's mode.
+            private_file(Path(self.url.database))
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.db import Database
+from storage.files import private_file
 from storage.models import AuditEvent, Visit, VisitStatus, utcnow
 
 
@@ -29,7 +30,7 @@ def backup(database: Database, target: Path) -> Path:
         target = target / f"msbot-{utcnow():%Y%m%d-%H%M%S}.sqlite3"
     if target.exists():
         raise MaintenanceError(f"{target} already exists; choose a new file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_file(target)
     source = sqlite3.connect(database.url.database)
     copy = sqlite3.connect(target)
     try:

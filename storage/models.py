@@ -274,11 +274,31 @@ class Photo(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DeliveryStatus(StrEnum):
+    """Where a ledger row stands (``exports.delivery`` moves it along)."""
+
+    PENDING = "pending"
+    """Due; nobody has it."""
+    CLAIMED = "claimed"
+    """A process is building its workbook."""
+    SENDING = "sending"
+    """A process has started the upload: from here on, Telegram may have it."""
+    SENT = "sent"
+    FAILED = "failed"
+    """The last try failed for sure (Telegram said no, or nothing was sent); retried later."""
+    UNKNOWN = "unknown"
+    """An upload was written and no answer came: it may or may not have arrived."""
+    SKIPPED = "skipped"
+    """The person no longer receives reports."""
+
+
 class ReportDelivery(Base):
     """The ledger that makes each (period, recipient) go out exactly once.
 
-    A worker *claims* a row with a conditional update before sending, so two bot processes
-    on one database never both send it; a failed send waits for ``next_attempt_at``.
+    A worker *claims* a row with a conditional update and a token of its own before building
+    and sending, renews the claim while it works, and records the outcome only while the
+    token still matches, so two bot processes on one database never both send a row; a
+    failed send waits for ``next_attempt_at``.
     """
 
     __tablename__ = "report_delivery"
@@ -294,6 +314,9 @@ class ReportDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    sending_at: Mapped[datetime | None]
+    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -192,7 +192,11 @@ def test_report_writes_workbooks_for_each_scope_and_prints_their_paths(
         str(tmp_path / "out"),
     )
     paths = [Path(line) for line in result.stdout.splitlines()]
-    assert [p.name.split("-", 2)[-1] for p in paths] == ["all.xlsx", "hr.xlsx", "store-D001.xlsx"]
+    assert [p.name.split("-", 2)[-1] for p in paths] == [
+        "all-ru.xlsx",
+        "hr-ru.xlsx",
+        "store-D001-ru.xlsx",
+    ]
     assert all(p.exists() and p.stat().st_size > 5000 for p in paths)
     import openpyxl
 

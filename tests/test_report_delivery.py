@@ -256,14 +256,17 @@ async def test_an_oversized_workbook_is_split_into_one_workbook_per_store(
     reports = service(world, tmp_path)
     whole = reports.build(WEEK, Scope(ScopeKind.HR), "en")
     part = reports.build(WEEK, Scope(ScopeKind.HR).only("S1"), "en")
-    reports.document_limit = (whole.stat().st_size + part.stat().st_size) // 2
+    reports.document_limit = (whole.size + part.size) // 2
     await reports.send(bot, HR, WEEK, whole, "en", Scope(ScopeKind.HR))
     notice, *rest = [
         c for c in api.calls(chat_id=HR) if c.method in ("sendMessage", "sendDocument")
     ]
     assert "over Telegram's 50 MB limit, so it comes as 2 workbooks" in notice.params["text"]
     files = [next(iter(c.files.values())) for c in rest]
-    assert [f.filename for f in files] == ["2026-W47-hr-store-S1.xlsx", "2026-W47-hr-store-S2.xlsx"]
+    assert [f.filename for f in files] == [
+        "2026-W47-hr-store-S1-en.xlsx",
+        "2026-W47-hr-store-S2-en.xlsx",
+    ]
     assert [store_codes_in(f.data) for f in files] == [{"S1"}, {"S2"}]
     visits = openpyxl.load_workbook(io.BytesIO(files[0].data))["Visits"]
     assert "Evaluator" not in [c.value for c in visits[1]], "HR's parts still hide shoppers"
@@ -274,11 +277,11 @@ async def test_a_workbook_too_large_even_per_store_is_announced_with_its_path(
 ) -> None:
     reports = service(world, tmp_path)
     reports.document_limit = 100
-    path = reports.build(WEEK, Scope(ScopeKind.ALL), "en")
-    await reports.send(bot, ADMIN, WEEK, path, "en", Scope(ScopeKind.ALL))
+    built = reports.build(WEEK, Scope(ScopeKind.ALL), "en")
+    await reports.send(bot, ADMIN, WEEK, built, "en", Scope(ScopeKind.ALL))
     [message] = [c for c in api.calls(chat_id=ADMIN) if c.method == "sendMessage"]
     assert (
-        str(path) in message.params["text"]
+        str(built.path) in message.params["text"]
         and "over Telegram's 50 MB limit" in message.params["text"]
     )
     assert not api.calls("sendDocument")
