@@ -62,6 +62,8 @@ class ReportService:
     schedule: str
     worker: str = f"{socket.gethostname()}:{os.getpid()}"
     document_limit: int = FileSizeLimit.FILESIZE_UPLOAD
+    upload_read_seconds: float = UPLOAD_READ_SECONDS
+    """How long an upload's answer may take, before the time its size needs."""
     _running: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def install(self, application: Application) -> None:  # type: ignore[type-arg]
@@ -265,7 +267,7 @@ class ReportService:
             document=built.data,
             filename=built.path.name,
             caption=caption,
-            read_timeout=UPLOAD_READ_SECONDS + transfer,
+            read_timeout=self.upload_read_seconds + transfer,
             write_timeout=UPLOAD_WRITE_SECONDS + transfer,
         )
 

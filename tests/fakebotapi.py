@@ -293,6 +293,7 @@ class _Fault:
     description: str | None
     chat_id: int | str | None
     applied: bool
+    seconds: float | None = None
 
 
 class WaitOptions(TypedDict, total=False):
@@ -482,6 +483,7 @@ class FakeBotApi:
         self.delivered_at: dict[int, float] = {}  # update_id -> when getUpdates returned it
         self._pending: list[JSON] = []
         self._faults: list[_Fault] = []
+        self._odd_answers: dict[str, list[Any]] = {}
         self._users: dict[int, FakeUser] = {}
         self._answered_callbacks: set[str] = set()
         self._callback_ids: set[str] = set()
@@ -590,13 +592,15 @@ class FakeBotApi:
         description: str | None = None,
         chat_id: int | str | None = None,
         applied: bool = False,
+        seconds: float | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail like Telegram would.
 
         ``status`` is an HTTP/Bot API error code (429 gets ``retry_after``, default 1 s) or
-        ``"timeout"``: the request stalls up to ``hang_seconds`` so the client times out.
-        ``applied=True`` performs the call's effect first (Telegram did it, the answer was lost).
-        ``chat_id`` restricts the fault to calls for that chat.
+        ``"timeout"``: the request stalls ``seconds`` (default ``hang_seconds``) and is then
+        answered, unless the client gave up meanwhile (then it is never performed).
+        ``applied=True`` performs the call's effect first (Telegram did it, the answer was
+        late or lost). ``chat_id`` restricts the fault to calls for that chat.
         """
         if status == 429 and retry_after is None:
             retry_after = 1
@@ -609,8 +613,14 @@ class FakeBotApi:
                 description,
                 _coerce_chat_id(chat_id),
                 applied,
+                seconds,
             )
         )
+
+    def answer_next(self, method: str, result: Any, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``ok: true`` and ``result``,
+        whatever it is: a Bot API that answers oddly (a new or broken server)."""
+        self._odd_answers[method.lower()] = [result] * times
 
     def calls(self, method: str | None = None, chat_id: int | None = None) -> list[RecordedRequest]:
         """Recorded requests, optionally filtered by method name and chat."""
@@ -774,12 +784,15 @@ class FakeBotApi:
 
     async def _dispatch(self, method: str, record: RecordedRequest) -> Any:
         handler = self._methods[method]
+        odd = self._odd_answers.get(method.lower())
+        if odd:
+            return odd.pop()
         fault = self._take_fault(method, record)
         if fault is None:
             return await handler(record)
         result = await handler(record) if fault.applied else None
         if fault.status == "timeout":
-            await self._sleep_unless_closing(self.hang_seconds)
+            await self._sleep_unless_closing(fault.seconds or self.hang_seconds)
             return result if fault.applied else await handler(record)
         if fault.status == 429:
             description = fault.description or f"Too Many Requests: retry after {fault.retry_after}"

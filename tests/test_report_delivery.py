@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 from telegram import Bot
 
+from bot.botapi import make_bot
 from bot.reports import ReportService
 from checklists.scoring import Answer as A
+from exports import delivery
+from exports.build import check_workbook
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
 from storage.db import Database
@@ -58,7 +63,9 @@ def world(database: Database) -> World:
 
 @pytest.fixture
 async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
-    client = Bot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+    """The product's own Bot API client (retries, uploads never repeated), without the rate
+    limiter's pacing."""
+    client = make_bot(TOKEN, api.base_url, rate_limited=False)
     async with client:
         yield client
 
@@ -85,7 +92,8 @@ def documents(api: FakeBotApi) -> dict[int, list[bytes]]:
 
 def ledger(database: Database) -> list[ReportDelivery]:
     with database.read() as session:
-        return list(session.scalars(select(ReportDelivery).order_by(ReportDelivery.id)))
+        rows = select(ReportDelivery).options(selectinload(ReportDelivery.recipient))
+        return list(session.scalars(rows.order_by(ReportDelivery.id)))
 
 
 def store_codes_in(workbook: bytes) -> set[str]:
@@ -285,3 +293,130 @@ async def test_a_workbook_too_large_even_per_store_is_announced_with_its_path(
         and "over Telegram's 50 MB limit" in message.params["text"]
     )
     assert not api.calls("sendDocument")
+
+
+def received(api: FakeBotApi) -> dict[int, list[bytes]]:
+    """The workbooks each chat holds: what Telegram stored, answered in time or not."""
+    return {
+        chat: [m.document.data for m in messages.values() if m.document is not None]
+        for chat, messages in api.messages.items()
+    }
+
+
+async def test_processes_building_one_scope_at_once_each_get_a_whole_workbook(
+    world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    built = await asyncio.gather(
+        *(asyncio.to_thread(reports.build, WEEK, Scope(ScopeKind.HR), "en") for _ in range(6))
+    )
+    for workbook in built:
+        check_workbook(workbook.data)
+        assert store_codes_in(workbook.data) == {"S1", "S2"}
+    [kept] = {w.path for w in built}
+    check_workbook(kept.read_bytes())
+    assert [p.name for p in kept.parent.iterdir()] == [kept.name], "no temporary file is left"
+
+
+async def test_recipients_of_one_scope_in_two_languages_each_get_their_own(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    add_person(world.database, 605, Role.HR, language="ru")
+    await service(world, tmp_path).run_once(bot, AFTER_DUE)
+    sent = documents(api)
+    english = openpyxl.load_workbook(io.BytesIO(sent[HR][0])).sheetnames
+    russian = openpyxl.load_workbook(io.BytesIO(sent[605][0])).sheetnames
+    assert english[0] == "Summary" and russian[0] == "Сводка"
+    names = {next(iter(c.files.values())).filename for c in api.calls("sendDocument")}
+    assert {"2026-W47-hr-en.xlsx", "2026-W47-hr-ru.xlsx"} <= names
+
+
+async def test_every_sent_workbook_opens_and_its_hash_is_in_the_ledger(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    await service(world, tmp_path).run_once(bot, AFTER_DUE)
+    by_chat = documents(api)
+    for row in ledger(world.database):
+        [data] = by_chat[row.recipient.telegram_id]
+        check_workbook(data)
+        assert row.workbook_hash == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_slow_answer_to_an_upload_is_waited_for_not_sent_again(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    """Telegram has the file and answers after 12 s (past the old 10 s timeout)."""
+    api.fail_next("sendDocument", status="timeout", applied=True, seconds=12, chat_id=MANAGER)
+    assert await service(world, tmp_path).run_once(bot, AFTER_DUE) == 4
+    assert [len(files) for files in received(api).values()] == [1, 1, 1, 1]
+    assert {(r.status, r.attempts) for r in ledger(world.database)} == {("sent", 1)}
+
+
+async def test_an_upload_without_an_answer_is_marked_unknown_and_retried_once(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    reports = service(world, tmp_path)
+    reports.upload_read_seconds = 1.0
+    api.fail_next(
+        "sendDocument", times=2, status="timeout", applied=True, seconds=3, chat_id=MANAGER
+    )
+    assert await reports.run_once(bot, AFTER_DUE) == 3
+    [row] = [r for r in ledger(world.database) if r.recipient.telegram_id == MANAGER]
+    assert (row.status, row.attempts, row.unknown_outcomes) == ("unknown", 1, 1)
+    assert row.last_error and row.last_error.startswith("outcome unknown")
+    assert len(api.calls("sendDocument", chat_id=MANAGER)) == 1, "not repeated at once"
+    assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=30)) == 0, "not yet"
+    later = AFTER_DUE + delivery.UNKNOWN_RETRY_AFTER
+    assert await reports.run_once(bot, later) == 0, "the one retry, unknown again"
+    assert await reports.run_once(bot, later + timedelta(hours=2)) == 0, "left for an admin"
+    [row] = [r for r in ledger(world.database) if r.recipient.telegram_id == MANAGER]
+    assert (row.status, row.attempts, row.unknown_outcomes) == ("unknown", 2, 2)
+    assert len(api.calls("sendDocument", chat_id=MANAGER)) == 2
+
+
+async def test_a_dead_process_holds_only_the_row_it_was_working_on(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
+) -> None:
+    dead = service(world, tmp_path, "dead")
+    held = dead.claim_next(AFTER_DUE)  # claimed, then the process was killed
+    assert held is not None
+    survivor = service(world, tmp_path, "survivor")
+    assert await survivor.run_once(bot, AFTER_DUE + timedelta(seconds=1)) == 3
+    assert held.recipient.telegram_id not in documents(api)
+    after_lease = AFTER_DUE + delivery.CLAIM_LEASE + timedelta(seconds=1)
+    assert await survivor.run_once(bot, after_lease) == 1
+    assert [len(files) for files in documents(api).values()] == [1, 1, 1, 1]
+
+
+def test_a_process_that_lost_its_claim_cannot_record_over_the_new_holder(
+    world: World, tmp_path: Path
+) -> None:
+    old, new = service(world, tmp_path, "old"), service(world, tmp_path, "new")
+    first = old.claim_next(AFTER_DUE)
+    assert first is not None
+    with world.database.write() as session:
+        assert delivery.mark_sending(session, first, AFTER_DUE)
+    taken_over = AFTER_DUE + delivery.CLAIM_LEASE + timedelta(seconds=1)
+    second = new.claim_next(taken_over)
+    assert second is not None and second.delivery_id == first.delivery_id
+    with world.database.write() as session:
+        assert not delivery.renew(session, first, taken_over)
+        assert not delivery.mark_sent(session, first, tmp_path / "x.xlsx", "0" * 64, taken_over)
+        assert delivery.mark_failed(session, first, "late failure", taken_over) is None
+        assert not delivery.mark_unknown(session, first, "late", taken_over)
+    [row] = [r for r in ledger(world.database) if r.id == first.delivery_id]
+    assert (row.status, row.claimed_by, row.unknown_outcomes) == ("claimed", "new", 1)
+    assert row.last_error and "old" in row.last_error, "the abandoned upload is on record"
+
+
+def test_a_renewed_claim_is_not_taken_over(world: World, tmp_path: Path) -> None:
+    holder = service(world, tmp_path, "holder").claim_next(AFTER_DUE)
+    assert holder is not None
+    renewed_at = AFTER_DUE + delivery.CLAIM_LEASE * 3 / 4
+    with world.database.write() as session:
+        assert delivery.renew(session, holder, renewed_at)
+    other = service(world, tmp_path, "other")
+    seen = set()
+    while (item := other.claim_next(AFTER_DUE + delivery.CLAIM_LEASE * 3 / 2)) is not None:
+        seen.add(item.delivery_id)
+    assert holder.delivery_id not in seen and len(seen) == 3
