@@ -2,6 +2,9 @@
 
 Operators edit these files by hand, so a problem must point at the line to fix and say
 in a plain sentence what is wrong; the YAML node tree gives the lines, pydantic the rules.
+A file may also be hostile (a "billion laughs" alias bomb, nesting thousands deep, a huge
+file): limits on it are checked while it is read, so it is refused like any other mistake
+instead of hanging the command or ending it in a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ from checklists.schema import Checklist, CrossItemProblems, Loc, Section, cross_
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 _SECTIONS = TypeAdapter(list[Section])
+
+MAX_FILE_BYTES = 256 * 1024
+"""The shipped checklists are about 12 KB; past this a file is a mistake or an attack.
+Pure-Python YAML reads about 0.7 MB a second, so even a file this big is refused in time."""
+MAX_DEPTH = 50
+"""Levels of nested lists and mappings; a checklist needs 8 (sections, items, bands)."""
+MAX_NODES = 10_000
+"""Values in a file with every alias written out; a checklist has about 500.  Aliases are
+cheap to read but every later check walks each repetition, so this bounds an alias bomb;
+and composing reads about 25,000 values a second, so this many are refused in time."""
 
 
 @dataclass(frozen=True)
@@ -61,30 +74,49 @@ def checklist_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_file(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            limit = f"{MAX_FILE_BYTES // 1024} KiB ({MAX_FILE_BYTES:,} bytes)"
+            message = f"the file is larger than {limit}, the limit for a checklist file"
+            return None, [Problem(path, 1, message)]
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(path, 1, f"cannot read the file: {exc}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _LimitedLoader(text)
+        try:
+            node = loader.get_single_node()
+            # Before constructing: merge keys (``<<: *base``) rewrite the mapping nodes.
+            duplicates = list(_duplicate_keys(node)) if node is not None else []
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except _Refused as exc:
+        return None, [Problem(path, exc.line, str(exc))]
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"not valid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        return None, [Problem(path, line, message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         return None, [Problem(path, line, f"not valid YAML: {exc.problem or exc}")]
     if node is None or not isinstance(data, dict):
         return None, [Problem(path, 1, "the file must hold one checklist, a mapping of fields")]
-    problems = [Problem(path, line, message) for line, message in _duplicate_keys(node)]
+    problems = [Problem(path, line, message) for line, message in duplicates]
     try:
         checklist = Checklist.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, node, path))
+        places = _Places(node)
+        problems.extend(_problems_from(exc, places, path))
         sections_checked = any(
             error["loc"][:1] == ("sections",)
             or isinstance(error.get("ctx", {}).get("error"), CrossItemProblems)
             for error in exc.errors()
         )
         if not sections_checked:
-            problems.extend(_section_problems(data.get("sections"), node, path))
+            problems.extend(_section_problems(data.get("sections"), places, path))
         return None, sorted(problems, key=lambda p: p.line)
     if problems:
         return None, problems
@@ -115,26 +147,111 @@ def load_all(paths: Iterable[Path]) -> list[LoadedChecklist]:
     return loaded
 
 
+class _Refused(Exception):
+    """A limit broken while composing, with the line where it happened."""
+
+    def __init__(self, event: yaml.NodeEvent, message: str) -> None:
+        super().__init__(message)
+        self.line = event.start_mark.line + 1 if event.start_mark else 1
+
+
+_WHAT: dict[type[yaml.Event], str] = {
+    yaml.MappingStartEvent: "this mapping",
+    yaml.SequenceStartEvent: "this list",
+}
+
+
+@dataclass(frozen=True)
+class _Extent:
+    """How much an anchored node adds wherever an alias repeats it."""
+
+    nodes: int
+    depth: int
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing a file past the limits while composing it.
+
+    Composing is the one step that sees an alias as one reference rather than a copy, and
+    it nests one call per level, so the limits are checked here, before each level is
+    entered and before anything walks the repetitions: depth and node counts are kept with
+    every alias counted as the whole node it repeats.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0  # lists and mappings open around the node being composed
+        self._deepest = 0  # the deepest level reached inside the node being composed
+        self._nodes = 0  # nodes so far, each alias counted as the nodes it repeats
+        self._extents: dict[str | None, _Extent] = {}  # by anchor, once its node is done
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.NodeEvent = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            alias = f"the alias '*{event.anchor}'"
+            extent = self._extents.get(event.anchor)
+            if extent is None:
+                message = f"{alias} is inside the node it repeats, so it would never end"
+                raise _Refused(event, message)
+            self._grow(extent.nodes, self._depth + extent.depth, event, alias)
+            return node
+        nodes, depth, deepest = self._nodes, self._depth, self._deepest
+        self._deepest = depth
+        if isinstance(event, yaml.CollectionStartEvent):
+            self._depth += 1
+        what = _WHAT.get(type(event), "this value")
+        self._grow(1, self._depth, event, what)
+        node = super().compose_node(parent, index)
+        if event.anchor is not None:
+            self._extents[event.anchor] = _Extent(self._nodes - nodes, self._deepest - depth)
+        self._depth, self._deepest = depth, max(deepest, self._deepest)
+        return node
+
+    def _grow(self, nodes: int, depth: int, event: yaml.NodeEvent, what: str) -> None:
+        """Count ``nodes`` more, reaching ``depth`` levels; refuse at ``event`` past a limit."""
+        self._nodes += nodes
+        self._deepest = max(self._deepest, depth)
+        if depth > MAX_DEPTH:
+            limit = f"{MAX_DEPTH} levels, the limit for a checklist file"
+            raise _Refused(event, f"{what} nests deeper than {limit}")
+        if self._nodes > MAX_NODES:
+            limit = f"{MAX_NODES:,} values, the limit for a checklist file"
+            raise _Refused(event, f"{what} makes the file hold more than {limit}")
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML fails on some scalars it cannot turn into their type (``!!int eighty``,
+        ``2024-13-01``) with a bare Python error; make it a YAML error at the value's line."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, LookupError, AttributeError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} as {tag}", node.start_mark
+            ) from None
+
+
 def line_of_key(path: Path, key: str) -> int:
     """The line of a top-level key, to point an operator at it; 1 when not found."""
     node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    found = _child(node, key) if node is not None else None
+    found = _Places(node).child(node, key) if node is not None else None
     return found[0].start_mark.line + 1 if found is not None else 1
 
 
-def _section_problems(sections: object, root: yaml.Node, path: Path) -> list[Problem]:
+def _section_problems(sections: object, places: _Places, path: Path) -> list[Problem]:
     """Cross-item rules when only fields outside ``sections`` failed, so none goes unseen."""
     try:
         valid = _SECTIONS.validate_python(sections)
     except ValidationError:
         return []
     return [
-        _problem(root, path, ("sections", *loc[1:]), msg) for loc, msg in cross_item_problems(valid)
+        _problem(places, path, ("sections", *loc[1:]), msg)
+        for loc, msg in cross_item_problems(valid)
     ]
 
 
-def _problem(root: yaml.Node, path: Path, loc: Loc, message: str) -> Problem:
-    line, where = _locate(root, loc)
+def _problem(places: _Places, path: Path, loc: Loc, message: str) -> Problem:
+    line, where = places.locate(loc)
     return Problem(path, line, f"{where}: {message}" if where else message)
 
 
@@ -157,47 +274,68 @@ def _duplicate_keys(node: yaml.Node) -> Iterable[tuple[int, str]]:
             yield from _duplicate_keys(child)
 
 
-def _problems_from(exc: ValidationError, root: yaml.Node, path: Path) -> list[Problem]:
+def _problems_from(exc: ValidationError, places: _Places, path: Path) -> list[Problem]:
     problems: list[Problem] = []
     for error in exc.errors():
         cross = error.get("ctx", {}).get("error")
         if isinstance(cross, CrossItemProblems):
             base = tuple(error["loc"])
-            problems.extend(_problem(root, path, (*base, *loc), msg) for loc, msg in cross.problems)
+            problems.extend(
+                _problem(places, path, (*base, *loc), msg) for loc, msg in cross.problems
+            )
         else:
-            problems.append(_problem(root, path, tuple(error["loc"]), _sentence(error)))
+            problems.append(_problem(places, path, tuple(error["loc"]), _sentence(error)))
     return problems
 
 
-def _locate(root: yaml.Node, loc: Loc) -> tuple[int, str]:
-    """The line of the deepest place on ``loc`` (a key's own line) and a readable name for it."""
-    node, line = root, root.start_mark.line + 1
-    names: list[str] = []
-    for part in loc:
-        found = _child(node, part)
-        if found is None:
-            break
-        line, node = found[0].start_mark.line + 1, found[1]
-        if isinstance(part, int):
-            ident = _child(node, "id")
-            label = (
-                f" '{ident[1].value}'" if ident and isinstance(ident[1], yaml.ScalarNode) else ""
-            )
-            names[-1:] = [f"{names[-1] if names else ''}[{part}]{label}"]
-        else:
-            names.append(str(part))
-    return line, ".".join(names)
+class _Places:
+    """Where the parts of a composed file are written, to point a problem at its line.
 
+    The keys of a mapping are indexed the first time it is searched, so that a problem at
+    each of many keys does not search the whole mapping once per problem.
+    """
 
-def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
-    """The (node whose line to show, value node) for a mapping key or a list index."""
-    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-        key = "in" if part == "in_" else part
-        return next(((k, v) for k, v in node.value if k.value == key), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        child: yaml.Node = node.value[part]
-        return child, child
-    return None
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def locate(self, loc: Loc) -> tuple[int, str]:
+        """The line of the deepest place on ``loc`` (a key's own line) and a readable name."""
+        node, line = self.root, self.root.start_mark.line + 1
+        names: list[str] = []
+        for part in loc:
+            found = self.child(node, part)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+            if isinstance(part, int):
+                ident = self.child(node, "id")
+                label = (
+                    f" '{ident[1].value}'"
+                    if ident and isinstance(ident[1], yaml.ScalarNode)
+                    else ""
+                )
+                names[-1:] = [f"{names[-1] if names else ''}[{part}]{label}"]
+            else:
+                names.append(str(part))
+        return line, ".".join(names)
+
+    def child(self, node: yaml.Node, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+        """The (node whose line to show, value node) for a mapping key or a list index.
+
+        Of a repeated key, the last: its value is the one read, as with a key merged in
+        (``<<: *base``), which constructing puts in front of the mapping's own keys.
+        """
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            if id(node) not in self._keys:
+                self._keys[id(node)] = {
+                    k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)
+                }
+            return self._keys[id(node)].get("in" if part == "in_" else part)
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child: yaml.Node = node.value[part]
+            return child, child
+        return None
 
 
 def _sentence(error: ErrorDetails) -> str:

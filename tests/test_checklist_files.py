@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -433,3 +437,192 @@ def test_the_shipped_checklists_are_valid_and_cover_every_channel() -> None:
     chat = by_id["online_chat"]
     first_reply = next(i for i in chat.items if i.type == ItemType.TIMER)
     assert first_reply.bands is not None and first_reply.bands[0].max == 20
+
+
+# Limits on hostile files, as an operator would read them in the refusal: written out
+# here rather than imported, so that the tests say what the limits are.
+LIMIT_BYTES = 256 * 1024
+LIMIT_VALUES = 10_000
+LIMIT_DEPTH = 50
+SECOND = 1.0
+
+
+def alias_bomb(levels: int, width: int) -> str:
+    """A "billion laughs": each line repeats the list before it ``width`` times."""
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def written(tmp_path: Path, text: str, name: str = "hostile.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def refusal(path: Path) -> tuple[str, str]:
+    """(message, text of the reported line) of the one problem found, within a second."""
+    started = time.perf_counter()
+    loaded, problems = load_file(path)
+    elapsed = time.perf_counter() - started
+    assert loaded is None, "the file was expected to be refused"
+    assert elapsed < SECOND, f"took {elapsed:.1f} s"
+    assert len(problems) == 1, problems
+    with path.open(encoding="utf-8", errors="replace") as file:
+        lines = file.read(LIMIT_BYTES).splitlines() or [""]
+    return problems[0].message, lines[problems[0].line - 1].strip()
+
+
+def test_a_yaml_alias_bomb_is_refused_within_a_second_with_the_line(tmp_path: Path) -> None:
+    message, line = refusal(written(tmp_path, alias_bomb(levels=7, width=10)))
+    assert "'*l2'" in message and f"{LIMIT_VALUES:,} values" in message, message
+    assert line.startswith("l3: &l3 [*l2"), line
+
+
+def test_an_alias_inside_the_node_it_names_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    text = "id: mini\nloop: &loop [a, [b, *loop]]\n"
+    message, line = refusal(written(tmp_path, text))
+    assert "'*loop' is inside the node it repeats" in message, message
+    assert line.startswith("loop:"), line
+
+
+def test_aliases_nesting_deeper_than_the_limit_are_refused_at_the_alias(tmp_path: Path) -> None:
+    deep = 30
+    text = f"l0: &l0 {'[' * deep}x{']' * deep}\nl1: {'[' * deep}*l0{']' * deep}\n"
+    message, line = refusal(written(tmp_path, text))
+    assert "'*l0'" in message and f"{LIMIT_DEPTH} levels" in message, message
+    assert line.startswith("l1:"), line
+
+
+def test_a_few_aliases_and_merge_keys_read_as_if_written_out(tmp_path: Path) -> None:
+    text = """\
+id: mini
+version: 1
+title: &title {ru: Мини, en: Mini}
+channel: store
+pass_mark: 80
+sections:
+  - id: main
+    title: *title
+    items:
+      - &greeted
+        id: greeted
+        type: yes_no
+        prompt: {ru: Поздоровались, en: Greeted}
+        weight: 2
+      - <<: *greeted
+        id: smiled
+        weight: 1
+"""
+    loaded, problems = load_file(written(tmp_path, text, "aliases.yaml"))
+    assert problems == []
+    assert loaded is not None
+    assert [(i.id, i.weight) for i in loaded.checklist.items] == [("greeted", 2), ("smiled", 1)]
+    expanded, _ = load_file(write(tmp_path, json.loads(json.dumps(yaml.safe_load(text)))))
+    assert expanded is not None and expanded.content_hash == loaded.content_hash
+
+
+@pytest.mark.parametrize(
+    ("text", "line_start"),
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, "[[[", id="100000 lists"),
+        pytest.param("{a: " * 5_000 + "b" + "}" * 5_000, "{a: {a:", id="5000 flow mappings"),
+        pytest.param(
+            "".join(f"{'  ' * n}a{n}:\n" for n in range(60)) + "  " * 60 + "end\n",
+            "a50:",
+            id="60 block mappings",
+        ),
+    ],
+)
+def test_nesting_deeper_than_the_limit_is_refused_not_a_traceback(
+    tmp_path: Path, text: str, line_start: str
+) -> None:
+    message, line = refusal(written(tmp_path, text))
+    assert f"deeper than {LIMIT_DEPTH} levels" in message, message
+    assert line.startswith(line_start), line
+
+
+def test_nesting_up_to_the_limit_is_read_as_usual(tmp_path: Path) -> None:
+    path = written(tmp_path, "[" * LIMIT_DEPTH + "]" * LIMIT_DEPTH)
+    assert refusal(path)[0] == "the file must hold one checklist, a mapping of fields"
+
+
+def padded(tmp_path: Path, size: int) -> Path:
+    """The minimal example, grown to ``size`` bytes by a comment at its end."""
+    path = write(tmp_path, VALID)
+    text = path.read_text(encoding="utf-8")
+    padding = size - len(text.encode()) - len("#\n")
+    path.write_text(text + "#" + "x" * padding + "\n", encoding="utf-8")
+    assert path.stat().st_size == size
+    return path
+
+
+def test_a_checklist_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    message, line = refusal(padded(tmp_path, LIMIT_BYTES + 1))
+    assert message.startswith("the file is larger than 256 KiB"), message
+    assert line == "id: mini"
+
+
+def test_a_checklist_file_at_the_size_limit_is_read(tmp_path: Path) -> None:
+    loaded, problems = load_file(padded(tmp_path, LIMIT_BYTES))
+    assert problems == [] and loaded is not None
+
+
+def _sparse(path: Path) -> None:
+    """A file of 64 MiB of zero bytes that takes no room on the disk."""
+    with path.open("wb") as file:
+        file.truncate(256 * LIMIT_BYTES)
+
+
+def test_a_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    _sparse(path)
+    assert refusal(path)[0].startswith("the file is larger than 256 KiB")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["!!int eighty", "!!int ''", "!!float lots", "!!bool maybe", "!!timestamp soon", "2024-13-01"],
+)
+def test_a_value_its_tag_cannot_read_is_refused_at_its_line(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, VALID)
+    text = path.read_text(encoding="utf-8").replace("pass_mark: 80", f"pass_mark: {value}")
+    message, line = refusal(written(tmp_path, text))
+    assert message.startswith("not valid YAML: cannot read "), message
+    assert line == f"pass_mark: {value}"
+
+
+def test_a_control_character_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    text = path.read_text(encoding="utf-8").replace("pass_mark: 80", "pass_mark: 8\a0")
+    message, line = refusal(written(tmp_path, text))
+    assert message.startswith("not valid YAML: unacceptable character #x0007"), message
+    assert line.startswith("pass_mark: 8")
+
+
+@pytest.mark.parametrize(
+    ("make", "line", "says"),
+    [
+        pytest.param(lambda p: p.write_text(alias_bomb(9, 9)), 5, "'*l3'", id="alias bomb"),
+        pytest.param(lambda p: p.write_text("[" * 100_000 + "]" * 100_000), 1, "levels", id="deep"),
+        pytest.param(_sparse, 1, "256 KiB", id="huge"),
+    ],
+)
+def test_validate_refuses_a_hostile_file_in_one_line_and_exits_1_within_seconds(
+    tmp_path: Path, make: Callable[[Path], object], line: int, says: str
+) -> None:
+    """The real command, in its own process: a regression times out instead of hanging."""
+    path = tmp_path / "hostile.yaml"
+    make(path)
+    command = [sys.executable, "-m", "bot", "checklists", "validate", str(path)]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("msbot checklists validate was still running after 30 s")
+    elapsed = time.perf_counter() - started
+    assert done.returncode == 1, done.stderr
+    problems = done.stderr.splitlines()
+    assert len(problems) == 1, done.stderr
+    assert problems[0].startswith(f"{path}:{line}: ") and says in problems[0], problems
+    assert elapsed < 10, f"took {elapsed:.1f} s, of which starting Python is about 2 s"
