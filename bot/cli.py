@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import logging
 import sys
@@ -177,7 +178,12 @@ def run(context: Context, webhook_url: str | None, listen: str) -> None:
         context.database.url.render_as_string(),
     )
     updates = ["message", "callback_query"]
+    # Initialised here, on the loop run_polling/run_webhook then use, so that a refused token
+    # or an odd getMe answer reaches the lines below instead of the library's own traceback.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
+        loop.run_until_complete(application.initialize())
         if not webhook_url:
             application.run_polling(allowed_updates=updates)
             return
@@ -374,7 +380,6 @@ def report(
     context: Context, week_text: str | None, scopes: tuple[str, ...], out: Path | None, send: bool
 ) -> None:
     """Write weekly workbooks and print their paths; --send delivers them in Telegram."""
-    import asyncio
 
     from exports import delivery
     from exports.report_data import Scope, ScopeKind
