@@ -115,7 +115,7 @@ class Commands(click.Group):
             raise click.ClickException(f"the database cannot be used: {reason}") from None
         except TelegramError as exc:
             log.debug("command failed", exc_info=True)
-            raise click.ClickException(f"the Bot API answered with an error: {exc}") from None
+            raise click.ClickException(f"the Bot API call failed: {exc}") from None
 
 
 @click.group(cls=Commands)

@@ -15,6 +15,7 @@ breaks the file.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -388,8 +389,28 @@ def write_workbook(report: Report, path: Path, t: Translate) -> Path:
 
 def save_workbook(report: Report, handle: BinaryIO, t: Translate) -> None:
     """Write the weekly workbook of ``report`` into the open binary file ``handle``."""
-    cut_marker = t("text.cut")
     workbook = Workbook(write_only=True)
+    try:
+        _fill(workbook, report, t)
+        workbook.save(handle)
+    except BaseException:
+        _abandon(workbook)
+        raise
+
+
+def _abandon(workbook: Workbook) -> None:
+    """Close the row streams of a write-only workbook that failed (a full disk): left open,
+    each would print a traceback of its own when collected, after the one-line error."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        for stream in (getattr(sheet, "_rows", None), getattr(writer, "xf", None)):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+
+
+def _fill(workbook: Workbook, report: Report, t: Translate) -> None:
+    cut_marker = t("text.cut")
     summary = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.summary"))), cut_marker)
     _write_summary(summary, report, t)
     standards = _Sheet(workbook.create_sheet(_sheet_name(t("sheet.standards"))), cut_marker)
@@ -407,7 +428,6 @@ def save_workbook(report: Report, handle: BinaryIO, t: Translate) -> None:
     properties.creator = "msbot"
     properties.lastModifiedBy = "msbot"
     properties.created = properties.modified = report.generated_at.replace(tzinfo=None)
-    workbook.save(handle)
 
 
 def _sheet_name(text: str) -> str:

@@ -60,6 +60,9 @@ def replace_atomically(
         if check is not None:
             check(data)
         os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
