@@ -88,22 +88,21 @@ def test_the_database_its_backups_and_the_workbooks_are_private(
     assert mode(data / "exports") == 0o700
 
 
-def test_a_database_url_of_no_known_kind_is_one_line_naming_the_setting(
-    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("nonsense://", "setting MSBOT_DATABASE_URL is wrong"),
+        ("postgresql+psycopg://postgres@127.0.0.1:9/none", "the database cannot be used"),
+    ],
+    ids=["a database url of no known kind", "a database server that does not answer"],
+)
+def test_a_database_that_cannot_be_used_is_one_line(
+    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str, said: str
 ) -> None:
-    monkeypatch.setenv("MSBOT_DATABASE_URL", "nonsense://")
-    result = msbot.invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 1
-    assert "setting MSBOT_DATABASE_URL is wrong" in one_error_line(result.output)
-
-
-def test_an_unreachable_database_server_is_one_line(
-    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MSBOT_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/none")
+    monkeypatch.setenv("MSBOT_DATABASE_URL", url)
     result = msbot.invoke(main, ["people", "list"])
     assert result.exit_code == 1
-    assert "the database cannot be used" in one_error_line(result.output)
+    assert said in one_error_line(result.output)
 
 
 def test_report_send_to_an_unreachable_bot_api_is_one_line(
