@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import callbacks
 from bot.i18n import Translator, pick_language
 from bot.screens import Button, Reply, Rows, percent, render, submitted
 from checklists.answers import AnswerRejected
@@ -313,7 +314,7 @@ class Conversation:
     def callback(
         self, who: people.TelegramIdentity, data: str, now: datetime, update_id: int | None = None
     ) -> Outcome:
-        op, numbers = _parse(data)
+        parsed = callbacks.numbers(data)
         with self.database.write() as session:
             person, t, refusal = self._evaluator(session, who)
             if refusal:
@@ -324,9 +325,10 @@ class Conversation:
             if update_id is not None and not updates.first_time(session, update_id):
                 draft = draft_of(session, person.id)
                 return self._out(t, edit=render(draft.screen(), t) if draft else None)
-            if op is None:
+            if parsed is None:
                 log.warning("forged or unknown callback data %r from %s", data, who.telegram_id)
                 return self._refuse(session, person, t, "error.bad_button")
+            op, numbers = parsed
             if op in PICKER_OPS:
                 return self._pick(session, person, t, op, numbers, now)
             return self._visit_action(session, person, t, op, numbers, now)
@@ -643,26 +645,12 @@ class Conversation:
 T = TypeVar("T")
 Action = Callable[[Session, Person, Translator, VisitFlow | None], Outcome]
 PICKER_OPS = frozenset({"st", "s", "cl", "ep", "em"})
-MAX_NUMBER = 2**31 - 1
-"""The largest id or index callback data may carry (PostgreSQL's ``integer``)."""
 EARLIEST_WEEK = Week(2000, 1)
 """Reports for earlier weeks are refused: their 8-week trend would start before year 1."""
 INVITATION_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TYPED_TYPES = frozenset(
     {ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT, ItemType.TEXT, ItemType.SCALE, ItemType.NPS}
 )
-
-
-def _parse(data: str) -> tuple[str | None, list[int]]:
-    """``op:int:int...``; anything else is a forged or foreign button."""
-    op, *rest = data.split(":")
-    try:
-        numbers = [int(part) for part in rest]
-    except ValueError:
-        return None, []
-    if any(abs(number) > MAX_NUMBER for number in numbers):
-        return None, []  # no id is this large: the database would refuse the query itself
-    return op, numbers
 
 
 def _button_value(item: Item, code: int) -> str | int:

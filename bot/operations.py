@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import callbacks
 from bot.conversation import Outcome, answer_in
 from bot.i18n import Translator, pick_language
 from bot.screens import Button, Reply, percent
@@ -46,14 +47,14 @@ class Operations:
 
     def review_action(self, who: people.TelegramIdentity, data: str, now: datetime) -> Outcome:
         """``rv:<a|r|v|n>:<visit>``: accept, ask a reason to reject or void, or show the next."""
-        parts = data.split(":")
+        button = _review_button(data)
         with self.database.write() as session:
             person, t = self._person(session, who)
             if person is None or person.role != Role.ADMIN:
                 return answer_in(t, toast=t(_refusal(person, "ops.admins_only")), alert=True)
-            if len(parts) != 3 or not parts[2].isdigit() or parts[1] not in (*REVIEW_OPS, "n"):
+            if button is None:
                 return answer_in(t, toast=t("error.bad_button"), alert=True)
-            op, visit_id = parts[1], int(parts[2])
+            op, visit_id = button
             if op == "n":
                 return answer_in(t, edit=self._review_card(session, t, after=visit_id))
             if op == "a":
@@ -177,18 +178,13 @@ class Operations:
             return answer_in(t, send=[Reply(t("ops.pick_failed"), tuple(rows))])
 
     def followup_pick(self, who: people.TelegramIdentity, data: str, now: datetime) -> Outcome:
-        parts = data.split(":")
+        visit_id, index = _followup_button(data) or (None, -1)
         with self.database.write() as session:
             person, t = self._person(session, who)
             if person is None or person.role != Role.MANAGER:
                 return answer_in(t, toast=t(_refusal(person, "ops.managers_only")), alert=True)
-            visit = (
-                session.get(Visit, int(parts[1]))
-                if len(parts) == 3 and parts[1].isdigit()
-                else None
-            )
+            visit = session.get(Visit, visit_id) if visit_id is not None else None
             items = definition(visit.checklist_version).items if visit else []
-            index = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else -1
             failed = {
                 (f.visit_id, f.item_id) for f in followups.failed_standards(session, person, now)
             }
@@ -317,6 +313,22 @@ class Operations:
             outcome.send.insert(0, Reply(outcome.toast))
         outcome.edit, outcome.toast, outcome.alert = None, None, False
         return outcome
+
+
+def _review_button(data: str) -> tuple[str, int] | None:
+    """``rv:<a|r|v|n>:<visit>`` as the review card makes it, or ``None`` if forged."""
+    match callbacks.parse(data):
+        case ("rv", [str(op), int(visit_id)]) if op in (*REVIEW_OPS, "n") and visit_id >= 0:
+            return op, visit_id
+    return None
+
+
+def _followup_button(data: str) -> tuple[int, int] | None:
+    """``fu:<visit>:<item index>`` as the follow-up list makes it, or ``None`` if forged."""
+    match callbacks.parse(data):
+        case ("fu", [int(visit_id), int(index)]):
+            return visit_id, index
+    return None
 
 
 def _refusal(person: Person | None, not_for_role: str) -> str:

@@ -1,13 +1,15 @@
 """Random input from several people in random order: nothing crashes, nothing wrong is kept.
 
 Texts (numbers, huge numbers, unicode, control characters, formulas), commands, stale and
-forged buttons, photos and locations come from evaluators, an admin, managers, HR and a
-stranger in any order. Most examples drive ``Conversation`` directly and synchronously — the
-very calls the Telegram handlers make, without Telegram — so that many sequences run in
-seconds; a smaller variant sends the same kind of input through the real bot and the fake Bot
-API server. After every step and after every sequence the database is checked: every answer
-valid for its item, no visit changed or shown by anyone but its shopper, every draft
-resumable, at most one draft per shopper, submitted scores as the scoring rules give them.
+forged buttons (other scripts' digits, signs, spaces, junk, data longer than Telegram allows),
+photos and locations come from evaluators, an admin, managers, HR and a stranger in any order.
+Most examples drive ``Conversation`` and ``Operations`` directly and synchronously — the very
+calls the Telegram handlers make, routed as ``bot/app.py`` routes them, without Telegram — so
+that many sequences run in seconds; a smaller variant sends the same kind of input through the
+real bot and the fake Bot API server. After every step and after every sequence the database
+is checked: every answer valid for its item, no visit changed or shown by anyone but its
+shopper, every draft resumable, at most one draft per shopper, submitted scores as the scoring
+rules give them.
 """
 
 from __future__ import annotations
@@ -16,28 +18,41 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import MetaData, delete, select
 
-from bot.conversation import EARLIEST_WEEK, VISIT_ROLES, Conversation, Outcome
+from bot import callbacks
+from bot.callbacks import MAX_NUMBER
+from bot.conversation import EARLIEST_WEEK, PICKER_OPS, VISIT_ROLES, Conversation, Outcome
 from bot.i18n import LANGUAGES, Translator
 from bot.operations import Operations
 from bot.screens import Reply
 from checklists.answers import check_value
 from checklists.schema import ItemType
+from checklists.scoring import Answer as A
 from checklists.scoring import score_visit
 from exports import delivery
 from exports.weeks import Week
 from storage.checklist_versions import definition
 from storage.db import Database
+from storage.integrity import PENDING
 from storage.models import Answer, Person, Photo, Role, Visit, VisitStatus
 from storage.people import TelegramIdentity, person_by_telegram_id
 from storage.visit_flow import MAX_COMMENT, MAX_DESCRIPTION, count_drafts
 from storage.visits import answer_value, answers_of
-from tests.bot_harness import ZONE, RunningBot, World, add_person, invite, make_world
+from tests.bot_harness import (
+    ZONE,
+    RunningBot,
+    World,
+    add_person,
+    invite,
+    make_world,
+    submitted_visit,
+)
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday: the last full week is W47
@@ -64,7 +79,7 @@ VISIT_OPS = frozenset(
     {"ans", "na", "skip", "back", "t0", "t1", "cmt", "res", "cxn", "done", "rev", "edit"}
     | {"sub", "cx", "cxy"}
 )
-OPS = sorted(VISIT_OPS | {"st", "s", "cl", "ep", "em", "zz", ""})
+OPS = sorted(VISIT_OPS | {"st", "s", "cl", "ep", "em", "rv", "fu", "zz", ""})
 PROGRESS = ("sub", "em", "cl", "s", "ans", "t1", "t0", "done", "skip")
 """Buttons that move a visit on, most forward first: pressing them finishes visits."""
 MARKER = "<marker>"
@@ -127,6 +142,39 @@ COMMAND_ARGS = st.one_of(
 COMMANDS = ["start", "help", "visit", "visit", "visit", "resume", "cancel", "report", "resend"]
 USER = st.sampled_from([0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6])  # mostly the shoppers
 NUMBERS = st.one_of(st.integers(-3, 25), st.integers(-(2**70), 2**70))
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def lookalikes(number: int) -> list[str]:
+    """``number`` as ``int()`` or ``str.isdigit()`` would also read it; no button sends these."""
+    text = str(number)
+    return [
+        text.translate(ARABIC_INDIC),
+        text.translate(FULL_WIDTH),
+        f" {text}",
+        f"{text} ",
+        f"{text}\n",
+        f"+{text}",
+        f"0_{text}",
+    ]
+
+
+ODD_FIELDS = ["²", "١٢", "５", "٣", "\t5", "5_0", "+5", "-", "--5", "0x10", "1e3", "", "a", "n"]
+FIELDS = st.one_of(
+    NUMBERS.map(str),
+    st.integers(0, 12).map(lookalikes).flatmap(st.sampled_from),
+    st.sampled_from(ODD_FIELDS),
+)
+"""Fields of forged callback data: numbers, and what only a forged button would carry."""
+ODD_CALLBACKS = ["rv:a:²", "rv:n:٣", "fu:²:1", "fu:1:٣", "em:١:1:0", "st:５", "ans:1:0:1 "]
+ODD_CALLBACKS += ["s:" + "0" * 62 + "1", "ans:1:0:" + "1" * 60, "é" * 40, ":", "::", "rv:", "ä:1"]
+RAW_CALLBACKS = st.one_of(
+    st.text(max_size=64),
+    st.text("0123456789:-+_ \nabcemnrsuvz²١٢３５٣", max_size=80),
+    st.text(min_size=65, max_size=100),
+    st.sampled_from(ODD_CALLBACKS),
+)
 WAIT = st.tuples(st.just("wait"), st.integers(1, 3000))
 
 
@@ -152,9 +200,9 @@ def actions(user: st.SearchStrategy[int], *, through_the_bot: bool = False) -> s
         user,
         st.sampled_from(OPS),
         st.one_of(st.none(), st.integers(0, 10)),  # a known visit (anyone's), or none
-        st.lists(NUMBERS, max_size=4),
+        st.lists(FIELDS, max_size=4),
     )
-    raw = st.tuples(st.just("raw"), user, st.text(max_size=64))
+    raw = st.tuples(st.just("raw"), user, RAW_CALLBACKS)
     hurry = st.tuples(st.just("hurry"), user, st.integers(0, 40), st.integers(1, 30))
     photo = st.tuples(st.just("photo"), user, st.integers(0, 4))
     location = st.tuples(
@@ -238,6 +286,20 @@ class Deployment:
             checklist_versions=self.world.versions,
             zone=ZONE,
         )
+
+    def operations(self) -> Operations:
+        return Operations(self.database, "en", ZONE)
+
+    def everything(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every row of every table: what a refused button must leave as it was."""
+        with self.database.read() as session:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in session.execute(select(table).order_by(*table.primary_key))
+                ]
+                for table in self.tables.sorted_tables
+            }
 
 
 @pytest.fixture
@@ -420,11 +482,23 @@ class Run:
             return choose(self.latest.get(telegram_id, []), mode, pick)
         return choices[pick % len(choices)] if choices else None
 
-    def forged(self, op: str, visit_pick: int | None, numbers: list[int]) -> str:
+    @cached_property
+    def operations(self) -> Operations:
+        return self.deployment.operations()
+
+    def forged(self, op: str, visit_pick: int | None, fields: list[object]) -> str:
         known = sorted(self.before.visits)
         if visit_pick is not None and known:
-            numbers = [known[visit_pick % len(known)], *numbers]
-        return ":".join([op, *map(str, numbers)])
+            fields = [known[visit_pick % len(known)], *fields]
+        return ":".join([op, *map(str, fields)])
+
+    def press(self, who: TelegramIdentity, data: str) -> Outcome:
+        """A button as ``bot/app.py`` routes it: ``rv:`` and ``fu:`` to field operations."""
+        if data.startswith("rv:"):
+            return self.operations.review_action(who, data, self.now)
+        if data.startswith("fu:"):
+            return self.operations.followup_pick(who, data, self.now)
+        return self.conversation.callback(who, data, self.now)
 
     def call(self, action: Action) -> tuple[int, Outcome] | None:
         kind = action[0]
@@ -457,12 +531,12 @@ class Run:
                 return tid, c.cancel(who)
             case ("press", _, str(mode), int(pick)):
                 data = self.button(tid, mode, pick)
-                return None if data is None else (tid, c.callback(who, data, now))
-            case ("forge", _, str(op), visit_pick, list(numbers)):
+                return None if data is None else (tid, self.press(who, data))
+            case ("forge", _, str(op), visit_pick, list(fields)):
                 assert visit_pick is None or isinstance(visit_pick, int)
-                return tid, c.callback(who, self.forged(op, visit_pick, numbers), now)
+                return tid, self.press(who, self.forged(op, visit_pick, fields))
             case ("raw", _, str(data)):
-                return tid, c.callback(who, data, now)
+                return tid, self.press(who, data)
             case ("photo", _, int(n)):
                 return tid, c.photo(who, f"file-{n}", f"unique-{n}")
             case ("location", _, float(latitude), float(longitude)):
@@ -586,6 +660,14 @@ DESCRIBE_AND_FINISH: list[Action] = [
     ("press", 0, "foreign", 3),
     ("command", 4, "report", None),
 ]
+OTHER_DIGITS: list[Action] = [
+    *FINISH_A_VISIT,
+    ("raw", 2, "rv:a:²"),  # the admin; int("²") raises although "²".isdigit()
+    ("forge", 2, "rv", None, ["a", "١"]),  # visit 1 in Arabic-Indic digits
+    ("raw", 3, "fu:²:1"),  # a manager of S1
+    ("forge", 3, "fu", None, ["１", "٣"]),
+    ("forge", 0, "cx", None, ["١", "-1"]),
+]
 
 
 @settings(
@@ -596,6 +678,7 @@ DESCRIBE_AND_FINISH: list[Action] = [
 @given(actions=sequences(bursts=8, burst=15))
 @example(actions=FINISH_A_VISIT)
 @example(actions=DESCRIBE_AND_FINISH)
+@example(actions=OTHER_DIGITS)
 def test_random_input_from_several_people_breaks_no_invariant(
     deployment: Deployment, actions: list[Action]
 ) -> None:
@@ -683,6 +766,118 @@ def test_a_rejected_visit_never_gives_its_shopper_a_second_draft(deployment: Dep
     check_database(deployment.database)  # at most one draft per shopper
 
 
+# Forged callback data: other scripts' digits, signs, spaces, too long
+
+BAD_BUTTON = Translator("en")("error.bad_button")
+
+
+@given(
+    op=st.sampled_from(sorted(VISIT_OPS | PICKER_OPS | {"rv", "fu"})),
+    fields=st.lists(st.integers(-MAX_NUMBER, MAX_NUMBER) | st.sampled_from("arvn"), max_size=3),
+)
+def test_every_button_the_bot_makes_reads_back_as_made(op: str, fields: list[int | str]) -> None:
+    assert callbacks.parse(":".join([op, *map(str, fields)])) == (op, fields)
+
+
+@given(data=st.one_of(RAW_CALLBACKS, st.text(), st.text(max_size=200)))
+def test_callback_data_is_read_only_in_ascii_within_telegrams_limit(data: str) -> None:
+    parsed = callbacks.parse(data)  # never raises, whatever the client sent
+    if parsed is not None:
+        assert data.isascii() and len(data.encode()) <= callbacks.MAX_BYTES
+        assert all(abs(f) <= MAX_NUMBER for f in parsed[1] if isinstance(f, int))
+
+
+def test_review_buttons_with_unicode_digits_are_refused_and_change_nothing(
+    deployment: Deployment,
+) -> None:
+    deployment.reset()
+    owner = person_with_stores(deployment.database, 501).id
+    flagged = submitted_visit(deployment.world, owner, deployment.world.anna_id, {}, START)
+    with deployment.database.write() as session:
+        visit = session.get(Visit, flagged)
+        assert visit is not None
+        visit.review_status = PENDING
+    operations = deployment.operations()
+    admin = TelegramIdentity(ADMIN, "A", language="en")
+    before = deployment.everything()
+    forged = [f"rv:{op}:{text}" for op in "arvn" for text in [*lookalikes(flagged), "²"]]
+    for data in [*forged, f"rv:{'a' * 60}:{flagged}", f"rv:a:{flagged}:"]:
+        outcome = operations.review_action(admin, data, START)
+        assert (outcome.toast, outcome.edit, outcome.send) == (BAD_BUTTON, None, []), data
+        assert deployment.everything() == before, data
+    assert operations.review_action(admin, f"rv:a:{flagged}", START).toast != BAD_BUTTON
+
+
+def test_followup_buttons_with_unicode_digits_are_refused_and_change_nothing(
+    deployment: Deployment,
+) -> None:
+    deployment.reset()
+    owner = person_with_stores(deployment.database, 501).id
+    answers = {"greet_time": A(20), "greeted": A("yes"), "smiled": A("no"), "nps": A(10)}
+    failed = submitted_visit(deployment.world, owner, deployment.world.anna_id, answers, START)
+    with deployment.database.read() as session:
+        visit = session.get(Visit, failed)
+        assert visit is not None
+        smiled = [item.id for item in definition(visit.checklist_version).items].index("smiled")
+    operations = deployment.operations()
+    manager = TelegramIdentity(601, "M", language="en")
+    before = deployment.everything()
+    forged = [f"fu:{text}:{smiled}" for text in [*lookalikes(failed), "²"]]
+    forged += [f"fu:{failed}:{text}" for text in [*lookalikes(smiled), "²"]]
+    forged += [f"fu:{failed}:{smiled}:0", f"fu:{failed}", "fu:²:1"]
+    for data in forged:
+        outcome = operations.followup_pick(manager, data, START)
+        assert (outcome.toast, outcome.edit, outcome.send) == (BAD_BUTTON, None, []), data
+        assert deployment.everything() == before, data
+    assert operations.followup_pick(manager, f"fu:{failed}:{smiled}", START).toast is None
+
+
+def test_picker_buttons_with_unicode_digits_or_loose_numbers_are_refused_and_change_nothing(
+    deployment: Deployment,
+) -> None:
+    """``em:١:1:0`` is not store 1: ``int()`` reads other scripts' digits, a button never."""
+    deployment.reset()
+    conversation = deployment.conversation()
+    who = TelegramIdentity(501, "E", language="en")
+    store, version = deployment.world.store_id, deployment.world.versions["store_visit"]
+    before = deployment.everything()
+    forged = [f"em:{text}:{version}:0" for text in lookalikes(store)]
+    forged += [f"em:{store}:{text}:0" for text in lookalikes(version)]
+    forged += [f"em:{store}:{version}:{text}" for text in lookalikes(0)]
+    forged += [f"s:{text}" for text in lookalikes(store)]
+    forged += [f"em:{store}:{version}:" + "0" * 60]  # 0, but longer than Telegram allows
+    forged += [f"em:{store}:{version}:0:", f"em:{store}:{version}::0", f"ém:{store}:{version}:0"]
+    for data in forged:
+        outcome = conversation.callback(who, data, START)
+        assert outcome.toast == BAD_BUTTON, data
+        assert outcome.edit is None, data
+        assert deployment.everything() == before, data
+    outcome = conversation.callback(who, f"em:{store}:{version}:0", START)
+    assert outcome.toast is None and outcome.edit is not None
+
+
+def test_visit_buttons_with_unicode_digits_are_refused_and_change_nothing(
+    deployment: Deployment,
+) -> None:
+    deployment.reset()
+    conversation = deployment.conversation()
+    who = TelegramIdentity(501, "E", language="en")
+    version = deployment.world.versions["store_visit"]
+    conversation.callback(who, f"em:{deployment.world.store_id}:{version}:0", START)
+    conversation.text(who, "tall man", START)
+    with deployment.database.read() as session:
+        visit_id = session.scalars(select(Visit.id)).one()
+    before = deployment.everything()
+    forged = [f"cx:{text}:-1" for text in lookalikes(visit_id)]
+    forged += [f"cx:{visit_id}:{text}" for text in lookalikes(-1)]
+    forged += [f"cx:{visit_id}:−1", f"cx:{visit_id}:-1:", f"cx:{visit_id}:-1 :0"]  # U+2212
+    for data in forged:
+        outcome = conversation.callback(who, data, START)
+        assert outcome.toast == BAD_BUTTON, data
+        assert deployment.everything() == before, data
+    assert conversation.callback(who, f"cx:{visit_id}:-1", START).toast is None
+
+
 # Through the real bot
 
 
@@ -742,12 +937,12 @@ class BotRun:
                 if newest:
                     keyboard = [d for row in newest[-1].buttons for _, d in row if d is not None]
                     data = choose(keyboard, mode, pick)
-            case ("forge", _, str(op), visit_pick, list(numbers)):
+            case ("forge", _, str(op), visit_pick, list(fields)):
                 assert visit_pick is None or isinstance(visit_pick, int)
                 known = sorted(before.visits)
                 if visit_pick is not None and known:
-                    numbers = [known[visit_pick % len(known)], *numbers]
-                data = ":".join([op, *map(str, numbers)]) or "x"
+                    fields = [known[visit_pick % len(known)], *fields]
+                data = ":".join([op, *map(str, fields)]) or "x"
             case ("raw", _, str(raw)):
                 data = raw.encode()[:64].decode(errors="ignore") or "x"
             case ("photo", _, int(n)):
