@@ -1,4 +1,9 @@
-"""Configuration from the environment and an optional ``.env``, validated by pydantic-settings."""
+"""Configuration from the environment and an optional ``.env``, validated by pydantic-settings.
+
+Every number has bounds no sane deployment goes beyond: a value past them is a typo or an
+attack, and would fail later and far away (``timedelta(hours=10**20)`` overflows when the
+first visit is rejected), so it stops the program at start, with the setting named.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from checklists.loader import SHIPPED_DIR
@@ -18,6 +24,24 @@ from storage.integrity import IntegrityRules
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_SCHEDULE = "mon 09:00"
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_TELEGRAM_ID = 2**63 - 1
+"""Telegram user ids are positive and fit a signed 64-bit integer."""
+TELEGRAM_ID = re.compile(r"[0-9]+")
+"""ASCII digits only: ``str.isdigit()`` and ``int()`` also take ``١٢`` and ``²``."""
+BOUNDS = {
+    "greater_than": ("gt", "more than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than_equal": ("le", "at most"),
+}
+"""Pydantic's range errors, as words for the message that names the setting."""
+NOT_A_NUMBER = {
+    "finite_number": "a finite number",
+    "float_parsing": "a number",
+    "int_parsing": "a whole number",
+    "int_parsing_size": "a whole number",
+    "int_from_float": "a whole number",
+}
+"""Pydantic's errors for a value that is no number of the setting's kind, in plain words."""
 
 
 class SettingsError(Exception):
@@ -39,12 +63,19 @@ class Settings(BaseSettings):
     checklists_dir: Path = SHIPPED_DIR
     export_dir: Path | None = None
     report_schedule: str = DEFAULT_SCHEDULE
-    admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Each description is the unit, quoted when a value is out of bounds.
+    admins: Annotated[list[Annotated[int, Field(ge=1, le=MAX_TELEGRAM_ID)]], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids"
+    )
     webhook_secret: str = ""
-    checkin_distance_m: Annotated[float, Field(gt=0)] = 300
-    min_seconds_per_item: Annotated[float, Field(ge=0)] = 8
-    repeat_visit_days: Annotated[int, Field(ge=0)] = 14
-    resubmit_hours: Annotated[int, Field(ge=1)] = 48
+    checkin_distance_m: Annotated[
+        float, Field(gt=0, le=100_000, allow_inf_nan=False, description="metres")
+    ] = 300
+    min_seconds_per_item: Annotated[
+        float, Field(ge=0, le=600, allow_inf_nan=False, description="seconds")
+    ] = 8
+    repeat_visit_days: Annotated[int, Field(ge=0, le=365, description="days")] = 14
+    resubmit_hours: Annotated[int, Field(ge=1, le=24 * 90, description="hours")] = 48
 
     @field_validator("webhook_secret")
     @classmethod
@@ -100,9 +131,11 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
-        if not all(part.isdigit() for part in parts):
-            raise ValueError(f"{value!r} is not a comma-separated list of Telegram user ids")
-        return [int(part) for part in parts]
+        if not all(TELEGRAM_ID.fullmatch(part) for part in parts):
+            raise ValueError(
+                f"{value!r} is not a comma-separated list of Telegram user ids (digits 0-9)"
+            )
+        return parts  # pydantic makes them numbers, and checks the bounds
 
     @model_validator(mode="after")
     def _derived_defaults(self) -> Settings:
@@ -173,5 +206,28 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "MSBOT_" + str(error["loc"][0]).upper() if error["loc"] else "MSBOT_*"
-        message = str(error.get("ctx", {}).get("error", error["msg"]))
-        raise SettingsError(f"setting {name} is wrong: {message}") from None
+        raise SettingsError(f"setting {name} is wrong: {_message(error)}") from None
+
+
+def _message(error: ErrorDetails) -> str:
+    """A plain sentence: pydantic's own says "Input should be less than or equal to 2160"."""
+    context = error.get("ctx", {})
+    if error["type"] in BOUNDS:
+        key, words = BOUNDS[error["type"]]
+        field = Settings.model_fields.get(str(error["loc"][0]))
+        unit = f" ({field.description})" if field and field.description else ""
+        return f"must be {words} {_plain(context[key])}{unit}, not {_shown(error['input'])}"
+    if error["type"] in NOT_A_NUMBER:
+        return f"must be {NOT_A_NUMBER[error['type']]}, not {_shown(error['input'])}"
+    return str(context.get("error", error["msg"]))
+
+
+def _plain(number: object) -> str:
+    """``600`` rather than ``600.0``, the bound of a float setting as pydantic gives it."""
+    return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
+
+
+def _shown(value: object) -> str:
+    """The value as given, on one line (``repr`` escapes a newline) and not too long."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from bot.settings import SettingsError, load_settings
 from checklists.loader import SHIPPED_DIR
 
 
@@ -87,6 +88,9 @@ def test_a_bad_setting_is_reported_in_one_line_naming_it(
         ("MSBOT_ADMINS", "abc"),
         ("MSBOT_BOT_API_URL", "ftp://x"),
         ("MSBOT_BOT_TOKEN", "nonsense"),
+        ("MSBOT_RESUBMIT_HOURS", "99999999999999999999"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "nan"),
+        ("MSBOT_ADMINS", "١٢"),
     ],
 )
 def test_each_bad_setting_names_itself(
@@ -95,6 +99,68 @@ def test_each_bad_setting_names_itself(
     monkeypatch.setenv(name, value)
     result = run(msbot, "people", "list", code=1)
     assert result.output.startswith(f"Error: setting {name} is wrong: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MSBOT_RESUBMIT_HOURS", "99999999999999999999", "must be at most 2160 (hours)"),
+        ("MSBOT_RESUBMIT_HOURS", "2161", "must be at most 2160 (hours), not '2161'"),
+        ("MSBOT_RESUBMIT_HOURS", "0", "must be at least 1 (hours), not '0'"),
+        ("MSBOT_RESUBMIT_HOURS", "١٢", "must be a whole number, not '١٢'"),
+        ("MSBOT_REPEAT_VISIT_DAYS", "366", "must be at most 365 (days)"),
+        ("MSBOT_REPEAT_VISIT_DAYS", "-1", "must be at least 0 (days)"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "100001", "must be at most 100000 (metres)"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "0", "must be more than 0 (metres)"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "nan", "must be a finite number, not 'nan'"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "inf", "must be a finite number, not 'inf'"),
+        ("MSBOT_MIN_SECONDS_PER_ITEM", "601", "must be at most 600 (seconds)"),
+        ("MSBOT_MIN_SECONDS_PER_ITEM", "-1", "must be at least 0 (seconds)"),
+        ("MSBOT_MIN_SECONDS_PER_ITEM", "-inf", "must be a finite number"),
+        ("MSBOT_MIN_SECONDS_PER_ITEM", "1e400", "must be a finite number"),
+        ("MSBOT_ADMINS", "١٢", "'١٢' is not a comma-separated list of Telegram user ids"),
+        ("MSBOT_ADMINS", "5, ²", "'5, ²' is not a comma-separated list of Telegram user ids"),
+        ("MSBOT_ADMINS", "0", "must be at least 1 (Telegram user ids)"),
+        ("MSBOT_ADMINS", str(2**63), "must be at most 9223372036854775807 (Telegram user ids)"),
+    ],
+)
+def test_a_number_setting_out_of_bounds_is_refused_in_one_line_naming_it(
+    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    [line] = str(refused.value).splitlines()
+    assert line.startswith(f"setting {name} is wrong: {message}"), line
+
+
+def test_number_settings_at_their_bounds_are_accepted(
+    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in [
+        ("MSBOT_RESUBMIT_HOURS", "2160"),
+        ("MSBOT_REPEAT_VISIT_DAYS", "365"),
+        ("MSBOT_CHECKIN_DISTANCE_M", "100000"),
+        ("MSBOT_MIN_SECONDS_PER_ITEM", "600"),
+        ("MSBOT_ADMINS", f"1, {2**63 - 1}"),
+    ]:
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.integrity_rules.resubmit_hours == 24 * 90
+    assert settings.integrity_rules.repeat_days == 365
+    assert settings.checkin_distance_m == 100_000 and settings.min_seconds_per_item == 600
+    assert settings.admins == [1, 2**63 - 1]
+
+
+def test_a_setting_out_of_bounds_stops_the_program_with_one_line(
+    msbot: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MSBOT_RESUBMIT_HOURS", "99999999999999999999")
+    result = run(msbot, "people", "list", code=1)
+    assert result.output.strip().splitlines() == [
+        "Error: setting MSBOT_RESUBMIT_HOURS is wrong: "
+        "must be at most 2160 (hours), not '99999999999999999999'"
+    ]
 
 
 def test_settings_come_from_a_dot_env_file(msbot: CliRunner, tmp_path: Path) -> None:
