@@ -11,11 +11,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 from telegram import Bot
 
 from bot.botapi import make_bot
+from bot.cli import main
 from bot.reports import ReportService
 from checklists.scoring import Answer as A
 from exports import delivery
@@ -420,3 +422,26 @@ def test_a_renewed_claim_is_not_taken_over(world: World, tmp_path: Path) -> None
     while (item := other.claim_next(AFTER_DUE + delivery.CLAIM_LEASE * 3 / 2)) is not None:
         seen.add(item.delivery_id)
     assert holder.delivery_id not in seen and len(seen) == 3
+
+
+def test_msbot_deliveries_lists_a_weeks_ledger_and_counts_unknown_outcomes(
+    world: World, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = service(world, tmp_path).claim_next(AFTER_DUE)
+    assert item is not None
+    with world.database.write() as session:
+        assert delivery.mark_sending(session, item, AFTER_DUE)
+        assert delivery.mark_unknown(session, item, "ReadTimeout", AFTER_DUE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MSBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MSBOT_DATABASE_URL", database_url)
+    result = CliRunner().invoke(main, ["deliveries", "--week", WEEK.label])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"deliveries of {WEEK.label}" and "status" in lines[1]
+    rows = lines[2:6]
+    assert sorted(row.split()[0] for row in rows) == ["A-01", "H-01", "M-01", "M-02"]
+    [unknown] = [row for row in rows if " unknown " in row]
+    assert "outcome unknown: ReadTimeout" in unknown
+    assert sum(" pending " in row for row in rows) == 3
+    assert "1 with an unknown outcome" in lines[6] and "--send" in lines[6]
