@@ -32,7 +32,7 @@ def test_a_demo_workbook_converts_to_pdf_in_libreoffice_without_errors(
         language="ru",
         export_dir=tmp_path,
         t=Translator("ru", "reports"),
-    )
+    ).path
     assert SOFFICE is not None
     result = subprocess.run(
         [
