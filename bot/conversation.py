@@ -23,7 +23,6 @@ from bot import callbacks
 from bot.i18n import Translator, pick_language
 from bot.screens import Button, Reply, Rows, percent, render, submitted
 from checklists.answers import AnswerRejected
-from checklists.schema import NO, YES, Item, ItemType
 from exports import delivery
 from exports.report_data import Scope
 from exports.weeks import Week
@@ -41,6 +40,7 @@ from storage.models import (
 )
 from storage.submission import submit_visit
 from storage.visit_flow import FlowError, VisitFlow, draft_of, start_visit
+from visits.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ class Conversation:
             if refusal:
                 return refusal
             assert person is not None
-            draft = draft_of(session, person.id)
+            draft = draft_of(session, person.id, self._clock())
             if update_id is not None and not updates.first_time(session, update_id):
                 return self._out(t, send=[render(draft.screen(), t)] if draft else [])
             return act(session, person, t, draft)
@@ -323,7 +323,7 @@ class Conversation:
                 return refusal
             assert person is not None
             if update_id is not None and not updates.first_time(session, update_id):
-                draft = draft_of(session, person.id)
+                draft = draft_of(session, person.id, self._clock(now))
                 return self._out(t, edit=render(draft.screen(), t) if draft else None)
             if parsed is None:
                 log.warning("forged or unknown callback data %r from %s", data, who.telegram_id)
@@ -344,7 +344,7 @@ class Conversation:
         numbers: list[int],
         now: datetime,
     ) -> Outcome:
-        if draft_of(session, person.id) is not None:
+        if draft_of(session, person.id, self._clock(now)) is not None:
             return self._refuse(session, person, t, "error.draft_open")
         if op == "st" and len(numbers) == 1:
             return self._out(t, edit=self._store_page(session, person, t, numbers[0]))
@@ -370,7 +370,7 @@ class Conversation:
                 employee is None or employee.store_id != store.id or not employee.active
             ):
                 return self._refuse(session, person, t, "error.bad_button")
-            flow = start_visit(session, person, store, version, employee)
+            flow = start_visit(session, person, store, version, employee, self._clock(now))
             located = person.last_location_at
             fresh = timedelta(minutes=self.rules.checkin_fresh_minutes)
             if located is not None and now - located <= fresh:
@@ -463,7 +463,7 @@ class Conversation:
         if len(numbers) < 2:
             return self._refuse(session, person, t, "error.bad_button")
         visit_id, index = numbers[0], numbers[1]
-        draft = draft_of(session, person.id, visit_id)
+        draft = draft_of(session, person.id, self._clock(now), visit_id)
         if draft is None:
             visit = session.get(Visit, visit_id)
             mine = visit is not None and visit.evaluator_id == person.id
@@ -487,7 +487,7 @@ class Conversation:
         match op:
             case "ans" if len(args) == 1:
                 item = draft.check_current(index)
-                draft.answer(item, _button_value(item, args[0]))
+                draft.answer(item, item.kind.button_value(item, args[0]))
             case "na":
                 draft.not_applicable(draft.check_current(index))
             case "skip":
@@ -499,9 +499,9 @@ class Conversation:
                     raise FlowError("stale")
                 draft.back()
             case "t0":
-                draft.start_timer(draft.check_current(index), now)
+                draft.start_timer(draft.check_current(index))
             case "t1":
-                seconds = draft.stop_timer(draft.check_current(index), now)
+                seconds = draft.stop_timer(draft.check_current(index))
                 toast = t("visit.timer_stopped", seconds=seconds)
             case "cmt":
                 draft.ask_comment(draft.check_current(index))
@@ -581,7 +581,7 @@ class Conversation:
                 return self._out(t, send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
             else:
                 item = draft.checklist.item(draft.visit.current_item)
-                if item.type not in TYPED_TYPES:
+                if not item.kind.typed:
                     return self._out(
                         t, send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)]
                     )
@@ -611,7 +611,7 @@ class Conversation:
     ) -> Outcome:
         """A short explanation, and the current question again so nothing is lost."""
         outcome = self._out(t, toast=t(key, **params), alert=True)
-        draft = draft_of(session, person.id)
+        draft = draft_of(session, person.id, self._clock())
         if draft is not None:
             outcome.send.append(render(draft.screen(), t))
         return outcome
@@ -638,6 +638,9 @@ class Conversation:
             )
         )
 
+    def _clock(self, now: datetime | None = None) -> Clock:
+        return Clock.fixed(now, self.zone) if now is not None else Clock(self.zone)
+
     def _out(self, t: Translator, **fields: Any) -> Outcome:
         return answer_in(t, **fields)
 
@@ -648,19 +651,6 @@ PICKER_OPS = frozenset({"st", "s", "cl", "ep", "em"})
 EARLIEST_WEEK = Week(2000, 1)
 """Reports for earlier weeks are refused: their 8-week trend would start before year 1."""
 INVITATION_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-TYPED_TYPES = frozenset(
-    {ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT, ItemType.TEXT, ItemType.SCALE, ItemType.NPS}
-)
-
-
-def _button_value(item: Item, code: int) -> str | int:
-    """The answer a button stands for; an impossible code is refused by the answer check."""
-    if item.type == ItemType.YES_NO:
-        return YES if code == 1 else NO if code == 0 else "?"
-    if item.type == ItemType.CHOICE:
-        options = item.options or []
-        return options[code].id if 0 <= code < len(options) else "?"
-    return code
 
 
 def _page(rows: list[T], page: int) -> list[T]:

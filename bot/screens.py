@@ -14,12 +14,11 @@ from babel.numbers import format_decimal
 
 from bot.i18n import Translator
 from checklists import scoring
-from checklists.schema import NO, YES, Item, ItemType
+from checklists.schema import Item
 from storage.visit_flow import Screen, ScreenKind
 
 Button = tuple[str, str]
 Rows = tuple[tuple[Button, ...], ...]
-KEYPAD_LIMIT = 11
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def _question(screen: Screen, t: Translator) -> Reply:
         return Reply(
             "\n".join(lines), _rows([(t("button.back_to_question"), _data("res", screen))])
         )
-    prompt = _input_prompt(item, screen, t)
+    prompt = item.kind.instruction(item, t)
     if prompt:
         lines += ["", prompt]
     return Reply("\n".join(lines), _answer_rows(screen, item, t) + _navigation(screen, item, t))
@@ -113,59 +112,24 @@ def _status_lines(screen: Screen, item: Item, t: Translator) -> list[str]:
     return ["", *lines] if lines else []
 
 
-def _input_prompt(item: Item, screen: Screen, t: Translator) -> str:
-    low, high = item.value_range or (0, 0)
-    match item.type:
-        case ItemType.TIMER:
-            return t("visit.timer_help", max=high)
-        case ItemType.NUMBER | ItemType.COUNT:
-            return t("visit.type_number", min=low, max=high)
-        case ItemType.PHOTO:
-            return t("visit.send_photos", max=item.max_photos or 10)
-        case ItemType.TEXT:
-            return t("visit.type_text")
-    return ""
-
-
 def _answer_rows(screen: Screen, item: Item, t: Translator) -> Rows:
-    low, high = item.value_range or (0, 0)
-    match item.type:
-        case ItemType.YES_NO:
-            return _rows(
-                [
-                    (t("answer.yes"), _data("ans", screen, 1)),
-                    (t("answer.no"), _data("ans", screen, 0)),
-                ],
-                _na(screen, item, t),
-            )
-        case ItemType.TIMER:
-            if screen.timer_started_at is None:
-                start = [(t("button.timer_start"), _data("t0", screen))]
-            else:
-                start = [(t("button.timer_stop"), _data("t1", screen))]
-            return _rows(start, _na(screen, item, t))
-        case ItemType.CHOICE:
-            options = [
-                [(o.label.get(t.language), _data("ans", screen, n))]
-                for n, o in enumerate(item.options or [])
-            ]
-            return _rows(*options, _na(screen, item, t))
-        case ItemType.SCALE | ItemType.NPS | ItemType.COUNT | ItemType.NUMBER:
-            keys = list(range(low, min(high, low + KEYPAD_LIMIT - 1) + 1))
-            if item.type in (ItemType.COUNT, ItemType.NUMBER) and high - low >= KEYPAD_LIMIT:
-                keys = keys[:6]
-            buttons = [(str(k), _data("ans", screen, k)) for k in keys]
-            split = 6 if len(buttons) > 6 else len(buttons)
-            return _rows(buttons[:split], buttons[split:], _na(screen, item, t))
-        case ItemType.PHOTO:
-            return (
-                _rows([(t("button.photos_done"), _data("done", screen))]) if screen.photos else ()
-            )
-    return ()
-
-
-def _na(screen: Screen, item: Item, t: Translator) -> list[Button]:
-    return [(t("answer.na"), _data("na", screen))] if item.na else []
+    """The item type's answer buttons, its stopwatch or "done" with photos, then N/A."""
+    kind = item.kind
+    assert screen.today is not None
+    rows = [
+        [(label, _data("ans", screen, code)) for label, code in row]
+        for row in kind.buttons(item, t, screen.today)
+    ]
+    if kind.stopwatch:
+        if screen.timer_started_at is None:
+            rows.append([(t("button.timer_start"), _data("t0", screen))])
+        else:
+            rows.append([(t("button.timer_stop"), _data("t1", screen))])
+    if kind.photos and screen.photos:
+        rows.append([(t("button.photos_done"), _data("done", screen))])
+    if item.na:
+        rows.append([(t("answer.na"), _data("na", screen))])
+    return _rows(*rows)
 
 
 def _navigation(screen: Screen, item: Item, t: Translator) -> Rows:
@@ -184,15 +148,8 @@ def _navigation(screen: Screen, item: Item, t: Translator) -> Rows:
 def show_answer(item: Item, answer: scoring.Answer, t: Translator) -> str:
     if answer.na:
         return t("answer.na")
-    value = answer.value
-    if item.type == ItemType.YES_NO:
-        return t("answer.yes") if value == YES else t("answer.no") if value == NO else str(value)
-    if item.type == ItemType.CHOICE:
-        option = item.option(str(value))
-        return option.label.get(t.language) if option else str(value)
-    if item.type == ItemType.TIMER:
-        return t("answer.seconds", seconds=value)
-    return _short(str(value), 60)
+    assert answer.value is not None
+    return _short(item.kind.shown(item, answer.value, t), 60)
 
 
 def _short(text: str, limit: int) -> str:
@@ -211,7 +168,7 @@ def _review(screen: Screen, t: Translator) -> Reply:
             continue
         number += 1
         answer = screen.answers.get(item.id)
-        if item.type == ItemType.PHOTO:
+        if item.kind.photos:
             mark, shown = "📷", ""
         elif answer is None:
             mark, shown = ("❗" if item.id in screen.missing else "➖"), t("review.no_answer")

@@ -9,11 +9,11 @@ location, instead of stopping at the first.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,38 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from checklists.item_types import KINDS, NO, YES, ItemKind
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Loc = tuple[str | int, ...]
-
-
-class ItemType(StrEnum):
-    YES_NO = "yes_no"
-    TIMER = "timer"
-    NUMBER = "number"
-    COUNT = "count"
-    SCALE = "scale"
-    CHOICE = "choice"
-    NPS = "nps"
-    PHOTO = "photo"
-    TEXT = "text"
-
-
-SCORED_TYPES = frozenset(
-    {
-        ItemType.YES_NO,
-        ItemType.TIMER,
-        ItemType.NUMBER,
-        ItemType.COUNT,
-        ItemType.SCALE,
-        ItemType.CHOICE,
-    }
-)
-NUMERIC_TYPES = frozenset(
-    {ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT, ItemType.SCALE, ItemType.NPS}
-)
-BANDED_TYPES = frozenset({ItemType.TIMER, ItemType.NUMBER, ItemType.COUNT})
-YES, NO = "yes", "no"
 
 
 class Strict(BaseModel):
@@ -124,12 +98,24 @@ class ShowIf(Strict):
         return [self.equals] if self.equals is not None else list(self.in_ or [])
 
 
-DEFAULT_TIMER_MAX = 900
+def _known_type(name: str) -> str:
+    if name not in KINDS:
+        expected = ", ".join(f"'{known}'" for known in KINDS)
+        raise PydanticCustomError(
+            "literal_error",
+            "Input should be one of {expected}",
+            {"expected": expected},
+        )
+    return name
+
+
+TypeName = Annotated[str, AfterValidator(_known_type)]
+"""The name of an item type in ``checklists.item_types.KINDS``."""
 
 
 class Item(Strict):
     id: Slug
-    type: ItemType
+    type: TypeName
     prompt: Text
     hint: Text | None = None
     weight: Annotated[float, Field(ge=0)] | None = None
@@ -144,35 +130,30 @@ class Item(Strict):
     max_photos: Annotated[int, Field(ge=1, le=10)] | None = None
 
     @property
+    def kind(self) -> ItemKind:
+        """What the item's type does: how it is answered, scored, stored and shown."""
+        return KINDS[self.type]
+
+    @property
     def scored(self) -> bool:
-        return self.type in SCORED_TYPES and self.effective_weight > 0
+        return self.kind.scored and self.effective_weight > 0
 
     @property
     def effective_weight(self) -> float:
         if self.weight is not None:
             return self.weight
-        return 1.0 if self.type in SCORED_TYPES else 0.0
+        return 1.0 if self.kind.scored else 0.0
 
     @property
     def is_required(self) -> bool:
         if self.required is not None:
             return self.required
-        return self.type not in (ItemType.PHOTO, ItemType.TEXT)
+        return self.kind.required_by_default
 
     @property
     def value_range(self) -> tuple[int, int] | None:
         """The whole numbers an answer may take, for the numeric types."""
-        if self.type == ItemType.NPS:
-            return 0, 10
-        if self.type == ItemType.SCALE:
-            return (1 if self.min is None else self.min), (5 if self.max is None else self.max)
-        if self.type == ItemType.TIMER:
-            return (0 if self.min is None else self.min), (
-                DEFAULT_TIMER_MAX if self.max is None else self.max
-            )
-        if self.type in (ItemType.NUMBER, ItemType.COUNT):
-            return (0 if self.min is None else self.min), (0 if self.max is None else self.max)
-        return None
+        return self.kind.value_range(self)
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options or [] if o.id == option_id), None)
@@ -188,46 +169,26 @@ class Item(Strict):
 def _item_problems(item: Item) -> list[str]:
     """Rules of one item that depend on its type."""
     problems: list[str] = []
-    kind = item.type.value
-    if item.type not in SCORED_TYPES:
+    kind = item.kind
+    if not kind.scored:
         if item.weight:
-            problems.append(f"a '{kind}' item is not scored, so its weight must be 0")
+            problems.append(f"a '{kind.name}' item is not scored, so its weight must be 0")
         if item.critical:
-            problems.append(f"a '{kind}' item is not scored, so it cannot be critical")
-    if item.type in BANDED_TYPES and not item.bands:
-        problems.append(f"a '{kind}' item needs 'bands' to be scored")
-    if item.type not in BANDED_TYPES and item.bands:
-        problems.append(f"a '{kind}' item takes no 'bands'")
-    if item.type == ItemType.CHOICE:
-        problems.extend(_choice_problems(item))
-    elif item.options:
-        problems.append(f"a '{kind}' item takes no 'options'")
-    if item.type in (ItemType.NUMBER, ItemType.COUNT) and item.max is None:
-        problems.append(f"a '{kind}' item needs 'max', the largest answer allowed")
-    if item.type not in NUMERIC_TYPES - {ItemType.NPS} and (
-        item.min is not None or item.max is not None
-    ):
-        problems.append(f"a '{kind}' item takes no 'min' or 'max'")
-    if item.max_photos is not None and item.type != ItemType.PHOTO:
+            problems.append(f"a '{kind.name}' item is not scored, so it cannot be critical")
+    if kind.banded and not item.bands:
+        problems.append(f"a '{kind.name}' item needs 'bands' to be scored")
+    if not kind.banded and item.bands:
+        problems.append(f"a '{kind.name}' item takes no 'bands'")
+    problems.extend(kind.problems(item))
+    if not kind.ranged and (item.min is not None or item.max is not None):
+        problems.append(f"a '{kind.name}' item takes no 'min' or 'max'")
+    if item.max_photos is not None and not kind.photos:
         problems.append("only a 'photo' item takes 'max_photos'")
     low_high = item.value_range
     if low_high and low_high[0] >= low_high[1]:
         problems.append(f"'min' ({low_high[0]}) must be less than 'max' ({low_high[1]})")
     elif low_high and item.bands:
         problems.extend(_band_problems(item.bands, *low_high))
-    return problems
-
-
-def _choice_problems(item: Item) -> list[str]:
-    options = item.options or []
-    if len(options) < 2:
-        return ["a 'choice' item needs at least two 'options'"]
-    problems = []
-    ids = [o.id for o in options]
-    for dup in sorted({i for i in ids if ids.count(i) > 1}):
-        problems.append(f"option id '{dup}' is used twice")
-    if item.scored and any(o.score is None for o in options):
-        problems.append("every option of a scored 'choice' item needs a 'score'")
     return problems
 
 
@@ -345,20 +306,8 @@ def _show_if_problems(item: Item, show_if: ShowIf, earlier: dict[str, Item]) -> 
     target = earlier.get(show_if.item)
     if target is None:
         return [f"show_if refers to '{show_if.item}', which is not an earlier item"]
-    allowed = _matchable_values(target)
+    allowed = target.kind.condition(target)
     if allowed is None:
-        return [f"show_if cannot depend on '{target.id}', a '{target.type.value}' item"]
+        return [f"show_if cannot depend on '{target.id}', a '{target.type}' item"]
     bad = [v for v in show_if.values if not allowed(v)]
     return [f"show_if value {v!r} is never an answer to '{target.id}'" for v in bad]
-
-
-def _matchable_values(target: Item) -> Callable[[object], bool] | None:
-    if target.type == ItemType.YES_NO:
-        return lambda v: v in (YES, NO)
-    if target.type == ItemType.CHOICE:
-        return lambda v: target.option(str(v)) is not None
-    low_high = target.value_range
-    if low_high is not None:
-        low, high = low_high
-        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
-    return None

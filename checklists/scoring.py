@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from checklists.schema import SCORED_TYPES, YES, Band, Checklist, Item, ItemType
-
-AnswerValue = str | int | float
+from checklists.item_types import AnswerValue
+from checklists.schema import Checklist, Item
 
 
 @dataclass(frozen=True)
@@ -86,32 +85,9 @@ def item_score(item: Item, answer: Answer | None) -> float | None:
 
     A weight-0 item still gets a score, so that a critical weight-0 item can fail a visit.
     """
-    if item.type not in SCORED_TYPES or answer is None or answer.na or answer.value is None:
+    if not item.kind.scored or answer is None or answer.na or answer.value is None:
         return None
-    value = answer.value
-    match item.type:
-        case ItemType.YES_NO:
-            return 1.0 if value == YES else 0.0
-        case ItemType.TIMER | ItemType.NUMBER | ItemType.COUNT:
-            return band_score(item.bands or [], float(value))
-        case ItemType.SCALE:
-            low, high = item.value_range or (1, 5)
-            return float(Fraction(Fraction(value) - low, high - low))
-        case ItemType.CHOICE:
-            option = item.option(str(value))
-            return option.score if option is not None and option.score is not None else None
-    return None
-
-
-def band_score(bands: list[Band], value: float) -> float:
-    for band in bands:
-        if band.max is not None and value <= band.max:
-            return band.score
-        if band.min is not None and value >= band.min:
-            return band.score
-        if band.max is None and band.min is None:
-            return band.score
-    return 0.0
+    return item.kind.score(item, answer.value)
 
 
 def score_visit(checklist: Checklist, answers: Mapping[str, Answer]) -> VisitScore:
@@ -156,7 +132,7 @@ def _nps_answer(
 ) -> int | None:
     for item in checklist.items:
         answer = answers.get(item.id)
-        if item.type == ItemType.NPS and item.id in visible and answer and answer.value is not None:
+        if item.kind.feeds_nps and item.id in visible and answer and answer.value is not None:
             return int(answer.value)
     return None
 

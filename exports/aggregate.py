@@ -12,7 +12,7 @@ of another store, and HR's holds no shopper pseudonym.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
@@ -23,7 +23,8 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.schema import NO, YES, Channel, Checklist, Item, ItemType
+from checklists.item_types import Words
+from checklists.schema import Channel, Checklist, Item
 from exports.report_data import (
     ActionRow,
     EmployeeRow,
@@ -73,7 +74,7 @@ def build_report(
     zone: ZoneInfo,
     language: str,
     now: datetime | None = None,
-    labels: Callable[[str], str] | None = None,
+    labels: Words | None = None,
 ) -> Report:
     """Everything one workbook shows for ``week``, limited to what ``scope`` may see."""
     stores = _stores_in_scope(session, scope)
@@ -89,7 +90,7 @@ def build_report(
     row_codes = [s.code for s in rows]
 
     visit_rows, unmatched, item_columns = _visit_sheet(
-        session, window, scope, catalogue, codes, language, labels or _default_label
+        session, window, scope, catalogue, codes, labels or _PlainWords(language)
     )
     met_by_store, met_by_employee = _met_counts(session, window)
     trend = [
@@ -116,8 +117,14 @@ def build_report(
     )
 
 
-def _default_label(key: str) -> str:
-    return DEFAULT_LABELS.get(key, key.rpartition(".")[2])
+@dataclass(frozen=True)
+class _PlainWords:
+    """Labels for a report built without a catalogue (tests, benchmarks): plain English."""
+
+    language: str
+
+    def __call__(self, key: str, **params: object) -> str:
+        return DEFAULT_LABELS.get(key, key.rpartition(".")[2])
 
 
 def _actions(
@@ -546,8 +553,7 @@ def _visit_sheet(
     scope: Scope,
     catalogue: _Catalogue,
     codes: Mapping[int, str],
-    language: str,
-    label: Callable[[str], str],
+    words: Words,
 ) -> tuple[list[VisitRow], list[UnmatchedEmployee], list[ItemColumn]]:
     """Every visit of the week with its answers as shown.
 
@@ -600,7 +606,7 @@ def _visit_sheet(
     )
     connection = session.connection()
     for visit_id, kind in connection.execute(flag_query):
-        flags.setdefault(visit_id, []).append(label(f"flag.{kind}"))
+        flags.setdefault(visit_id, []).append(words(f"flag.{kind}"))
 
     visit_rows = []
     unmatched = []
@@ -616,7 +622,7 @@ def _visit_sheet(
         version = row.checklist_version_id
         if (shown := shown_by_version.get(version)) is None:
             shown = shown_by_version[version] = _Shown(catalogue.by_version[version])
-        values, comments = _shown_answers(shown, rows, language, label)
+        values, comments = _shown_answers(shown, rows, words)
         answered.update((shown.checklist.id, item_id) for item_id in values)
         visited_at = row.submitted_at.astimezone(window.zone).replace(tzinfo=None)
         store_code = codes[row.store_id]
@@ -646,8 +652,7 @@ def _visit_sheet(
 def _shown_answers(
     shown: _Shown,
     rows: list[_AnswerRow],
-    language: str,
-    label: Callable[[str], str],
+    words: Words,
 ) -> tuple[dict[str, str | float], str]:
     """Answers as the shopper gave them, none for an item left empty; an item hidden by
     ``show_if`` was not asked.
@@ -668,7 +673,7 @@ def _shown_answers(
     for row in rows:
         item = known.get(row.item_id)
         if item is None or row.item_id in visible:
-            value = _shown_value(item, row, language, label)
+            value = _shown_value(item, row, words)
             if value is not None:
                 # The checklist's own id string: one object for every visit, not one per row.
                 values[item.id if item is not None else row.item_id] = value
@@ -676,22 +681,15 @@ def _shown_answers(
     return values, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)
 
 
-def _shown_value(
-    item: Item | None, row: _AnswerRow, language: str, label: Callable[[str], str]
-) -> str | float | None:
+def _shown_value(item: Item | None, row: _AnswerRow, words: Words) -> str | float | None:
+    """The answer as its item type shows it in a workbook; an answer to an item the
+    checklist no longer has, as stored."""
     if row.na:
-        return label("answer.na")
-    if row.value_number is not None:
-        return float(row.value_number)
-    text = row.value_text
-    if item is None or text is None:
-        return text
-    if item.type == ItemType.YES_NO and text in (YES, NO):
-        return label("answer.yes" if text == YES else "answer.no")
-    if item.type == ItemType.CHOICE:
-        option = item.option(text)
-        return option.label.get(language) if option is not None else text
-    return text
+        return words("answer.na")
+    value = answer_value(row).value
+    if value is None or item is None:
+        return float(value) if isinstance(value, int) else value
+    return item.kind.cell(item, value, words)
 
 
 def _item_columns(answered: set[StandardKey], catalogue: _Catalogue) -> list[ItemColumn]:

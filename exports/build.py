@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from checklists.item_types import Words
 from exports.aggregate import build_report
 from exports.delivery import digest, workbook_path
 from exports.report_data import Scope
@@ -69,7 +69,7 @@ def build_workbook(
     zone: ZoneInfo,
     language: str,
     export_dir: Path,
-    t: Callable[..., str],
+    t: Words,
     now: datetime | None = None,
 ) -> BuiltWorkbook:
     """The workbook for ``week``, ``scope`` and ``language``, kept in the export folder."""

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.schema import NUMERIC_TYPES, Checklist, Item, ItemType
+from checklists.schema import Checklist, Item
 from storage import people
 from storage.models import (
     Answer,
@@ -284,11 +284,11 @@ def _insert_visits(session: Session, rng: random.Random, plans: list[_Plan]) -> 
             item = plan.checklist.item(item_id)
             if not result.items[item_id].visible:
                 continue
-            if item.type == ItemType.PHOTO:
+            if item.kind.photos:
                 photo_rows.append(_photo(visit_id, item_id, plan.started_at + duration))
                 continue
             item_result = result.items[item_id]
-            numeric = item.type in NUMERIC_TYPES and answer.value is not None
+            numeric = item.kind.numeric and answer.value is not None
             answer_rows.append(
                 {
                     "visit_id": visit_id,
@@ -298,7 +298,7 @@ def _insert_visits(session: Session, rng: random.Random, plans: list[_Plan]) -> 
                     if numeric and answer.value is not None
                     else None,
                     "value_text": None if numeric or answer.value is None else str(answer.value),
-                    "measured": item.type == ItemType.TIMER and rng.random() < 0.8,
+                    "measured": item.kind.stopwatch and rng.random() < 0.8,
                     "answered_at": plan.started_at + duration / 2,
                     "score": item_result.score,
                     "weight": item_result.weight if item_result.score is not None else None,
@@ -337,27 +337,27 @@ def _answer(rng: random.Random, item: Item, skill: float) -> scoring.Answer | No
     good = rng.random() < skill
     low, high = item.value_range or (0, 0)
     match item.type:
-        case ItemType.YES_NO:
+        case "yes_no":
             return scoring.Answer("yes" if good else "no")
-        case ItemType.TIMER:
+        case "timer":
             fast = min(high, 30)
             return scoring.Answer(
                 rng.randint(3, fast) if good else rng.randint(fast, min(high, 180))
             )
-        case ItemType.COUNT | ItemType.NUMBER:
+        case "count" | "number":
             middle = (low + high) // 4 or 1
             return scoring.Answer(rng.randint(3, max(3, middle)) if good else rng.randint(low, 2))
-        case ItemType.SCALE:
+        case "scale":
             return scoring.Answer(
                 max(low, min(high, round(low + (high - low) * skill + rng.gauss(0, 0.8))))
             )
-        case ItemType.CHOICE:
+        case "choice":
             options = sorted(item.options or [], key=lambda o: -(o.score or 0))
             return scoring.Answer(options[0].id if good else rng.choice(options[1:]).id)
-        case ItemType.NPS:
+        case "nps":
             return scoring.Answer(max(0, min(10, round(10 * skill + rng.gauss(0, 1.5)))))
-        case ItemType.PHOTO:
+        case "photo":
             return scoring.Answer("photo") if rng.random() < 0.5 else None
-        case ItemType.TEXT:
+        case "text":
             return scoring.Answer(rng.choice(COMMENTS)) if rng.random() < 0.3 else None
     return None

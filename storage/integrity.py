@@ -15,7 +15,6 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.schema import ItemType
 from storage.checklist_versions import definition
 from storage.models import (
     AuditEvent,
@@ -84,7 +83,7 @@ def check(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
         and not row.na
         and not row.measured
         and row.value_number is not None
-        and checklist.item(row.item_id).type == ItemType.TIMER
+        and checklist.item(row.item_id).kind.stopwatch
     ]
     if typed:
         flags.append(Flag("typed_timer", ", ".join(typed)))

@@ -8,7 +8,7 @@ write transaction, so an answer is either saved whole or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from checklists import scoring
 from checklists.answers import AnswerRejected, check_value
-from checklists.schema import Checklist, Item, ItemType
+from checklists.item_types import AnswerValue
+from checklists.schema import Checklist, Item
 from storage.checklist_versions import definition
 from storage.models import (
     Answer,
@@ -28,9 +29,9 @@ from storage.models import (
     Store,
     Visit,
     VisitStatus,
-    utcnow,
 )
 from storage.visits import answer_value, set_answer_value
+from visits.clock import Clock
 
 MAX_COMMENT = 1000
 MAX_DESCRIPTION = 500
@@ -67,6 +68,8 @@ class Screen:
     result: scoring.VisitScore | None = None
     missing: tuple[str, ...] = ()
     """Required items that apply and have no answer yet: submitting waits for them."""
+    today: date | None = None
+    """The shopper's local date, for answer buttons that depend on it."""
 
 
 class FlowError(Exception):
@@ -81,9 +84,10 @@ class FlowError(Exception):
 class VisitFlow:
     """One draft visit, loaded with its checklist, inside a write transaction."""
 
-    def __init__(self, session: Session, visit: Visit) -> None:
+    def __init__(self, session: Session, visit: Visit, clock: Clock) -> None:
         self.session = session
         self.visit = visit
+        self.clock = clock
         self.checklist = definition(visit.checklist_version)
         self.items = self.checklist.items
 
@@ -119,11 +123,7 @@ class VisitFlow:
             item.id
             for item in self.visible()
             if item.is_required
-            and (
-                photos.get(item.id, 0) == 0
-                if item.type == ItemType.PHOTO
-                else item.id not in answers
-            )
+            and (photos.get(item.id, 0) == 0 if item.kind.photos else item.id not in answers)
         )
 
     def index_of(self, item_id: str) -> int:
@@ -146,6 +146,7 @@ class VisitFlow:
         row = self.rows().get(item.id)
         return replace(
             base,
+            today=self.clock.today(),
             kind=ScreenKind.COMMENT if visit.awaiting == Awaiting.COMMENT else ScreenKind.QUESTION,
             item=item,
             item_index=self.index_of(item.id),
@@ -224,8 +225,8 @@ class VisitFlow:
 
     # Answering
 
-    def answer(self, item: Item, raw: scoring.AnswerValue, *, measured: bool = False) -> None:
-        value = check_value(item, raw)
+    def answer(self, item: Item, raw: AnswerValue, *, measured: bool = False) -> None:
+        value = check_value(item, raw, today=self.clock.today())
         self._store(item, scoring.Answer(value), measured=measured)
         self.advance()
 
@@ -244,7 +245,7 @@ class VisitFlow:
         self.advance()
 
     def photos_done(self, item: Item) -> None:
-        if item.type != ItemType.PHOTO:
+        if not item.kind.photos:
             raise FlowError("stale")
         if item.is_required and self.photo_counts().get(item.id, 0) == 0:
             raise FlowError("photo_required")
@@ -257,24 +258,25 @@ class VisitFlow:
             self.visit.answers.append(row)
         set_answer_value(row, self.checklist, value)
         row.measured = measured
-        row.answered_at = utcnow()
+        row.answered_at = self.clock.now()
         if self.visit.timer_item == item.id:
             self.visit.timer_item = None
             self.visit.timer_started_at = None
 
     # The stopwatch
 
-    def start_timer(self, item: Item, now: datetime) -> None:
-        if item.type != ItemType.TIMER:
+    def start_timer(self, item: Item) -> None:
+        if not item.kind.stopwatch:
             raise FlowError("stale")
         self.visit.timer_item = item.id
-        self.visit.timer_started_at = now
+        self.visit.timer_started_at = self.clock.now()
 
-    def stop_timer(self, item: Item, now: datetime) -> int:
+    def stop_timer(self, item: Item) -> int:
         """Seconds measured by the bot's own clock; they must still fit the item's range."""
         if self.visit.timer_item != item.id or self.visit.timer_started_at is None:
             raise FlowError("timer_not_running")
-        seconds = max(0, round((now - self.visit.timer_started_at).total_seconds()))
+        elapsed = self.clock.now() - self.visit.timer_started_at
+        seconds = max(0, round(elapsed.total_seconds()))
         try:
             self.answer(item, seconds, measured=True)
         except AnswerRejected:
@@ -307,8 +309,8 @@ class VisitFlow:
         """Attach a photo to the current item (or the visit, on the review); returns the item."""
         item_id = self.visit.current_item
         item = self.checklist.item(item_id) if item_id else None
-        if item is not None and item.type == ItemType.PHOTO:
-            limit = item.max_photos or 10
+        if item is not None and item.kind.photos:
+            limit = item.kind.photo_limit(item)
             if self.photo_counts().get(item.id, 0) >= limit:
                 raise FlowError("too_many_photos", max=limit)
         self.visit.photos.append(
@@ -365,9 +367,11 @@ def start_visit(
     store: Store,
     version: ChecklistVersion,
     employee: Employee | None,
+    clock: Clock,
 ) -> VisitFlow:
     """A new draft; with no employee chosen, the shopper describes them first."""
     visit = Visit(
+        started_at=clock.now(),
         store=store,
         evaluator=evaluator,
         checklist_version=version,
@@ -377,7 +381,7 @@ def start_visit(
     )
     session.add(visit)
     session.flush()
-    flow = VisitFlow(session, visit)
+    flow = VisitFlow(session, visit, clock)
     if employee is not None:
         flow.go_to(flow.visible()[0])
     return flow
@@ -393,7 +397,9 @@ them. The version's definition stays out, as ``definition`` has it validated alr
 loads it if not); answers and photos load lazily, which costs less than ``selectinload``."""
 
 
-def draft_of(session: Session, evaluator_id: int, visit_id: int | None = None) -> VisitFlow | None:
+def draft_of(
+    session: Session, evaluator_id: int, clock: Clock, visit_id: int | None = None
+) -> VisitFlow | None:
     """The evaluator's open draft (a given one, or the latest); never someone else's.
 
     With no draft open, a visit an admin returned for fixing becomes the draft, so a shopper
@@ -408,24 +414,28 @@ def draft_of(session: Session, evaluator_id: int, visit_id: int | None = None) -
     )
     visit = session.scalars(query).first()
     if visit is None:
-        visit = _reopen_returned(session, evaluator_id)
-    if visit is not None and visit.resubmit_until is not None and visit.resubmit_until < utcnow():
+        visit = _reopen_returned(session, evaluator_id, clock.now())
+    if (
+        visit is not None
+        and visit.resubmit_until is not None
+        and visit.resubmit_until < clock.now()
+    ):
         visit.status = VisitStatus.CANCELLED
         visit.awaiting = None
-        return draft_of(session, evaluator_id, visit_id)
+        return draft_of(session, evaluator_id, clock, visit_id)
     if visit is None or (visit_id is not None and visit.id != visit_id):
         return None
-    return VisitFlow(session, visit)
+    return VisitFlow(session, visit, clock)
 
 
-def _reopen_returned(session: Session, evaluator_id: int) -> Visit | None:
+def _reopen_returned(session: Session, evaluator_id: int, now: datetime) -> Visit | None:
     returned = session.scalars(
         select(Visit)
         .where(
             Visit.evaluator_id == evaluator_id,
             Visit.status == VisitStatus.SUBMITTED,
             Visit.review_status == "rejected",
-            Visit.resubmit_until > utcnow(),
+            Visit.resubmit_until > now,
         )
         .order_by(Visit.resubmit_until)
     ).first()

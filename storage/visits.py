@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.schema import NUMERIC_TYPES, Checklist
+from checklists.schema import Checklist
 from storage.checklist_versions import definition
 from storage.models import Answer, Visit, VisitStatus, utcnow
 
@@ -43,7 +43,7 @@ def answers_of(visit: Visit) -> dict[str, scoring.Answer]:
 def set_answer_value(row: Answer, checklist: Checklist, value: scoring.Answer) -> None:
     """Put a checked value in the column its item type uses (numbers are aggregated in SQL)."""
     row.na = value.na
-    numeric = checklist.item(row.item_id).type in NUMERIC_TYPES
+    numeric = checklist.item(row.item_id).kind.numeric
     row.value_number = float(value.value) if numeric and value.value is not None else None
     row.value_text = None if numeric or value.value is None else str(value.value)
 

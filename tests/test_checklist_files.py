@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from checklists.loader import SHIPPED_DIR, ChecklistError, load_all, load_file
-from checklists.schema import ItemType
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -428,14 +427,14 @@ def test_the_shipped_checklists_are_valid_and_cover_every_channel() -> None:
     assert {c.channel.value for c in by_id.values()} == {"store", "phone", "online"}
     store = by_id["store_visit"]
     greet_time = store.item("greet_time")
-    assert greet_time.type == ItemType.TIMER
+    assert greet_time.type == "timer"
     assert greet_time.bands is not None and greet_time.bands[0].max == 30
     assert store.item("greeted").critical
     three_yes = store.item("three_yes")
     assert three_yes.na and three_yes.bands is not None and three_yes.bands[0].min == 3
-    assert store.item("nps").type == ItemType.NPS and not store.item("nps").scored
+    assert store.item("nps").type == "nps" and not store.item("nps").scored
     chat = by_id["online_chat"]
-    first_reply = next(i for i in chat.items if i.type == ItemType.TIMER)
+    first_reply = next(i for i in chat.items if i.type == "timer")
     assert first_reply.bands is not None and first_reply.bands[0].max == 20
 
 

@@ -26,7 +26,8 @@ from storage.models import (
 from storage.roster import RosterError
 from storage.submission import submit_visit
 from storage.visit_flow import draft_of
-from tests.bot_harness import World, add_person, make_world, submitted_visit
+from tests.bot_harness import ZONE, World, add_person, make_world, submitted_visit
+from visits.clock import Clock
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 18)
@@ -182,7 +183,7 @@ def test_a_rejected_visit_reopens_for_the_shopper_until_a_deadline(
         assert (stored.status, stored.review_status) == (VisitStatus.SUBMITTED, "rejected")
         assert stored.resubmit_until == decided + timedelta(hours=48)
     with world.database.write() as session:
-        reopened = draft_of(session, shopper)
+        reopened = draft_of(session, shopper, Clock.fixed(decided, ZONE))
         assert reopened is not None and reopened.visit.id == visit
         assert reopened.visit.status == VisitStatus.DRAFT
         assert reopened.visit.current_item is None, "the shopper lands on the review screen"
@@ -194,7 +195,7 @@ def test_a_returned_visit_not_fixed_in_time_lapses(world: World, shopper: int) -
     with world.database.write() as session:
         integrity.decide(session, visit, integrity.REJECTED, "redo", admin, RULES, now=NOW)
     with world.database.write() as session:
-        assert draft_of(session, shopper) is None
+        assert draft_of(session, shopper, Clock.fixed(NOW + timedelta(hours=49), ZONE)) is None
     with world.database.read() as session:
         stored = session.get(Visit, visit)
         assert stored is not None and stored.status == VisitStatus.SUBMITTED

@@ -32,7 +32,6 @@ from bot.i18n import LANGUAGES, Translator
 from bot.operations import Operations
 from bot.screens import Reply
 from checklists.answers import check_value
-from checklists.schema import ItemType
 from checklists.scoring import Answer as A
 from checklists.scoring import score_visit
 from exports import delivery
@@ -379,7 +378,7 @@ def check_database(database: Database) -> None:
             for photo in visit.photos:
                 photos[photo.item_id] = photos.get(photo.item_id, 0) + 1
             for item_id, count in photos.items():
-                if item_id is not None and checklist.item(item_id).type == ItemType.PHOTO:
+                if item_id is not None and checklist.item(item_id).kind.photos:
                     assert count <= (checklist.item(item_id).max_photos or 10), visit.id
             for row in visit.answers:
                 item = checklist.item(row.item_id)  # a KeyError: an answer to no item
@@ -391,7 +390,7 @@ def check_database(database: Database) -> None:
                     assert value is not None
                     # Raises AnswerRejected for a value (or a number out of range) not valid
                     # for the item's type; the stored form is the checked form.
-                    assert check_value(item, value) == value, (item.id, value)
+                    assert check_value(item, value, today=START.date()) == value, (item.id, value)
                 assert row.comment is None or 0 < len(row.comment.strip()) <= MAX_COMMENT
             described = visit.employee_id is not None or bool(visit.employee_description)
             assert visit.employee_description is None or (
@@ -406,7 +405,7 @@ def check_database(database: Database) -> None:
                 if visit.current_item is not None:
                     checklist.item(visit.current_item)
                 if visit.timer_item is not None:
-                    assert checklist.item(visit.timer_item).type == ItemType.TIMER
+                    assert checklist.item(visit.timer_item).kind.stopwatch
                     assert visit.timer_started_at is not None
             if visit.status == VisitStatus.SUBMITTED:
                 assert described, f"visit {visit.id} submitted with no employee at all"

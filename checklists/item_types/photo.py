@@ -1,0 +1,23 @@
+"""``photo``: one or more photos sent while the item is asked; not scored."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from checklists.item_types.base import AnswerRejected, AnswerValue, ItemKind, Words
+
+if TYPE_CHECKING:
+    from checklists.schema import Item
+
+
+class Photo(ItemKind):
+    name = "photo"
+    photos = True
+    required_by_default = False
+
+    def instruction(self, item: Item, words: Words) -> str:
+        return words("visit.send_photos", max=self.photo_limit(item))
+
+    def parse(self, item: Item, raw: AnswerValue, today: date) -> AnswerValue:
+        raise AnswerRejected("photo_expected")
