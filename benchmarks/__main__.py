@@ -51,7 +51,7 @@ def _postgres_version() -> str:
     try:
         from sqlalchemy import create_engine, text
 
-        from tests.databases import LOCAL_POSTGRES
+        from testkit.databases import LOCAL_POSTGRES
 
         engine = create_engine(LOCAL_POSTGRES)
         with engine.connect() as connection:

@@ -47,7 +47,7 @@ from exports.weeks import Week
 from storage import maintenance, migrate
 from storage.db import Database
 from storage.models import Answer, Base, Visit, VisitStatus
-from tests.databases import LOCAL_POSTGRES, fresh_postgres_url
+from testkit.databases import LOCAL_POSTGRES, fresh_postgres_url
 
 QUARTER = 13
 VISITS_PER_WEEK = 600

@@ -1,12 +1,13 @@
 """Conversation throughput: N shoppers at once, each through a whole in-store visit.
 
-Our bot is the production ``Application`` (``tests.bot_harness.RunningBot``: handlers,
-``Conversation``, a migrated SQLite file in WAL + ``synchronous=FULL``) polling the fake Bot API
-server (``tests.fakebotapi.FakeBotApi``) on 127.0.0.1 over HTTP. Every shopper sends the 21
-updates of one visit (``/visit``, store, checklist, employee, 16 answers, submit), each once the
-bot has answered the previous one. The baseline is a python-telegram-bot ``Application`` with the
-builder's defaults whose only handler sends one message per update: the library's own ceiling
-on the same server, driven by the same script (callback queries where we press buttons).
+Our bot is the production ``Application`` (``testkit.bot_harness.RunningBot``: handlers, the
+application ``bot.service.Service``, a migrated SQLite file in WAL + ``synchronous=FULL``)
+polling the fake Bot API server (``testkit.fakebotapi.FakeBotApi``) on 127.0.0.1 over HTTP.
+Every shopper sends the 21 updates of one visit (``/visit``, store, checklist, employee, 16
+answers, submit), each once the bot has answered the previous one. The baseline is a
+python-telegram-bot ``Application`` with the builder's defaults whose only handler sends one message
+per update: the library's own ceiling on the same server, driven by the same script (callback
+queries where we press buttons).
 
 A second baseline answers as any bot with inline buttons must (Telegram shows a spinner on the
 button until ``answerCallbackQuery``, and the next screen replaces the old one with
@@ -63,14 +64,14 @@ from telegram.ext import (
     TypeHandler,
 )
 
-import bot.app as bot_app
+import bot.botapi as bot_api_client
 from bot.botapi import file_url
 from checklists.loader import SHIPPED_DIR, load_all
 from storage import checklist_versions, migrate
 from storage.db import Database
 from storage.models import Role, Visit, VisitStatus
-from tests.bot_harness import TOKEN, RunningBot, World, add_person, make_world
-from tests.fakebotapi import FakeBotApi, FakeUser, Reaction, RecordedRequest
+from testkit.bot_harness import TOKEN, RunningBot, World, add_person, make_world
+from testkit.fakebotapi import FakeBotApi, FakeUser, Reaction, RecordedRequest
 
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText"})
 FIRST_SHOPPER_ID = 10_000
@@ -214,7 +215,7 @@ class OurBot:
             await self.running.start()
             return
         unlimited = functools.partial(AIORateLimiter, overall_max_rate=0, group_max_rate=0)
-        with mock.patch.object(bot_app, "AIORateLimiter", unlimited):
+        with mock.patch.object(bot_api_client, "AIORateLimiter", unlimited):
             await self.running.start()
 
     async def stop(self) -> None:

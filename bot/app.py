@@ -1,6 +1,6 @@
-"""The Telegram layer: python-telegram-bot handlers that hand each update to ``Conversation``.
+"""The Telegram layer: python-telegram-bot handlers that hand each update to ``Service``.
 
-Handlers stay thin: they read who sent what, run the conversation call in a worker thread
+Handlers stay thin: they read who sent what, run the application's call in a worker thread
 (the database is never touched on the event loop) and send what it returns.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
@@ -35,11 +34,10 @@ from telegram.ext import (
 )
 
 from bot.botapi import make_bot
-from bot.conversation import Conversation, Outcome
 from bot.i18n import LANGUAGES, Translator
-from bot.operations import Operations
 from bot.reports import ReportService
-from bot.screens import Reply
+from bot.service import Service
+from bot.service.outcome import Outcome, Reply
 from storage.models import Role
 from storage.people import TelegramIdentity
 
@@ -54,15 +52,13 @@ ROLE_COMMANDS = {
 }
 REMINDER_SECONDS = 30 * 60
 R = TypeVar("R")
-MENU_ACTIONS = ("menu.new_visit", "menu.resume")
 
 
 def build_application(
     token: str,
     bot_api_url: str,
-    conversation: Conversation,
+    service: Service,
     reports: ReportService,
-    operations: Operations,
     *,
     timeout: float = 10.0,
 ) -> Application:  # type: ignore[type-arg]
@@ -73,7 +69,7 @@ def build_application(
         .post_init(_default_commands)
         .build()
     )
-    front = TelegramFront(conversation, reports, operations)
+    front = TelegramFront(service, reports)
     reports.install(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -89,7 +85,6 @@ def build_application(
     application.add_handler(CommandHandler("review", front.on_review))
     application.add_handler(CommandHandler("overdue", front.on_overdue))
     application.add_handler(CommandHandler("followup", front.on_followup))
-    application.add_handler(CallbackQueryHandler(front.on_operation, pattern=r"^(rv|fu):"))
     application.add_handler(CallbackQueryHandler(front.on_callback))
     application.add_handler(MessageHandler(filters.PHOTO, front.on_photo))
     application.add_handler(MessageHandler(filters.LOCATION, front.on_location))
@@ -124,72 +119,47 @@ def _identity(update: Update) -> TelegramIdentity:
 
 
 class TelegramFront:
-    def __init__(
-        self, conversation: Conversation, reports: ReportService, operations: Operations
-    ) -> None:
-        self.conversation = conversation
+    def __init__(self, service: Service, reports: ReportService) -> None:
+        self.service = service
         self.reports = reports
-        self.operations = operations
-        self.menu_labels = {
-            Translator(lang)(key): key for lang in LANGUAGES for key in MENU_ACTIONS
-        }
 
     async def _run(self, call: Callable[..., R], *args: object) -> R:
         return await asyncio.to_thread(call, *args)
 
+    async def _command(
+        self, update: Update, context: Context, call: Callable[..., Outcome], *args: object
+    ) -> Outcome:
+        outcome = await self._run(call, _identity(update), *args)
+        await self._deliver(update, context, outcome)
+        return outcome
+
     async def on_start(self, update: Update, context: Context) -> None:
         code = context.args[0] if context.args else None
-        await self._deliver(
-            update,
-            context,
-            await self._run(self.conversation.start, _identity(update), code, update.update_id),
-        )
+        await self._command(update, context, self.service.start, code, update.update_id)
 
     async def on_help(self, update: Update, context: Context) -> None:
-        await self._deliver(
-            update, context, await self._run(self.conversation.help, _identity(update))
-        )
+        await self._command(update, context, self.service.help)
 
     async def on_visit(self, update: Update, context: Context) -> None:
-        await self._deliver(
-            update, context, await self._run(self.conversation.new_visit, _identity(update))
-        )
+        await self._command(update, context, self.service.new_visit)
 
     async def on_resume(self, update: Update, context: Context) -> None:
-        await self._deliver(
-            update, context, await self._run(self.conversation.resume, _identity(update))
-        )
+        await self._command(update, context, self.service.resume)
 
     async def on_cancel(self, update: Update, context: Context) -> None:
-        await self._deliver(
-            update, context, await self._run(self.conversation.cancel, _identity(update))
-        )
+        await self._command(update, context, self.service.cancel)
 
     async def on_review(self, update: Update, context: Context) -> None:
-        outcome = await self._run(self.operations.review, _identity(update))
-        await self._deliver(update, context, outcome)
+        await self._command(update, context, self.service.review_queue)
 
     async def on_overdue(self, update: Update, context: Context) -> None:
-        outcome = await self._run(self.operations.overdue, _identity(update), datetime.now(UTC))
-        await self._deliver(update, context, outcome)
+        await self._command(update, context, self.service.overdue)
 
     async def on_followup(self, update: Update, context: Context) -> None:
-        outcome = await self._run(self.operations.followup, _identity(update), datetime.now(UTC))
-        await self._deliver(update, context, outcome)
-
-    async def on_operation(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        assert query is not None and query.data is not None
-        handler = (
-            self.operations.review_action
-            if query.data.startswith("rv:")
-            else self.operations.followup_pick
-        )
-        outcome = await self._run(handler, _identity(update), query.data, datetime.now(UTC))
-        await self._answer(update, context, outcome)
+        await self._command(update, context, self.service.followup)
 
     async def send_reminders(self, context: Context) -> None:
-        for chat_id, text in await asyncio.to_thread(self.operations.reminders, datetime.now(UTC)):
+        for chat_id, text in await asyncio.to_thread(self.service.reminders):
             try:
                 await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
             except TelegramError:
@@ -197,10 +167,7 @@ class TelegramFront:
 
     async def on_report(self, update: Update, context: Context) -> None:
         week = context.args[0] if context.args else None
-        outcome = await self._run(
-            self.conversation.report, _identity(update), week, datetime.now(UTC)
-        )
-        await self._deliver(update, context, outcome)
+        outcome = await self._command(update, context, self.service.report, week)
         request, chat = outcome.report, update.effective_chat
         if request is not None and chat is not None:
             built = await asyncio.to_thread(
@@ -212,65 +179,44 @@ class TelegramFront:
 
     async def on_resend(self, update: Update, context: Context) -> None:
         week = context.args[0] if context.args else None
-        outcome = await self._run(
-            self.conversation.resend, _identity(update), week, datetime.now(UTC)
-        )
-        await self._deliver(update, context, outcome)
+        outcome = await self._command(update, context, self.service.resend, week)
         if outcome.deliver_now:
             await self.reports.run_once(context.bot)
 
     async def on_text(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.text is not None
         text = update.message.text
-        who = _identity(update)
-        action = self.menu_labels.get(text)
-        pending = await self._run(self.operations.pending_text, who, text, datetime.now(UTC))
-        if pending is not None:
-            outcome = pending
-        elif action == "menu.new_visit":
-            outcome = await self._run(self.conversation.new_visit, who)
-        elif action == "menu.resume":
-            outcome = await self._run(self.conversation.resume, who)
-        else:
-            outcome = await self._run(
-                self.conversation.text, who, text, datetime.now(UTC), update.update_id
-            )
-        await self._deliver(update, context, outcome)
+        await self._command(update, context, self.service.text, text, update.update_id)
 
     async def on_photo(self, update: Update, context: Context) -> None:
         assert update.message is not None
         largest = update.message.photo[-1]
-        outcome = await self._run(
-            self.conversation.photo,
-            _identity(update),
+        await self._command(
+            update,
+            context,
+            self.service.photo,
             largest.file_id,
             largest.file_unique_id,
             update.update_id,
         )
-        await self._deliver(update, context, outcome)
 
     async def on_location(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.location is not None
         where = update.message.location
-        outcome = await self._run(
-            self.conversation.nearest,
-            _identity(update),
+        await self._command(
+            update,
+            context,
+            self.service.location,
             where.latitude,
             where.longitude,
-            datetime.now(UTC),
             update.update_id,
         )
-        await self._deliver(update, context, outcome)
 
     async def on_callback(self, update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
         outcome = await self._run(
-            self.conversation.callback,
-            _identity(update),
-            query.data or "",
-            datetime.now(UTC),
-            update.update_id,
+            self.service.callback, _identity(update), query.data or "", update.update_id
         )
         await self._answer(update, context, outcome)
 
@@ -357,7 +303,7 @@ class TelegramFront:
             t = Translator(
                 user.language_code
                 if user and user.language_code in LANGUAGES
-                else self.conversation.default_language
+                else self.service.setting.default_language
             )
             try:
                 key = "error.database_busy" if busy else "error.internal"

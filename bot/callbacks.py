@@ -1,19 +1,23 @@
-"""Reading the callback data of inline buttons: ``op:field:field...``, strictly.
+"""The callback data of inline buttons, in one place: what each button carries, how it is
+written, how it is read back, and which part of the bot answers it.
 
-The Telegram client sends the data of a pressed button back to the bot, and a modified
-client can send any data at all: it is input from the user, like typed text, never to be
-trusted. Every handler reads it here, and only in the shapes the bot's own buttons have:
-an op (``ans``, ``t0``, ``rv``...), then numbers (``12``, ``-1``) or short words (the
-``a`` of ``rv:a:12``). Python's ``int()`` and ``str.isdigit()`` accept far more than the bot
-ever sends — other scripts' digits (``١٢``), superscripts (``²``, which ``int()`` then
-refuses), signs, spaces and underscores — so numbers are matched by ``[0-9]``, which matches
-the ten ASCII digits only, before ``int()`` sees them. Anything else is ``None``: the caller
-answers it as a forged button and changes nothing.
+A button's data is ``op:field:field...``: an operation (``Op``), then numbers (``12``,
+``-1``) or short words (the ``a`` of ``rv:a:12``), in the shape ``OPS`` gives for the
+operation. The Telegram client sends the data of a pressed button back to the bot, and a
+modified client can send any data at all: it is input from the user, like typed text, never
+to be trusted. ``decode`` reads only the shapes the bot's own buttons have. Python's
+``int()`` and ``str.isdigit()`` accept far more than the bot ever sends — other scripts'
+digits (``١٢``), superscripts (``²``, which ``int()`` then refuses), signs, spaces and
+underscores — so numbers are matched by ``[0-9]``, which matches the ten ASCII digits only,
+before ``int()`` sees them. Anything else is ``None``: the caller answers it as a forged
+button and changes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_BYTES = 64
 """Telegram's limit on callback data: no button of the bot's carries more."""
@@ -23,30 +27,153 @@ MAX_NUMBER = 2**31 - 1
 Field = int | str
 """A number, or a word of ASCII lowercase letters and digits starting with a letter."""
 
+
+class Route(StrEnum):
+    """Which part of the application answers a button."""
+
+    PICKER = "picker"
+    """Choosing the store, the checklist and the employee of a new visit."""
+    VISIT = "visit"
+    """Inside a shopper's draft visit."""
+    REVIEW = "review"
+    """An admin's review of flagged visits."""
+    FOLLOWUP = "followup"
+    """A manager's corrective action for a failed standard."""
+
+
+class Op(StrEnum):
+    # Choosing what to visit
+    STORES = "st"
+    STORE = "s"
+    CHECKLIST = "cl"
+    EMPLOYEES = "ep"
+    EMPLOYEE = "em"
+    # Inside a visit
+    ANSWER = "ans"
+    NOT_APPLICABLE = "na"
+    SKIP = "skip"
+    BACK = "back"
+    TIMER_START = "t0"
+    TIMER_STOP = "t1"
+    COMMENT = "cmt"
+    RESUME = "res"
+    KEEP = "cxn"
+    PHOTOS_DONE = "done"
+    REVIEW = "rev"
+    EDIT = "edit"
+    SUBMIT = "sub"
+    CANCEL = "cx"
+    CANCEL_CONFIRMED = "cxy"
+    # Field operations
+    DECIDE = "rv"
+    FOLLOW_UP = "fu"
+
+
+@dataclass(frozen=True)
+class Spec:
+    route: Route
+    fields: tuple[type[int] | type[str], ...]
+    """The type of each field, in order."""
+
+
+_VISIT_ITEM = Spec(Route.VISIT, (int, int))
+"""A visit's button: the visit's id and the place in the checklist of the item it was
+shown for (``-1``: not shown for an item), so that stale and foreign ones are told apart."""
+
+OPS: dict[Op, Spec] = {
+    Op.STORES: Spec(Route.PICKER, (int,)),  # page
+    Op.STORE: Spec(Route.PICKER, (int,)),  # store
+    Op.CHECKLIST: Spec(Route.PICKER, (int, int)),  # store, checklist version
+    Op.EMPLOYEES: Spec(Route.PICKER, (int, int, int)),  # store, version, page
+    Op.EMPLOYEE: Spec(Route.PICKER, (int, int, int)),  # store, version, employee (0: none)
+    Op.ANSWER: Spec(Route.VISIT, (int, int, int)),  # visit, item, the item type's code
+    **{
+        op: _VISIT_ITEM
+        for op in (
+            Op.NOT_APPLICABLE,
+            Op.SKIP,
+            Op.BACK,
+            Op.TIMER_START,
+            Op.TIMER_STOP,
+            Op.COMMENT,
+            Op.RESUME,
+            Op.KEEP,
+            Op.PHOTOS_DONE,
+            Op.REVIEW,
+            Op.EDIT,
+            Op.SUBMIT,
+            Op.CANCEL,
+            Op.CANCEL_CONFIRMED,
+        )
+    },
+    Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|n (accept, return, void, next), visit
+    Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
+}
+"""Every button the bot makes: what it carries and who answers it."""
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A button's data as read back: its operation and its fields, in the operation's shape."""
+
+    op: Op
+    fields: tuple[Field, ...]
+
+    @property
+    def route(self) -> Route:
+        return OPS[self.op].route
+
+    def numbers(self) -> tuple[int, ...]:
+        return tuple(f for f in self.fields if isinstance(f, int))
+
+
+def encode(op: Op, *fields: Field) -> str:
+    """The data of a button for ``op``; a shape ``OPS`` does not give, or data over Telegram's
+    64 bytes, is a programming error."""
+    data = ":".join([op.value, *map(str, fields)])
+    if _shaped(op, fields) is None or decode(data) != Pressed(op, fields):
+        raise ValueError(f"{op.name} takes {OPS[op].fields}, not {fields!r}")
+    return data
+
+
+def decode(data: str) -> Pressed | None:
+    """The button ``data`` stands for, or ``None`` if no button of the bot's sends it."""
+    # Counting characters is enough: data of ASCII only, as accepted, has a byte each.
+    if len(data) > MAX_BYTES:
+        return None
+    name, *parts = data.split(":")
+    op = _OP_BY_VALUE.get(name)
+    if op is None:
+        return None
+    fields = [field for part in parts if (field := _field(part)) is not None]
+    if len(fields) != len(parts):
+        return None
+    shaped = _shaped(op, fields)
+    return Pressed(op, shaped) if shaped is not None else None
+
+
+def route_of(data: str) -> Route:
+    """Who answers ``data``, even forged: its operation's route, or the visit's (which
+    refuses it) when the operation is none of the bot's."""
+    op = _OP_BY_VALUE.get(data.partition(":")[0])
+    return OPS[op].route if op is not None else Route.VISIT
+
+
+_OP_BY_VALUE = {op.value: op for op in Op}
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 _NUMBER = re.compile(r"-?[0-9]+")
 
 
-def parse(data: str) -> tuple[str, list[Field]] | None:
-    """The op and the fields of ``data``, or ``None`` if no button of the bot's sends it."""
-    # Counting characters is enough: data of ASCII only, as accepted, has a byte each.
-    if len(data) > MAX_BYTES:
+def _shaped(op: Op, fields: tuple[Field, ...] | list[Field]) -> tuple[Field, ...] | None:
+    kinds = OPS[op].fields
+    if len(fields) != len(kinds):
         return None
-    op, *parts = data.split(":")
-    fields = [field for part in parts if (field := _field(part)) is not None]
-    if not _WORD.fullmatch(op) or len(fields) != len(parts):
+    if any(
+        not isinstance(f, kind) or isinstance(f, bool)
+        for f, kind in zip(fields, kinds, strict=True)
+    ):
         return None
-    return op, fields
-
-
-def numbers(data: str) -> tuple[str, list[int]] | None:
-    """The op and the numbers of ``op:n:n...``, the shape of the visit and picker buttons."""
-    parsed = parse(data)
-    if parsed is None:
-        return None
-    op, fields = parsed
-    found = [field for field in fields if isinstance(field, int)]
-    return (op, found) if len(found) == len(fields) else None
+    return tuple(fields)
 
 
 def _field(text: str) -> Field | None:

@@ -7,10 +7,10 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -71,16 +71,13 @@ class Context:
             return {checklist_id: version.id for checklist_id, version in current.items()}
 
     def report_service(self, export_dir: Path | None = None) -> ReportService:
-        from bot.reports import ReportService
+        """The bot's own report service (no checklist needed: reports read stored visits)."""
+        from bot import bootstrap
 
-        settings = self.settings
-        return ReportService(
-            database=self.database,
-            zone=settings.zone,
-            language=settings.language,
-            export_dir=export_dir or settings.exports,
-            schedule=settings.report_schedule,
-        )
+        deployment = bootstrap.Deployment.from_settings(self.settings, self.database, {})
+        if export_dir is not None:
+            deployment = replace(deployment, export_dir=export_dir)
+        return bootstrap.report_service(deployment)
 
     def close(self) -> None:
         if self._database is not None:
@@ -139,81 +136,20 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @pass_context
 def run(context: Context, webhook_url: str | None, listen: str) -> None:
     """Start the bot: long polling, or a webhook server with --webhook-url."""
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.app import build_application
-    from bot.conversation import Conversation
-    from bot.operations import Operations
+    from bot import bootstrap
 
     settings = context.settings
     if not settings.bot_token:
         raise click.ClickException(
             "setting MSBOT_BOT_TOKEN is missing: create a bot with @BotFather and set its token"
         )
-    versions = context.checklists()
-    conversation = Conversation(
-        database=context.database,
-        default_language=settings.language,
-        admins=frozenset(settings.admins),
-        checklist_versions=versions,
-        zone=settings.zone,
-        rules=settings.integrity_rules,
+    deployment = bootstrap.Deployment.from_settings(
+        settings, context.database, context.checklists()
     )
-    operations = Operations(
-        database=context.database,
-        default_language=settings.language,
-        zone=settings.zone,
-        rules=settings.integrity_rules,
-    )
-    application = build_application(
-        settings.bot_token,
-        settings.bot_api_url,
-        conversation,
-        context.report_service(),
-        operations,
-    )
-    log.info(
-        "bot starting: %d checklists, database %s",
-        len(versions),
-        context.database.url.render_as_string(),
-    )
-    updates = ["message", "callback_query"]
-    # Initialised here, on the loop run_polling/run_webhook then use, so that a refused token
-    # or an odd getMe answer reaches the lines below instead of the library's own traceback.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(application.initialize())
-        if not webhook_url:
-            application.run_polling(allowed_updates=updates)
-            return
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise click.ClickException(f"--listen wants HOST:PORT, not {listen!r}")
-        application.run_webhook(
-            listen=host,
-            port=int(port),
-            url_path=urlsplit(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=settings.webhook_secret_token,
-            allowed_updates=updates,
-        )
-    except InvalidToken as exc:
-        raise click.ClickException(
-            f"the Bot API at {settings.bot_api_url} refused the token ({exc}); "
-            "check MSBOT_BOT_TOKEN"
-        ) from exc
-    except NetworkError as exc:
-        # Only at start-up: once running, the bot retries failed calls itself.
-        raise click.ClickException(
-            f"cannot reach the Bot API at {settings.bot_api_url} ({exc}); "
-            "check MSBOT_BOT_API_URL and the network"
-        ) from exc
-    except TelegramError as exc:
-        raise click.ClickException(
-            f"the Bot API at {settings.bot_api_url} answered unexpectedly ({exc}); "
-            "check that MSBOT_BOT_API_URL points to a Telegram Bot API server"
-        ) from exc
+        bootstrap.run(deployment, webhook_url, listen)
+    except bootstrap.StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.group()
@@ -488,7 +424,7 @@ def assign(
     path: Path | None,
 ) -> None:
     """Assign visits to shoppers: one from the options, or many from a file."""
-    from storage import assignments
+    from visits import assignments
 
     try:
         if path is not None:
@@ -518,23 +454,15 @@ def assign(
 @pass_context
 def assignments_list(context: Context, overdue: bool) -> None:
     """Open assignments (or the overdue ones), soonest to close first."""
-    from sqlalchemy import select
-
-    from storage import assignments
-    from storage.models import Assignment, AssignmentStatus
+    from visits import assignments
 
     today = datetime.now(context.settings.zone).date()
     with context.database.read() as session:
-        if overdue:
-            rows = assignments.overdue(session, today)
-        else:
-            rows = list(
-                session.scalars(
-                    select(Assignment)
-                    .where(Assignment.status == AssignmentStatus.OPEN)
-                    .order_by(Assignment.closes_on, Assignment.id)
-                )
-            )
+        rows = (
+            assignments.overdue(session, today)
+            if overdue
+            else assignments.open_assignments(session)
+        )
         table = [
             (
                 f"#{a.id}",

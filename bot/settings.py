@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from checklists.loader import SHIPPED_DIR
-from storage.integrity import IntegrityRules
+from visits.integrity import IntegrityRules
 
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_SCHEDULE = "mon 09:00"

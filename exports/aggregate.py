@@ -40,7 +40,6 @@ from exports.report_data import (
 )
 from exports.weeks import Week
 from storage.checklist_versions import definition
-from storage.integrity import counted
 from storage.models import (
     Answer,
     ChecklistVersion,
@@ -52,6 +51,7 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
+from storage.reviews import counted
 from storage.visits import answer_value
 
 TREND_WEEKS = 8

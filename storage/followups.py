@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.integrity import counted
 from storage.models import Answer, CorrectiveAction, Person, Visit, VisitStatus
+from storage.reviews import counted
 
 MAX_ACTION = 1000
 RECENT_DAYS = 30

@@ -85,6 +85,46 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ReviewStatus(StrEnum):
+    """Where a submitted visit stands with the admins (None on the visit: no review needed)."""
+
+    PENDING = "pending"
+    """Flagged by an integrity check: it waits for an admin and does not count yet."""
+    ACCEPTED = "accepted"
+    """Flagged, and an admin decided it counts."""
+    REJECTED = "rejected"
+    """Returned to the shopper to fix and submit again before a deadline."""
+
+
+class Decision(StrEnum):
+    """What an admin decided about a flagged visit."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    VOID = "void"
+
+
+class FlagKind(StrEnum):
+    """An integrity check a visit failed (each has a ``flag.<kind>`` message)."""
+
+    FAR_FROM_STORE = "far_from_store"
+    TOO_FAST = "too_fast"
+    TYPED_TIMER = "typed_timer"
+    DUPLICATE_PHOTO = "duplicate_photo"
+    REPEAT_VISIT = "repeat_visit"
+
+
+class PendingKind(StrEnum):
+    """What a person's next typed message answers, outside a visit."""
+
+    REVIEW_REASON = "review_reason"
+    """An admin's reason for returning or voiding a visit."""
+    ACTION = "action"
+    """A manager's corrective action."""
+    ACTION_DUE = "action_due"
+    """The date the manager's corrective action is due."""
+
+
 class Awaiting(StrEnum):
     """What typed text means for a draft besides an answer to the current item."""
 
@@ -224,8 +264,8 @@ class Visit(Base):
     timer_started_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
-    review_status: Mapped[str | None] = mapped_column(String(16))
-    """None: no review needed; ``pending``: flagged, waiting; ``accepted``; ``rejected``."""
+    review_status: Mapped[ReviewStatus | None] = mapped_column(String(16))
+    """None: no review needed."""
     checkin_latitude: Mapped[float | None] = mapped_column(Float)
     checkin_longitude: Mapped[float | None] = mapped_column(Float)
     checkin_at: Mapped[datetime | None]
@@ -308,7 +348,9 @@ class ReportDelivery(Base):
     period: Mapped[str] = mapped_column(String(32))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     scope: Mapped[str] = mapped_column(String(400))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        String(16), default=DeliveryStatus.PENDING, index=True
+    )
     workbook_hash: Mapped[str | None] = mapped_column(String(64))
     file_path: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -367,7 +409,7 @@ class Assignment(Base):
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
     """The last local day of the window, inclusive."""
-    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.OPEN)
+    status: Mapped[AssignmentStatus] = mapped_column(String(16), default=AssignmentStatus.OPEN)
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     reminded_at: Mapped[datetime | None]
@@ -384,7 +426,7 @@ class VisitFlag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[FlagKind] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -396,7 +438,7 @@ class ReviewDecision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
-    decision: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[Decision] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -427,6 +469,6 @@ class PendingInput(Base):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[PendingKind] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from checklists import scoring
 from checklists.schema import Checklist
 from storage.checklist_versions import definition
-from storage.models import Answer, Visit, VisitStatus, utcnow
+from storage.models import Answer, Visit, VisitStatus
 
 
 class StoredAnswer(Protocol):
@@ -66,7 +66,7 @@ def fix_scores(visit: Visit, checklist: Checklist) -> scoring.VisitScore:
     return result
 
 
-def submit(session: Session, visit_id: int, *, now: datetime | None = None) -> bool:
+def submit(session: Session, visit_id: int, *, now: datetime) -> bool:
     """Submit a draft once: True if this call submitted it, False if it already was.
 
     The status change is a conditional UPDATE, so two taps, a re-delivered update or two
@@ -80,14 +80,6 @@ def submit(session: Session, visit_id: int, *, now: datetime | None = None) -> b
     claimed = session.execute(
         update(Visit)
         .where(Visit.id == visit_id, Visit.status == VisitStatus.DRAFT)
-        .values(status=VisitStatus.SUBMITTED, submitted_at=now or utcnow(), current_item=None)
+        .values(status=VisitStatus.SUBMITTED, submitted_at=now, current_item=None)
     )
     return bool(getattr(claimed, "rowcount", 0))
-
-
-def open_draft(session: Session, evaluator_id: int) -> Visit | None:
-    return session.scalars(
-        select(Visit)
-        .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
-        .order_by(Visit.started_at.desc())
-    ).first()

@@ -15,8 +15,8 @@ import pytest
 
 from storage import migrate
 from storage.db import Database
-from tests.databases import fresh_postgres_url
-from tests.fakebotapi import FakeBotApi
+from testkit.databases import fresh_postgres_url
+from testkit.fakebotapi import FakeBotApi
 
 POSTGRES_URL = os.environ.get("MSBOT_TEST_DATABASE_URL", "")
 

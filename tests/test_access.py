@@ -5,9 +5,9 @@ says: visits are for shoppers (evaluators) and admins, ``/report`` for managers,
 admins within their own scope (a manager never gets another store), ``/resend``, ``/review``
 and ``/overdue`` for admins only, ``/followup`` for managers on their own stores only; buttons
 of another person's visit are refused and change nothing; a stranger gets the polite refusal
-and nothing else. The tables below drive ``Conversation`` and ``Operations`` directly (the
-calls the Telegram handlers make, routed as ``bot/app.py`` routes them); the last tests send
-the same through the real bot.
+and nothing else. The tables below drive the application (``bot.service.Service``) directly:
+the calls the Telegram handlers make, routed by the application as it routes them for the
+bot; the last tests send the same through the real bot.
 """
 
 from __future__ import annotations
@@ -22,17 +22,21 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import Conversation, Outcome
+from bot import callbacks
+from bot.callbacks import Route
 from bot.i18n import catalogue
-from bot.operations import Operations
+from bot.service import Service
+from bot.service.base import Setting
+from bot.service.outcome import Outcome
 from checklists.scoring import Answer as A
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
 from storage.db import Database
 from storage.models import Answer, Person, Photo, Role, Store, Visit, VisitStatus
 from storage.people import TelegramIdentity
-from tests.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
-from tests.fakebotapi import FakeBotApi
+from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
+from testkit.fakebotapi import FakeBotApi
+from visits.clock import Clock
 
 ROLES = ("admin", "evaluator", "manager", "hr", "stranger")
 TELEGRAM_IDS = {"admin": 901, "evaluator": 502, "manager": 601, "hr": 603, "stranger": 700}
@@ -54,8 +58,7 @@ def said(text: str, key: str) -> bool:
 @dataclass
 class Deployment:
     world: World
-    conversation: Conversation
-    operations: Operations
+    service: Service
     draft: int
     """The owner's open visit, now asking its second item (``greeted``, index 1)."""
     finished: int
@@ -86,22 +89,22 @@ def deployment(database: Database) -> Deployment:
     answers = {"greet_time": A(20), "greeted": A("yes"), "smiled": A("no"), "nps": A(10)}
     finished = submitted_visit(world, owner, world.anna_id, answers, SUBMITTED_AT)
     elsewhere = submitted_visit(replace(world, store_id=s2), owner, None, answers, SUBMITTED_AT)
-    conversation = Conversation(
-        database=database,
-        default_language="en",
-        admins=frozenset(),
-        checklist_versions=world.versions,
-        zone=ZONE,
+    service = Service(
+        Setting(
+            database=database,
+            default_language="en",
+            clock=Clock.fixed(NOW, ZONE),
+            checklist_versions=world.versions,
+        )
     )
     version = world.versions["store_visit"]
-    conversation.callback(who(OWNER), f"em:{world.store_id}:{version}:{world.anna_id}", NOW)
-    conversation.text(who(OWNER), "10", NOW)
+    service.callback(who(OWNER), f"em:{world.store_id}:{version}:{world.anna_id}")
+    service.text(who(OWNER), "10")
     with database.read() as session:
         draft = session.scalars(
             select(Visit.id).where(Visit.status == VisitStatus.DRAFT, Visit.evaluator_id == owner)
         ).one()
-    operations = Operations(database=database, default_language="en", zone=ZONE)
-    return Deployment(world, conversation, operations, draft, finished, elsewhere)
+    return Deployment(world, service, draft, finished, elsewhere)
 
 
 def state(database: Database) -> list[tuple[object, ...]]:
@@ -136,8 +139,7 @@ def texts(outcome: Outcome) -> list[str]:
     return ([outcome.toast] if outcome.toast else []) + [r.text for r in replies]
 
 
-VISIT_OPS = {"ans", "na", "skip", "back", "t0", "t1", "cmt", "res", "cxn", "done", "rev"}
-VISIT_OPS |= {"edit", "sub", "cx", "cxy"}
+VISIT_OPS = {op.value for op, spec in callbacks.OPS.items() if spec.route == Route.VISIT}
 
 
 def visit_buttons(outcome: Outcome, ops: set[str] = VISIT_OPS) -> set[int]:
@@ -150,21 +152,6 @@ def visit_buttons(outcome: Outcome, ops: set[str] = VISIT_OPS) -> set[int]:
                 if op in ops:
                     found.add(int(numbers[0]))
     return found
-
-
-def text_from(deployment: Deployment, who: TelegramIdentity, text: str) -> Outcome:
-    """Typed text as ``bot/app.py`` routes it: an awaited reply first, else the visit."""
-    pending = deployment.operations.pending_text(who, text, NOW)
-    return pending or deployment.conversation.text(who, text, NOW)
-
-
-def press(deployment: Deployment, who: TelegramIdentity, data: str) -> Outcome:
-    """A button as ``bot/app.py`` routes it: ``rv:`` and ``fu:`` to field operations."""
-    if data.startswith("rv:"):
-        return deployment.operations.review_action(who, data, NOW)
-    if data.startswith("fu:"):
-        return deployment.operations.followup_pick(who, data, NOW)
-    return deployment.conversation.callback(who, data, NOW)
 
 
 # Commands, typed text, photos and locations
@@ -189,21 +176,21 @@ FAILED = "ops.pick_failed"
 
 Call = Callable[[Deployment, TelegramIdentity], Outcome]
 CALLS: dict[str, Call] = {
-    "/start": lambda d, w: d.conversation.start(w, None),
-    "/help": lambda d, w: d.conversation.help(w),
-    "/visit": lambda d, w: d.conversation.new_visit(w),
-    "/resume": lambda d, w: d.conversation.resume(w),
-    "/cancel": lambda d, w: d.conversation.cancel(w),
-    "/report": lambda d, w: d.conversation.report(w, None, NOW),
-    "/report 2026-W46": lambda d, w: d.conversation.report(w, "2026-W46", NOW),
-    "/resend": lambda d, w: d.conversation.resend(w, None, NOW),
-    "/resend 2026-W47": lambda d, w: d.conversation.resend(w, "2026-W47", NOW),
-    "/review": lambda d, w: d.operations.review(w),
-    "/overdue": lambda d, w: d.operations.overdue(w, NOW),
-    "/followup": lambda d, w: d.operations.followup(w, NOW),
-    "text": lambda d, w: text_from(d, w, "12"),
-    "photo": lambda d, w: d.conversation.photo(w, "file-1", "unique-1"),
-    "location": lambda d, w: d.conversation.nearest(w, 55.75, 37.59, NOW),
+    "/start": lambda d, w: d.service.start(w, None),
+    "/help": lambda d, w: d.service.help(w),
+    "/visit": lambda d, w: d.service.new_visit(w),
+    "/resume": lambda d, w: d.service.resume(w),
+    "/cancel": lambda d, w: d.service.cancel(w),
+    "/report": lambda d, w: d.service.report(w, None),
+    "/report 2026-W46": lambda d, w: d.service.report(w, "2026-W46"),
+    "/resend": lambda d, w: d.service.resend(w, None),
+    "/resend 2026-W47": lambda d, w: d.service.resend(w, "2026-W47"),
+    "/review": lambda d, w: d.service.review_queue(w),
+    "/overdue": lambda d, w: d.service.overdue(w),
+    "/followup": lambda d, w: d.service.followup(w),
+    "text": lambda d, w: d.service.text(w, "12"),
+    "photo": lambda d, w: d.service.photo(w, "file-1", "unique-1"),
+    "location": lambda d, w: d.service.location(w, 55.75, 37.59),
 }
 # fmt: off
 COMMAND_TABLE = [
@@ -281,15 +268,15 @@ def test_each_command_as_each_role(deployment: Deployment, role: str) -> None:
 def test_a_manager_asking_for_a_report_gets_only_their_own_stores(
     deployment: Deployment,
 ) -> None:
-    conversation = deployment.conversation
+    service = deployment.service
     for telegram_id, codes in [(TELEGRAM_IDS["manager"], {"S1"}), (OTHER_MANAGER, {"S2"})]:
-        outcome = conversation.report(who(telegram_id), "2026-W47", NOW)
+        outcome = service.report(who(telegram_id), "2026-W47")
         assert outcome.report is not None
         assert outcome.report.scope == Scope(ScopeKind.STORES, frozenset(codes))
     with deployment.database.write() as session:  # a manager with no store left
         person = session.scalars(select(Person).where(Person.telegram_id == OTHER_MANAGER)).one()
         person.stores = []
-    outcome = conversation.report(who(OTHER_MANAGER), None, NOW)
+    outcome = service.report(who(OTHER_MANAGER), None)
     assert outcome.report is None and said(outcome.send[0].text, "report.not_allowed")
 
 
@@ -302,7 +289,7 @@ def test_a_deactivated_person_is_a_stranger_again(deployment: Deployment) -> Non
         outcome = call(deployment, who(OWNER))
         assert [m.text for m in outcome.send] == [catalogue("en")[STRANGER]], what
         assert outcome.report is None and not outcome.deliver_now
-    outcome = deployment.conversation.callback(who(OWNER), f"ans:{deployment.draft}:1:1", NOW)
+    outcome = deployment.service.callback(who(OWNER), f"ans:{deployment.draft}:1:1")
     assert outcome.toast == catalogue("en")[STRANGER] and not outcome.send
     assert state(deployment.database) == before
 
@@ -330,7 +317,7 @@ def test_picker_buttons_as_each_role(deployment: Deployment, role: str) -> None:
             s1=world.store_id, version=world.versions["store_visit"], anna=world.anna_id
         )
         before = state(deployment.database)
-        outcome = deployment.conversation.callback(who(telegram_id), data, NOW)
+        outcome = deployment.service.callback(who(telegram_id), data)
         if refusal == "allowed":  # shoppers choose a store, checklist and employee
             assert outcome.toast is None and outcome.edit is not None and outcome.edit.buttons
             drafts = [
@@ -341,7 +328,7 @@ def test_picker_buttons_as_each_role(deployment: Deployment, role: str) -> None:
             assert len(drafts) == (1 if data.startswith("em:") else 0)
             assert visit_buttons(outcome) == set(drafts)
             for op in ("cx", "cxy") if drafts else ():  # discard it, to try the next afresh
-                deployment.conversation.callback(who(telegram_id), f"{op}:{drafts[0]}:-1", NOW)
+                deployment.service.callback(who(telegram_id), f"{op}:{drafts[0]}:-1")
         else:
             assert outcome.toast is not None and said(outcome.toast, refusal), outcome.toast
             assert outcome.alert and outcome.edit is None and outcome.send == []
@@ -356,7 +343,7 @@ def test_a_shopper_with_an_open_visit_cannot_start_another(deployment: Deploymen
     before = state(deployment.database)
     for button in PICKER_BUTTONS:
         data = button.format(s1=world.store_id, version=version, anna=world.anna_id)
-        outcome = deployment.conversation.callback(who(OWNER), data, NOW)
+        outcome = deployment.service.callback(who(OWNER), data)
         assert outcome.toast is not None and said(outcome.toast, "error.draft_open"), data
         assert visit_buttons(outcome) == {deployment.draft}, "their own question again"
     assert state(deployment.database) == before
@@ -398,7 +385,7 @@ def test_buttons_of_another_persons_visit_are_refused_and_change_nothing(
 ) -> None:
     def check(data: str, refusal: str) -> None:
         before = state(deployment.database)
-        outcome = press(deployment, who(TELEGRAM_IDS[role]), data)
+        outcome = deployment.service.callback(who(TELEGRAM_IDS[role]), data)
         assert outcome.toast is not None and outcome.alert
         assert said(outcome.toast, refusal), outcome.toast
         assert outcome.edit is None and not outcome.notify
@@ -428,7 +415,7 @@ def test_field_operation_buttons_as_each_role(deployment: Deployment, role: str)
     def check(button: str, expected: str) -> None:
         data = button.format(s1=deployment.finished, s2=deployment.elsewhere)
         before = state(deployment.database)
-        outcome = press(deployment, who(TELEGRAM_IDS[role]), data)
+        outcome = deployment.service.callback(who(TELEGRAM_IDS[role]), data)
         shown = outcome.toast or (outcome.edit.text if outcome.edit else "")
         assert said(shown, expected), shown
         assert outcome.send == [] and not outcome.notify
@@ -439,7 +426,7 @@ def test_field_operation_buttons_as_each_role(deployment: Deployment, role: str)
 
 def test_the_owner_may_press_their_own_buttons(deployment: Deployment) -> None:
     """The other side of the table above: the same data works for the visit's shopper."""
-    outcome = deployment.conversation.callback(who(OWNER), f"ans:{deployment.draft}:1:1", NOW)
+    outcome = deployment.service.callback(who(OWNER), f"ans:{deployment.draft}:1:1")
     assert outcome.toast is None and outcome.edit is not None
     assert visit_buttons(outcome) == {deployment.draft}
     [visit] = [v for v in visits_of(deployment.database, OWNER) if v.id == deployment.draft]

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Answer, Person, Photo, Role, Store, Visit, VisitStatus
-from tests.bot_harness import RunningBot, World, invite, make_world
-from tests.fakebotapi import FakeBotApi, FakeUser
+from testkit.bot_harness import RunningBot, World, invite, make_world
+from testkit.fakebotapi import FakeBotApi, FakeUser
 
 EVALUATOR_ID, OTHER_ID, MANAGER_ID, STRANGER_ID = 501, 502, 601, 700
 

@@ -12,7 +12,7 @@ import pytest
 
 from storage.db import Database
 from storage.models import Role
-from tests.bot_harness import (
+from testkit.bot_harness import (
     RunningBot,
     World,
     invite,
@@ -20,7 +20,7 @@ from tests.bot_harness import (
     process_environment,
     start_msbot_run,
 )
-from tests.fakebotapi import FakeBotApi
+from testkit.fakebotapi import FakeBotApi
 
 SHOPPER = 501
 

@@ -17,14 +17,14 @@ from bot.settings import report_trigger
 from exports import delivery
 from storage.db import Database
 from storage.models import DeliveryStatus, ReportDelivery, Role
-from tests.bot_harness import (
+from testkit.bot_harness import (
     ZONE,
     add_person,
     make_world,
     process_environment,
     start_msbot_run,
 )
-from tests.fakebotapi import FakeBotApi
+from testkit.fakebotapi import FakeBotApi
 
 RECIPIENTS = 21
 PROCESSES = 3

@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakebotapi import FakeBotApi
+from testkit.fakebotapi import FakeBotApi
 
 TOKEN = "123:ABC"
 KEYBOARD = InlineKeyboardMarkup(

@@ -18,7 +18,7 @@ from bot.reports import ReportService
 from checklists.scoring import Answer as A
 from storage.db import Database
 from storage.models import Answer, ReportDelivery, Role, Visit
-from tests.bot_harness import (
+from testkit.bot_harness import (
     TOKEN,
     ZONE,
     RunningBot,
@@ -30,7 +30,7 @@ from tests.bot_harness import (
     start_msbot_run,
     submitted_visit,
 )
-from tests.fakebotapi import FakeBotApi, FakeUser
+from testkit.fakebotapi import FakeBotApi, FakeUser
 
 SHOPPER, MANAGER = 501, 601
 AFTER_DUE = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)

@@ -9,25 +9,29 @@ import pytest
 from sqlalchemy import select
 
 from checklists.scoring import Answer as A
-from storage import assignments, checklist_versions, followups, integrity, visits
+from storage import checklist_versions, followups, reviews, visits
 from storage.db import Database
+from storage.drafts import Records
 from storage.models import (
     Answer,
     AuditEvent,
     ChecklistVersion,
+    Decision,
     Person,
     Photo,
     ReviewDecision,
+    ReviewStatus,
     Role,
     Store,
     Visit,
     VisitStatus,
 )
 from storage.roster import RosterError
-from storage.submission import submit_visit
-from storage.visit_flow import draft_of
-from tests.bot_harness import ZONE, World, add_person, make_world, submitted_visit
+from testkit.bot_harness import ZONE, World, add_person, make_world, submitted_visit
+from visits import assignments, integrity
 from visits.clock import Clock
+from visits.drafts import open_draft, settle
+from visits.submission import submit_visit
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 18)
@@ -90,7 +94,7 @@ def draft(
 
 def submit(world: World, visit_id: int, now: datetime = NOW) -> list[str]:
     with world.database.write() as session:
-        result = submit_visit(session, visit_id, RULES, now, now.date())
+        result = submit_visit(session, visit_id, RULES, Clock.fixed(now, ZONE))
         assert result is not None
         return [f.kind for f in result.flags]
 
@@ -121,8 +125,8 @@ def test_each_integrity_check_flags_the_visit_for_review(
     assert submit(world, visit) == [kind]
     with world.database.read() as session:
         stored = session.get(Visit, visit)
-        assert stored is not None and stored.review_status == integrity.PENDING
-        [flag] = integrity.flags_of(session, visit)
+        assert stored is not None and stored.review_status == ReviewStatus.PENDING
+        [flag] = reviews.flags_of(session, visit)
         assert flag.kind == kind and flag.details
 
 
@@ -154,10 +158,10 @@ def test_an_accepted_visit_counts_and_the_decision_is_kept(world: World, shopper
     admin = add_person(world.database, 900, Role.ADMIN)
     visit = _flagged(world, shopper)
     with world.database.write() as session:
-        integrity.decide(session, visit, integrity.ACCEPTED, "", admin, RULES, now=NOW)
+        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW)
     with world.database.read() as session:
         stored = session.get(Visit, visit)
-        assert stored is not None and stored.review_status == integrity.ACCEPTED
+        assert stored is not None and stored.review_status == ReviewStatus.ACCEPTED
         [decision] = session.scalars(select(ReviewDecision)).all()
         assert (decision.decision, decision.decided_by_id, decision.decided_at) == (
             "accepted",
@@ -175,7 +179,7 @@ def test_a_rejected_visit_reopens_for_the_shopper_until_a_deadline(
     decided = datetime.now(UTC)
     with world.database.write() as session:
         integrity.decide(
-            session, visit, integrity.REJECTED, "time the greeting", admin, RULES, now=decided
+            session, visit, Decision.REJECTED, "time the greeting", admin, RULES, now=decided
         )
     with world.database.read() as session:
         stored = session.get(Visit, visit)
@@ -183,7 +187,8 @@ def test_a_rejected_visit_reopens_for_the_shopper_until_a_deadline(
         assert (stored.status, stored.review_status) == (VisitStatus.SUBMITTED, "rejected")
         assert stored.resubmit_until == decided + timedelta(hours=48)
     with world.database.write() as session:
-        reopened = draft_of(session, shopper, Clock.fixed(decided, ZONE))
+        settle(Records(session), shopper, decided)
+        reopened = open_draft(Records(session), shopper, Clock.fixed(decided, ZONE))
         assert reopened is not None and reopened.visit.id == visit
         assert reopened.visit.status == VisitStatus.DRAFT
         assert reopened.visit.current_item is None, "the shopper lands on the review screen"
@@ -193,9 +198,11 @@ def test_a_returned_visit_not_fixed_in_time_lapses(world: World, shopper: int) -
     admin = add_person(world.database, 900, Role.ADMIN)
     visit = _flagged(world, shopper)
     with world.database.write() as session:
-        integrity.decide(session, visit, integrity.REJECTED, "redo", admin, RULES, now=NOW)
+        integrity.decide(session, visit, Decision.REJECTED, "redo", admin, RULES, now=NOW)
+    later = NOW + timedelta(hours=49)
     with world.database.write() as session:
-        assert draft_of(session, shopper, Clock.fixed(NOW + timedelta(hours=49), ZONE)) is None
+        settle(Records(session), shopper, later)
+        assert open_draft(Records(session), shopper, Clock.fixed(later, ZONE)) is None
     with world.database.read() as session:
         stored = session.get(Visit, visit)
         assert stored is not None and stored.status == VisitStatus.SUBMITTED
@@ -205,7 +212,7 @@ def test_a_returned_visit_not_fixed_in_time_lapses(world: World, shopper: int) -
 @pytest.mark.parametrize(
     ("decision", "reason", "error"),
     [
-        (integrity.REJECTED, " ", "reason_required"),
+        (Decision.REJECTED, " ", "reason_required"),
         ("void", "", "reason_required"),
         ("maybe", "x", "unknown_decision"),
     ],
@@ -227,7 +234,7 @@ def test_only_a_pending_visit_can_be_decided(world: World, shopper: int) -> None
     visit = draft(world, shopper, GOOD, started=NOW - timedelta(minutes=15))
     submit(world, visit)
     with pytest.raises(integrity.ReviewError), world.database.write() as session:
-        integrity.decide(session, visit, integrity.ACCEPTED, "", admin, RULES)
+        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW)
 
 
 def test_assignments_are_created_all_or_none_with_every_problem_named(

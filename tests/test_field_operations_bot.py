@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,6 @@ from bot.i18n import Translator
 from exports.aggregate import build_report
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
-from storage import assignments
 from storage.db import Database
 from storage.models import (
     Answer,
@@ -25,8 +24,9 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
-from tests.bot_harness import ZONE, RunningBot, World, add_person, make_world
-from tests.fakebotapi import FakeBotApi, FakeUser
+from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world
+from testkit.fakebotapi import FakeBotApi, FakeUser
+from visits import assignments
 
 SHOPPER, ADMIN, MANAGER = 501, 900, 601
 ALL_YES = [
@@ -278,7 +278,7 @@ async def test_a_shopper_is_reminded_the_day_before_the_window_closes(
         timeout=15,
     )
     assert "Tverskaya" in (reminder.text or "")
-    sent = bot.operations.reminders(datetime.now(UTC))
+    sent = bot.service.reminders()
     assert sent == [], "each reminder goes out once"
 
 

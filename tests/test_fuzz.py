@@ -3,8 +3,8 @@
 Texts (numbers, huge numbers, unicode, control characters, formulas), commands, stale and
 forged buttons (other scripts' digits, signs, spaces, junk, data longer than Telegram allows),
 photos and locations come from evaluators, an admin, managers, HR and a stranger in any order.
-Most examples drive ``Conversation`` and ``Operations`` directly and synchronously — the very
-calls the Telegram handlers make, routed as ``bot/app.py`` routes them, without Telegram — so
+Most examples drive the application (``bot.service.Service``) directly and synchronously — the
+very calls the Telegram handlers make, routed as the application routes them, without Telegram — so
 that many sequences run in seconds; a smaller variant sends the same kind of input through the
 real bot and the fake Bot API server. After every step and after every sequence the database
 is checked: every answer valid for its item, no visit changed or shown by anyone but its
@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from sqlalchemy import MetaData, delete, select
 
 from bot import callbacks
-from bot.callbacks import MAX_NUMBER
-from bot.conversation import EARLIEST_WEEK, PICKER_OPS, VISIT_ROLES, Conversation, Outcome
+from bot.callbacks import MAX_NUMBER, Op, Route
 from bot.i18n import LANGUAGES, Translator
-from bot.operations import Operations
-from bot.screens import Reply
+from bot.service import Service
+from bot.service.base import VISIT_ROLES, Setting
+from bot.service.outcome import Outcome
+from bot.service.report_requests import EARLIEST_WEEK
+from bot.service.screens import Reply
 from checklists.answers import check_value
 from checklists.scoring import Answer as A
 from checklists.scoring import score_visit
@@ -38,12 +40,11 @@ from exports import delivery
 from exports.weeks import Week
 from storage.checklist_versions import definition
 from storage.db import Database
-from storage.integrity import PENDING
-from storage.models import Answer, Person, Photo, Role, Visit, VisitStatus
+from storage.drafts import Records
+from storage.models import Answer, Person, Photo, ReviewStatus, Role, Visit, VisitStatus
 from storage.people import TelegramIdentity, person_by_telegram_id
-from storage.visit_flow import MAX_COMMENT, MAX_DESCRIPTION, count_drafts
 from storage.visits import answer_value, answers_of
-from tests.bot_harness import (
+from testkit.bot_harness import (
     ZONE,
     RunningBot,
     World,
@@ -52,7 +53,9 @@ from tests.bot_harness import (
     make_world,
     submitted_visit,
 )
-from tests.fakebotapi import FakeBotApi, FakeUser
+from testkit.fakebotapi import FakeBotApi, FakeUser
+from visits.clock import Clock
+from visits.flow import MAX_COMMENT, MAX_DESCRIPTION
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday: the last full week is W47
 ADMIN = 999
@@ -74,11 +77,8 @@ PEOPLE = (
     Someone(603, Role.HR),
     Someone(700, None),  # a stranger
 )
-VISIT_OPS = frozenset(
-    {"ans", "na", "skip", "back", "t0", "t1", "cmt", "res", "cxn", "done", "rev", "edit"}
-    | {"sub", "cx", "cxy"}
-)
-OPS = sorted(VISIT_OPS | {"st", "s", "cl", "ep", "em", "rv", "fu", "zz", ""})
+VISIT_OPS = frozenset(op.value for op, spec in callbacks.OPS.items() if spec.route == Route.VISIT)
+OPS = sorted({op.value for op in Op} | {"zz", ""})
 PROGRESS = ("sub", "em", "cl", "s", "ans", "t1", "t0", "done", "skip")
 """Buttons that move a visit on, most forward first: pressing them finishes visits."""
 MARKER = "<marker>"
@@ -277,17 +277,17 @@ class Deployment:
                 add_person(self.database, someone.telegram_id, someone.role, list(someone.stores))
         self.invitations = [invite(self.database, Role.EVALUATOR) for _ in INVITATIONS]
 
-    def conversation(self) -> Conversation:
-        return Conversation(
-            database=self.database,
-            default_language="en",
-            admins=frozenset({ADMIN}),
-            checklist_versions=self.world.versions,
-            zone=ZONE,
+    def service(self, clock: Clock | None = None) -> Service:
+        """The application as the bot runs it, on a clock that reads ``START`` unless given."""
+        return Service(
+            Setting(
+                database=self.database,
+                default_language="en",
+                clock=clock or Clock.fixed(START, ZONE),
+                admins=frozenset({ADMIN}),
+                checklist_versions=self.world.versions,
+            )
         )
-
-    def operations(self) -> Operations:
-        return Operations(self.database, "en", ZONE)
 
     def everything(self) -> dict[str, list[tuple[object, ...]]]:
         """Every row of every table: what a refused button must leave as it was."""
@@ -398,7 +398,7 @@ def check_database(database: Database) -> None:
             )
             if visit.status == VisitStatus.DRAFT:
                 assert visit.evaluator.role in VISIT_ROLES and visit.evaluator.active
-                assert count_drafts(session, visit.evaluator_id) == 1, "two drafts"
+                assert Records(session).count_drafts(visit.evaluator_id) == 1, "two drafts"
                 if not described:  # only while asking for the description (or to cancel)
                     assert visit.current_item is None, "a visit with no employee at all"
                     assert visit.awaiting in ("description", "cancel")
@@ -430,7 +430,7 @@ def visit_ids_on(replies: list[Reply]) -> set[int]:
     return found
 
 
-def check_drafts_resume(database: Database, conversation: Conversation) -> None:
+def check_drafts_resume(database: Database, service: Service) -> None:
     with database.read() as session:
         drafts = [
             (v.id, v.evaluator.telegram_id)
@@ -438,7 +438,7 @@ def check_drafts_resume(database: Database, conversation: Conversation) -> None:
         ]
     for visit_id, telegram_id in drafts:
         assert telegram_id is not None
-        outcome = conversation.resume(TelegramIdentity(telegram_id, "x", language="en"))
+        outcome = service.resume(TelegramIdentity(telegram_id, "x", language="en"))
         [screen] = outcome.send
         assert screen.text and screen.buttons, "a draft screen with no way on"
         assert visit_ids_on([screen]) == {visit_id}
@@ -450,7 +450,6 @@ def check_drafts_resume(database: Database, conversation: Conversation) -> None:
 @dataclass
 class Run:
     deployment: Deployment
-    conversation: Conversation
     now: datetime = START
     latest: dict[int, list[str]] = field(default_factory=dict)
     seen: dict[int, list[str]] = field(default_factory=dict)
@@ -482,8 +481,9 @@ class Run:
         return choices[pick % len(choices)] if choices else None
 
     @cached_property
-    def operations(self) -> Operations:
-        return self.deployment.operations()
+    def service(self) -> Service:
+        """The application on this run's clock, which the ``wait`` steps move on."""
+        return self.deployment.service(Clock(ZONE, lambda: self.now))
 
     def forged(self, op: str, visit_pick: int | None, fields: list[object]) -> str:
         known = sorted(self.before.visits)
@@ -492,12 +492,7 @@ class Run:
         return ":".join([op, *map(str, fields)])
 
     def press(self, who: TelegramIdentity, data: str) -> Outcome:
-        """A button as ``bot/app.py`` routes it: ``rv:`` and ``fu:`` to field operations."""
-        if data.startswith("rv:"):
-            return self.operations.review_action(who, data, self.now)
-        if data.startswith("fu:"):
-            return self.operations.followup_pick(who, data, self.now)
-        return self.conversation.callback(who, data, self.now)
+        return self.service.callback(who, data)
 
     def call(self, action: Action) -> tuple[int, Outcome] | None:
         kind = action[0]
@@ -507,10 +502,10 @@ class Run:
             return None
         assert isinstance(action[1], int)
         tid = PEOPLE[action[1]].telegram_id
-        who, c, now = self.identity(tid), self.conversation, self.now
+        who, c = self.identity(tid), self.service
         match action:
             case ("text", _, str(text)):
-                return tid, c.text(who, self.text_of(tid, text), now)
+                return tid, c.text(who, self.text_of(tid, text))
             case ("command", _, str(name), arg):
                 assert arg is None or isinstance(arg, str)
                 argument = self.argument(arg)
@@ -518,9 +513,9 @@ class Run:
                     case "start":
                         return tid, c.start(who, argument)
                     case "report":
-                        return tid, c.report(who, argument, now)
+                        return tid, c.report(who, argument)
                     case "resend":
-                        return tid, c.resend(who, argument, now)
+                        return tid, c.resend(who, argument)
                     case "help":
                         return tid, c.help(who)
                     case "visit":
@@ -539,7 +534,7 @@ class Run:
             case ("photo", _, int(n)):
                 return tid, c.photo(who, f"file-{n}", f"unique-{n}")
             case ("location", _, float(latitude), float(longitude)):
-                return tid, c.nearest(who, latitude, longitude, now)
+                return tid, c.location(who, latitude, longitude)
         raise AssertionError(f"unknown action {action!r}")
 
     def step(self, action: Action) -> None:
@@ -549,7 +544,7 @@ class Run:
             for n in range(times):
                 self.step(("press", user, "progress", pick + n))
             return
-        called = self.call(action)  # no exception may escape a Conversation call
+        called = self.call(action)  # no exception may escape an application call
         if called is None:
             return
         tid, outcome = called
@@ -682,12 +677,11 @@ def test_random_input_from_several_people_breaks_no_invariant(
     deployment: Deployment, actions: list[Action]
 ) -> None:
     deployment.reset()
-    conversation = deployment.conversation()
-    run = Run(deployment, conversation, before=snapshot(deployment.database))
+    run = Run(deployment, before=snapshot(deployment.database))
     for action in actions:
         run.step(action)
     check_database(deployment.database)
-    check_drafts_resume(deployment.database, conversation)
+    check_drafts_resume(deployment.database, run.service)
     check_database(deployment.database)
     with deployment.database.read() as session:  # what the examples reached, for statistics
         for status in session.scalars(select(Visit.status).distinct()).all():
@@ -701,26 +695,26 @@ def test_callback_data_with_numbers_too_large_for_the_database_is_refused(
     deployment: Deployment,
 ) -> None:
     deployment.reset()
-    conversation = deployment.conversation()
+    service = deployment.service()
     who = TelegramIdentity(501, "E", language="en")
     for data in [f"s:{2**63}", f"ans:{2**40}:0:1", f"em:1:1:{10**30}", f"st:{2**31}"]:
-        outcome = conversation.callback(who, data, START)
+        outcome = service.callback(who, data)
         assert outcome.toast == "This button is not valid.", data
 
 
 def test_back_cannot_skip_describing_the_employee(deployment: Deployment) -> None:
     deployment.reset()
-    conversation = deployment.conversation()
+    service = deployment.service()
     who = TelegramIdentity(501, "E", language="en")
     version = deployment.world.versions["store_visit"]
-    conversation.callback(who, f"em:{deployment.world.store_id}:{version}:0", START)
+    service.callback(who, f"em:{deployment.world.store_id}:{version}:0")
     with deployment.database.read() as session:
         visit = session.scalars(select(Visit)).one()
-    outcome = conversation.callback(who, f"back:{visit.id}:-1", START)
+    outcome = service.callback(who, f"back:{visit.id}:-1")
     assert outcome.toast is not None and "out of date" in outcome.toast
     assert "Describe the employee" in outcome.send[0].text
-    conversation.callback(who, f"cx:{visit.id}:-1", START)
-    conversation.callback(who, f"back:{visit.id}:-1", START)  # nor the cancel question
+    service.callback(who, f"cx:{visit.id}:-1")
+    service.callback(who, f"back:{visit.id}:-1")  # nor the cancel question
     with deployment.database.read() as session:
         again = session.get(Visit, visit.id)
         assert again is not None
@@ -729,14 +723,14 @@ def test_back_cannot_skip_describing_the_employee(deployment: Deployment) -> Non
 
 def test_nul_characters_and_odd_codes_are_harmless(deployment: Deployment) -> None:
     deployment.reset()
-    conversation = deployment.conversation()
+    service = deployment.service()
     stranger = TelegramIdentity(700, "S", language="en")
-    outcome = conversation.start(stranger, "a\x00b")
+    outcome = service.start(stranger, "a\x00b")
     assert [r.text for r in outcome.send] == [Translator("en")("start.refused_unknown")]
     who = TelegramIdentity(501, "E", language="en")
     version = deployment.world.versions["store_visit"]
-    conversation.callback(who, f"em:{deployment.world.store_id}:{version}:0", START)
-    conversation.text(who, "tall\x00 man", START)
+    service.callback(who, f"em:{deployment.world.store_id}:{version}:0")
+    service.text(who, "tall\x00 man")
     with deployment.database.read() as session:
         assert session.scalars(select(Visit)).one().employee_description == "tall man"
 
@@ -744,24 +738,23 @@ def test_nul_characters_and_odd_codes_are_harmless(deployment: Deployment) -> No
 def test_a_report_for_a_week_too_long_ago_is_refused(deployment: Deployment) -> None:
     deployment.reset()
     manager = TelegramIdentity(601, "M", language="en")
-    outcome = deployment.conversation().report(manager, "0001-W01", START)
+    outcome = deployment.service().report(manager, "0001-W01")
     assert outcome.report is None
     assert "I don't understand the week" in outcome.send[0].text
 
 
 def test_a_rejected_visit_never_gives_its_shopper_a_second_draft(deployment: Deployment) -> None:
     deployment.reset()
-    conversation = deployment.conversation()  # default rules: a visit this fast is flagged
-    run = Run(deployment, conversation, before=snapshot(deployment.database))
+    # default rules: a visit this fast is flagged
+    run = Run(deployment, before=snapshot(deployment.database))
     for action in [*FINISH_A_VISIT, *[("press", 0, "progress", 0)] * 3]:
         run.step(action)  # one visit submitted (and flagged), the next one started
     [flagged] = [
         vid for vid, (_, state) in run.before.visits.items() if status_of(state) == "submitted"
     ]
-    operations = Operations(deployment.database, "en", ZONE)
     admin = TelegramIdentity(ADMIN, "A", language="en")
-    operations.review_action(admin, f"rv:r:{flagged}", START)
-    operations.pending_text(admin, "the photos are of another store", START)
+    run.service.callback(admin, f"rv:r:{flagged}")
+    run.service.text(admin, "the photos are of another store")
     check_database(deployment.database)  # at most one draft per shopper
 
 
@@ -770,20 +763,24 @@ def test_a_rejected_visit_never_gives_its_shopper_a_second_draft(deployment: Dep
 BAD_BUTTON = Translator("en")("error.bad_button")
 
 
-@given(
-    op=st.sampled_from(sorted(VISIT_OPS | PICKER_OPS | {"rv", "fu"})),
-    fields=st.lists(st.integers(-MAX_NUMBER, MAX_NUMBER) | st.sampled_from("arvn"), max_size=3),
-)
-def test_every_button_the_bot_makes_reads_back_as_made(op: str, fields: list[int | str]) -> None:
-    assert callbacks.parse(":".join([op, *map(str, fields)])) == (op, fields)
+@given(op=st.sampled_from(list(Op)), data=st.data())
+def test_every_button_the_bot_makes_reads_back_as_made(op: Op, data: st.DataObject) -> None:
+    fields = tuple(
+        data.draw(st.integers(-MAX_NUMBER, MAX_NUMBER) if kind is int else st.sampled_from("arvn"))
+        for kind in callbacks.OPS[op].fields
+    )
+    encoded = callbacks.encode(op, *fields)
+    assert len(encoded.encode()) <= callbacks.MAX_BYTES
+    assert callbacks.decode(encoded) == callbacks.Pressed(op, fields)
 
 
 @given(data=st.one_of(RAW_CALLBACKS, st.text(), st.text(max_size=200)))
 def test_callback_data_is_read_only_in_ascii_within_telegrams_limit(data: str) -> None:
-    parsed = callbacks.parse(data)  # never raises, whatever the client sent
-    if parsed is not None:
+    pressed = callbacks.decode(data)  # never raises, whatever the client sent
+    if pressed is not None:
         assert data.isascii() and len(data.encode()) <= callbacks.MAX_BYTES
-        assert all(abs(f) <= MAX_NUMBER for f in parsed[1] if isinstance(f, int))
+        assert all(abs(f) <= MAX_NUMBER for f in pressed.fields if isinstance(f, int))
+        assert len(pressed.fields) == len(callbacks.OPS[pressed.op].fields), "its op's shape"
 
 
 def test_review_buttons_with_unicode_digits_are_refused_and_change_nothing(
@@ -795,16 +792,16 @@ def test_review_buttons_with_unicode_digits_are_refused_and_change_nothing(
     with deployment.database.write() as session:
         visit = session.get(Visit, flagged)
         assert visit is not None
-        visit.review_status = PENDING
-    operations = deployment.operations()
+        visit.review_status = ReviewStatus.PENDING
+    service = deployment.service()
     admin = TelegramIdentity(ADMIN, "A", language="en")
     before = deployment.everything()
     forged = [f"rv:{op}:{text}" for op in "arvn" for text in [*lookalikes(flagged), "²"]]
     for data in [*forged, f"rv:{'a' * 60}:{flagged}", f"rv:a:{flagged}:"]:
-        outcome = operations.review_action(admin, data, START)
+        outcome = service.callback(admin, data)
         assert (outcome.toast, outcome.edit, outcome.send) == (BAD_BUTTON, None, []), data
         assert deployment.everything() == before, data
-    assert operations.review_action(admin, f"rv:a:{flagged}", START).toast != BAD_BUTTON
+    assert service.callback(admin, f"rv:a:{flagged}").toast != BAD_BUTTON
 
 
 def test_followup_buttons_with_unicode_digits_are_refused_and_change_nothing(
@@ -818,17 +815,17 @@ def test_followup_buttons_with_unicode_digits_are_refused_and_change_nothing(
         visit = session.get(Visit, failed)
         assert visit is not None
         smiled = [item.id for item in definition(visit.checklist_version).items].index("smiled")
-    operations = deployment.operations()
+    service = deployment.service()
     manager = TelegramIdentity(601, "M", language="en")
     before = deployment.everything()
     forged = [f"fu:{text}:{smiled}" for text in [*lookalikes(failed), "²"]]
     forged += [f"fu:{failed}:{text}" for text in [*lookalikes(smiled), "²"]]
     forged += [f"fu:{failed}:{smiled}:0", f"fu:{failed}", "fu:²:1"]
     for data in forged:
-        outcome = operations.followup_pick(manager, data, START)
+        outcome = service.callback(manager, data)
         assert (outcome.toast, outcome.edit, outcome.send) == (BAD_BUTTON, None, []), data
         assert deployment.everything() == before, data
-    assert operations.followup_pick(manager, f"fu:{failed}:{smiled}", START).toast is None
+    assert service.callback(manager, f"fu:{failed}:{smiled}").toast is None
 
 
 def test_picker_buttons_with_unicode_digits_or_loose_numbers_are_refused_and_change_nothing(
@@ -836,7 +833,7 @@ def test_picker_buttons_with_unicode_digits_or_loose_numbers_are_refused_and_cha
 ) -> None:
     """``em:١:1:0`` is not store 1: ``int()`` reads other scripts' digits, a button never."""
     deployment.reset()
-    conversation = deployment.conversation()
+    service = deployment.service()
     who = TelegramIdentity(501, "E", language="en")
     store, version = deployment.world.store_id, deployment.world.versions["store_visit"]
     before = deployment.everything()
@@ -847,11 +844,11 @@ def test_picker_buttons_with_unicode_digits_or_loose_numbers_are_refused_and_cha
     forged += [f"em:{store}:{version}:" + "0" * 60]  # 0, but longer than Telegram allows
     forged += [f"em:{store}:{version}:0:", f"em:{store}:{version}::0", f"ém:{store}:{version}:0"]
     for data in forged:
-        outcome = conversation.callback(who, data, START)
+        outcome = service.callback(who, data)
         assert outcome.toast == BAD_BUTTON, data
         assert outcome.edit is None, data
         assert deployment.everything() == before, data
-    outcome = conversation.callback(who, f"em:{store}:{version}:0", START)
+    outcome = service.callback(who, f"em:{store}:{version}:0")
     assert outcome.toast is None and outcome.edit is not None
 
 
@@ -859,11 +856,11 @@ def test_visit_buttons_with_unicode_digits_are_refused_and_change_nothing(
     deployment: Deployment,
 ) -> None:
     deployment.reset()
-    conversation = deployment.conversation()
+    service = deployment.service()
     who = TelegramIdentity(501, "E", language="en")
     version = deployment.world.versions["store_visit"]
-    conversation.callback(who, f"em:{deployment.world.store_id}:{version}:0", START)
-    conversation.text(who, "tall man", START)
+    service.callback(who, f"em:{deployment.world.store_id}:{version}:0")
+    service.text(who, "tall man")
     with deployment.database.read() as session:
         visit_id = session.scalars(select(Visit.id)).one()
     before = deployment.everything()
@@ -871,10 +868,10 @@ def test_visit_buttons_with_unicode_digits_are_refused_and_change_nothing(
     forged += [f"cx:{visit_id}:{text}" for text in lookalikes(-1)]
     forged += [f"cx:{visit_id}:−1", f"cx:{visit_id}:-1:", f"cx:{visit_id}:-1 :0"]  # U+2212
     for data in forged:
-        outcome = conversation.callback(who, data, START)
+        outcome = service.callback(who, data)
         assert outcome.toast == BAD_BUTTON, data
         assert deployment.everything() == before, data
-    assert conversation.callback(who, f"cx:{visit_id}:-1", START).toast is None
+    assert service.callback(who, f"cx:{visit_id}:-1").toast is None
 
 
 # Through the real bot
@@ -991,4 +988,4 @@ async def test_random_input_through_the_real_bot_breaks_no_invariant(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
     check_database(deployment.database)
-    check_drafts_resume(deployment.database, deployment.conversation())
+    check_drafts_resume(deployment.database, deployment.service())

@@ -28,13 +28,15 @@ def test_russian_and_english_have_the_same_messages_and_placeholders() -> None:
 
 
 def _keys_used_in_code() -> set[str]:
-    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").glob("*.py"))
-    keys = set(re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', source))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
+    asking = r"\b(?:t|st|words|say|refuse|refuse_button)\(\s*(?:r, self\.setting, )?"
+    keys = set(re.findall(asking + r'"([a-z_]+\.[a-z_.]+)"', source))
     domain = "\n".join(
         p.read_text(encoding="utf-8")
-        for folder in ("storage", "checklists")
-        for p in (ROOT / folder).glob("*.py")
+        for folder in ("storage", "checklists", "visits")
+        for p in (ROOT / folder).rglob("*.py")
     )
+    keys |= set(re.findall(asking + r'"([a-z_]+\.[a-z_.]+)"', domain))
     keys |= {f"error.{r}" for r in re.findall(r'FlowError\(\s*"([a-z_]+)"', domain + source)}
     keys |= {f"reject.{r}" for r in re.findall(r'AnswerRejected\(\s*"([a-z_]+)"', domain)}
     keys |= {f"help.{role}" for role in Role} | {f"start.welcome_{role}" for role in Role}

@@ -13,7 +13,7 @@ from exports.build import build_workbook
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
 from storage.db import Database
-from tests.bot_harness import ZONE, demo_visits
+from testkit.bot_harness import ZONE, demo_visits
 
 SOFFICE = shutil.which("soffice")
 

@@ -18,7 +18,7 @@ from exports.weeks import Week
 from storage.db import Database
 from storage.maintenance import MaintenanceError, backup, refresh_statistics, void_visit
 from storage.models import AuditEvent, Role, Store, Visit, VisitStatus
-from tests.bot_harness import ZONE, add_person, demo_visits, make_world, submitted_visit
+from testkit.bot_harness import ZONE, add_person, demo_visits, make_world, submitted_visit
 from tests.figures import same
 
 WHEN = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)

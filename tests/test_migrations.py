@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
-from tests.databases import fresh_postgres_url
+from testkit.databases import fresh_postgres_url
 
 POSTGRES_SERVER = os.environ.get(
     "MSBOT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -26,7 +26,7 @@ from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
 from storage.db import Database
 from storage.models import ReportDelivery, Role
-from tests.bot_harness import (
+from testkit.bot_harness import (
     TOKEN,
     ZONE,
     RunningBot,
@@ -35,7 +35,7 @@ from tests.bot_harness import (
     make_world,
     submitted_visit,
 )
-from tests.fakebotapi import FakeBotApi
+from testkit.fakebotapi import FakeBotApi
 
 MANAGER, OTHER_MANAGER, HR, ADMIN = 601, 602, 603, 604
 WEEK = Week(2026, 47)

@@ -7,8 +7,8 @@ import signal
 from pathlib import Path
 
 from checklists.loader import SHIPPED_DIR
-from tests.bot_harness import process_environment, start_msbot_run
-from tests.fakebotapi import FakeBotApi
+from testkit.bot_harness import process_environment, start_msbot_run
+from testkit.fakebotapi import FakeBotApi
 
 
 def _environment(tmp_path: Path, api: FakeBotApi | None, **extra: str) -> dict[str, str]:

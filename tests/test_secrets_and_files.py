@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.bot_harness import process_environment
-from tests.fakebotapi import FakeBotApi
+from testkit.bot_harness import process_environment
+from testkit.fakebotapi import FakeBotApi
 
 REAL_LOOKING_TOKEN = "7412369850:AAHk3-xY_9qLmNoPqRsTuVwXyZaBcDeFgHi"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,8 @@ def test_formatting_and_comments_do_not_count_as_a_change(
     assert _register(database, tmp_path)["store_visit"].version == 1
 
 
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
 ANSWERS = {
     "greet_time": ScoringAnswer(45),
     "greeted": ScoringAnswer("yes"),
@@ -99,7 +102,7 @@ def test_answers_read_back_as_they_were_given(database: Database) -> None:
 def test_submitting_fixes_the_visit_and_item_scores(database: Database) -> None:
     visit_id = _draft(database)
     with database.write() as session:
-        assert visits.submit(session, visit_id)
+        assert visits.submit(session, visit_id, now=NOW)
     with database.read() as session:
         visit = session.get(Visit, visit_id)
         assert visit is not None
@@ -118,12 +121,12 @@ def test_submitting_fixes_the_visit_and_item_scores(database: Database) -> None:
 def test_submitting_twice_makes_one_submission(database: Database) -> None:
     visit_id = _draft(database)
     with database.write() as session:
-        assert visits.submit(session, visit_id)
+        assert visits.submit(session, visit_id, now=NOW)
     with database.write() as session:
         first = session.get(Visit, visit_id)
         assert first is not None
         submitted_at = first.submitted_at
-        assert not visits.submit(session, visit_id)
+        assert not visits.submit(session, visit_id, now=NOW)
     with database.read() as session:
         visit = session.get(Visit, visit_id)
         assert visit is not None and visit.submitted_at == submitted_at

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Answer, Role, Visit
-from tests.bot_harness import TOKEN, invite, make_world, process_environment, start_msbot_run
-from tests.fakebotapi import FakeBotApi, FakeUser
+from testkit.bot_harness import TOKEN, invite, make_world, process_environment, start_msbot_run
+from testkit.fakebotapi import FakeBotApi, FakeUser
 
 SECRET = hashlib.sha256(f"msbot-webhook:{TOKEN}".encode()).hexdigest()[:48]
 

@@ -1,6 +1,9 @@
-"""Alembic environment: the URL comes from ``msbot db upgrade`` or ``MSBOT_DATABASE_URL``."""
+"""Alembic environment: the connection comes from ``msbot db upgrade`` (``storage.migrate``);
+the ``alembic`` command takes the URL from ``MSBOT_DATABASE_URL``."""
 
 from __future__ import annotations
+
+import os
 
 from alembic import context
 from sqlalchemy import Connection
@@ -27,11 +30,12 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("MSBOT_DATABASE_URL")
     if not url:
-        from bot.settings import load_settings
-
-        url = load_settings().database_url
+        raise SystemExit(
+            "set MSBOT_DATABASE_URL to the database to migrate, "
+            "e.g. MSBOT_DATABASE_URL=sqlite:///tmp.db alembic revision --autogenerate -m '...'"
+        )
     database = Database(url)
     try:
         with database.engine.connect() as connection:

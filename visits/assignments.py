@@ -17,7 +17,6 @@ from storage.models import (
     Role,
     Store,
     Visit,
-    utcnow,
 )
 from storage.roster import RosterError, Row, Table
 
@@ -156,7 +155,7 @@ def open_for(session: Session, evaluator_id: int, today: date) -> list[Assignmen
 
 
 def complete(
-    session: Session, visit: Visit, checklist_id: str, today: date, now: datetime | None = None
+    session: Session, visit: Visit, checklist_id: str, today: date, now: datetime
 ) -> Assignment | None:
     """Link a submitted visit to the open assignment it fulfils, if there is one."""
     candidates = [
@@ -168,7 +167,7 @@ def complete(
         return None
     assignment = candidates[0]
     assignment.status = AssignmentStatus.DONE
-    assignment.done_at = now or utcnow()
+    assignment.done_at = now
     visit.assignment_id = assignment.id
     return assignment
 
@@ -193,6 +192,17 @@ def overdue(session: Session, today: date) -> list[Assignment]:
         session.scalars(
             select(Assignment)
             .where(Assignment.status == AssignmentStatus.OPEN, Assignment.closes_on < today)
+            .order_by(Assignment.closes_on, Assignment.id)
+        )
+    )
+
+
+def open_assignments(session: Session) -> list[Assignment]:
+    """Every open assignment, the soonest to close first."""
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.status == AssignmentStatus.OPEN)
             .order_by(Assignment.closes_on, Assignment.id)
         )
     )

@@ -2,7 +2,8 @@
 
 A visit that fails a check is not thrown away: it is flagged and waits for an admin, who
 accepts it (it counts), rejects it with a reason (the shopper may fix and resubmit within
-a set time) or voids it. Reports count accepted and unflagged visits only.
+a set time) or voids it. Reports count accepted and unflagged visits only
+(``storage.reviews.counted``).
 """
 
 from __future__ import annotations
@@ -11,28 +12,24 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
+from checklists.schema import Checklist
+from storage import reviews
 from storage.checklist_versions import definition
 from storage.models import (
     AuditEvent,
-    Photo,
+    Decision,
+    FlagKind,
     ReviewDecision,
+    ReviewStatus,
     Visit,
     VisitFlag,
     VisitStatus,
-    utcnow,
 )
 from storage.visits import answers_of
-
-PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
-
-
-def counted() -> ColumnElement[bool]:
-    """Visits that count in reports: unflagged, or flagged and accepted by an admin."""
-    return or_(Visit.review_status.is_(None), Visit.review_status == ACCEPTED)
 
 
 @dataclass(frozen=True)
@@ -51,12 +48,25 @@ class IntegrityRules:
 
 @dataclass(frozen=True)
 class Flag:
-    kind: str
+    kind: FlagKind
     details: str
 
 
-def check(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
-    """Every check the visit fails; an empty list means it counts without review."""
+@dataclass(frozen=True)
+class Evidence:
+    """What the database knows about a visit beyond the visit itself."""
+
+    reused_photos: list[str]
+    """Its photos that another visit has too."""
+    earlier_visits: int
+    """Other visits by the same shopper to the same store within the repeat window."""
+
+
+def check(
+    visit: Visit, checklist: Checklist, evidence: Evidence, rules: IntegrityRules
+) -> list[Flag]:
+    """Every check the submitted visit fails; an empty list means it counts without review."""
+    assert visit.submitted_at is not None
     flags: list[Flag] = []
     store = visit.store
     if (
@@ -69,13 +79,11 @@ def check(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
             visit.checkin_latitude, visit.checkin_longitude, store.latitude, store.longitude
         )
         if metres > rules.checkin_distance_m:
-            flags.append(Flag("far_from_store", f"{metres:.0f} m"))
-    checklist = definition(visit.checklist_version)
+            flags.append(Flag(FlagKind.FAR_FROM_STORE, f"{metres:.0f} m"))
     asked = scoring.visible_items(checklist, answers_of(visit))
-    finished = visit.submitted_at or utcnow()
-    seconds = (finished - visit.started_at).total_seconds()
+    seconds = (visit.submitted_at - visit.started_at).total_seconds()
     if seconds < rules.min_seconds_per_item * len(asked):
-        flags.append(Flag("too_fast", f"{seconds:.0f} s for {len(asked)} questions"))
+        flags.append(Flag(FlagKind.TOO_FAST, f"{seconds:.0f} s for {len(asked)} questions"))
     typed = [
         row.item_id
         for row in visit.answers
@@ -86,63 +94,34 @@ def check(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
         and checklist.item(row.item_id).kind.stopwatch
     ]
     if typed:
-        flags.append(Flag("typed_timer", ", ".join(typed)))
-    reused = session.scalars(
-        select(Photo.file_unique_id)
-        .join(Visit, Visit.id == Photo.visit_id)
-        .where(
-            Photo.file_unique_id.in_([p.file_unique_id for p in visit.photos]),
-            Photo.visit_id != visit.id,
-            Visit.status.in_((VisitStatus.SUBMITTED, VisitStatus.DRAFT, VisitStatus.VOIDED)),
+        flags.append(Flag(FlagKind.TYPED_TIMER, ", ".join(typed)))
+    if evidence.reused_photos:
+        flags.append(Flag(FlagKind.DUPLICATE_PHOTO, ", ".join(sorted(evidence.reused_photos))))
+    if evidence.earlier_visits:
+        flags.append(
+            Flag(
+                FlagKind.REPEAT_VISIT,
+                f"{evidence.earlier_visits} within {rules.repeat_days} days",
+            )
         )
-        .distinct()
-    ).all()
-    if reused:
-        flags.append(Flag("duplicate_photo", ", ".join(sorted(reused))))
-    earlier = session.scalar(
-        select(func.count())
-        .select_from(Visit)
-        .where(
-            Visit.id != visit.id,
-            Visit.evaluator_id == visit.evaluator_id,
-            Visit.store_id == visit.store_id,
-            Visit.status == VisitStatus.SUBMITTED,
-            Visit.submitted_at >= finished - timedelta(days=rules.repeat_days),
-            Visit.submitted_at <= finished,
-        )
-    )
-    if earlier:
-        flags.append(Flag("repeat_visit", f"{earlier} within {rules.repeat_days} days"))
     return flags
 
 
 def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
-    """Replace the visit's flags with a fresh check; flagged visits wait for review."""
+    """Replace the submitted visit's flags with a fresh check; flagged visits wait for review."""
+    assert visit.submitted_at is not None
     for old in session.scalars(select(VisitFlag).where(VisitFlag.visit_id == visit.id)):
         session.delete(old)
-    flags = check(session, visit, rules)
+    since = visit.submitted_at - timedelta(days=rules.repeat_days)
+    evidence = Evidence(
+        reused_photos=reviews.reused_photos(session, visit),
+        earlier_visits=reviews.earlier_visits(session, visit, since, visit.submitted_at),
+    )
+    flags = check(visit, definition(visit.checklist_version), evidence, rules)
     for found in flags:
         session.add(VisitFlag(visit_id=visit.id, kind=found.kind, details=found.details))
-    visit.review_status = PENDING if flags else None
+    visit.review_status = ReviewStatus.PENDING if flags else None
     return flags
-
-
-def flags_of(session: Session, visit_id: int) -> list[VisitFlag]:
-    return list(
-        session.scalars(
-            select(VisitFlag).where(VisitFlag.visit_id == visit_id).order_by(VisitFlag.id)
-        )
-    )
-
-
-def pending_reviews(session: Session) -> list[Visit]:
-    return list(
-        session.scalars(
-            select(Visit)
-            .where(Visit.status == VisitStatus.SUBMITTED, Visit.review_status == PENDING)
-            .order_by(Visit.submitted_at)
-        )
-    )
 
 
 class ReviewError(Exception):
@@ -156,28 +135,31 @@ class ReviewError(Exception):
 def decide(
     session: Session,
     visit_id: int,
-    decision: str,
+    decision: Decision,
     reason: str,
     admin_id: int,
     rules: IntegrityRules,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Visit:
     """Accept, reject (the shopper may resubmit until a deadline) or void a flagged visit."""
-    moment = now or utcnow()
     visit = session.get(Visit, visit_id)
-    if visit is None or visit.status != VisitStatus.SUBMITTED or visit.review_status != PENDING:
+    if (
+        visit is None
+        or visit.status != VisitStatus.SUBMITTED
+        or visit.review_status != ReviewStatus.PENDING
+    ):
         raise ReviewError("not_pending")
-    if decision in (REJECTED, "void") and not reason.strip():
+    if decision in (Decision.REJECTED, Decision.VOID) and not reason.strip():
         raise ReviewError("reason_required")
-    if decision == ACCEPTED:
-        visit.review_status = ACCEPTED
-    elif decision == REJECTED:
-        # It reopens as the shopper's draft once they have no other draft (draft_of).
-        visit.review_status = REJECTED
-        visit.resubmit_until = moment + timedelta(hours=rules.resubmit_hours)
-    elif decision == "void":
+    if decision == Decision.ACCEPTED:
+        visit.review_status = ReviewStatus.ACCEPTED
+    elif decision == Decision.REJECTED:
+        # It reopens as the shopper's draft once they have no other draft (drafts.settle).
+        visit.review_status = ReviewStatus.REJECTED
+        visit.resubmit_until = now + timedelta(hours=rules.resubmit_hours)
+    elif decision == Decision.VOID:
         visit.status = VisitStatus.VOIDED
-        visit.voided_at = moment
+        visit.voided_at = now
         visit.void_reason = reason.strip()
     else:
         raise ReviewError("unknown_decision")
@@ -187,12 +169,12 @@ def decide(
             decision=decision,
             reason=reason.strip(),
             decided_by_id=admin_id,
-            decided_at=moment,
+            decided_at=now,
         )
     )
     session.add(
         AuditEvent(
-            at=moment,
+            at=now,
             actor=f"person:{admin_id}",
             action=f"review:{decision}",
             target=f"visit:{visit_id}",

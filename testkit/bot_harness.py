@@ -13,18 +13,16 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
-from bot.app import build_application
-from bot.conversation import Conversation
-from bot.operations import Operations
-from bot.reports import ReportService
+from bot import bootstrap
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as ScoringAnswer
 from storage import checklist_versions, demo, visits
 from storage.db import Database
-from storage.integrity import IntegrityRules
 from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit
 from storage.people import TelegramIdentity, create_invitation, register_person, stores_by_code
-from tests.fakebotapi import FakeBotApi
+from testkit.fakebotapi import FakeBotApi
+from visits.clock import Clock
+from visits.integrity import IntegrityRules
 
 TOKEN = "123456:TEST-token"
 SCRIPTED_RULES = IntegrityRules(min_seconds_per_item=0)
@@ -83,44 +81,37 @@ class RunningBot:
         language: str = "en",
         export_dir: Path | None = None,
         timeout: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         self.api = api
+        self.clock = clock or Clock(ZONE)
         self.world = world
         self.language = language
         self.timeout = timeout
         self.export_dir = export_dir or Path(tempfile.mkdtemp(prefix="msbot-exports-"))
         self.application: Application | None = None  # type: ignore[type-arg]
 
-    async def start(self) -> None:
-        conversation = Conversation(
+    def deployment(self) -> bootstrap.Deployment:
+        """The bot as ``msbot run`` assembles it, on this world's database and the fake."""
+        return bootstrap.Deployment(
             database=self.world.database,
-            default_language=self.language,
-            admins=frozenset({999}),
-            checklist_versions=self.world.versions,
-            zone=ZONE,
-            rules=SCRIPTED_RULES,
-        )
-        self.reports = ReportService(
-            database=self.world.database,
-            zone=ZONE,
+            token=TOKEN,
+            bot_api_url=self.api.base_url,
             language=self.language,
+            clock=self.clock,
+            checklist_versions=self.world.versions,
             export_dir=self.export_dir,
             schedule="mon 09:00",
-        )
-        self.operations = Operations(
-            database=self.world.database,
-            default_language=self.language,
-            zone=ZONE,
+            admins=frozenset({999}),
             rules=SCRIPTED_RULES,
-        )
-        self.application = build_application(
-            TOKEN,
-            self.api.base_url,
-            conversation,
-            self.reports,
-            self.operations,
             timeout=self.timeout,
         )
+
+    async def start(self) -> None:
+        deployment = self.deployment()
+        self.reports = bootstrap.report_service(deployment)
+        self.service = bootstrap.service(deployment)
+        self.application = bootstrap.application(deployment)
         await self.application.initialize()
         await self.application.start()
         assert self.application.updater is not None

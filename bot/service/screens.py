@@ -7,26 +7,17 @@ pressed button is this person's, for their open visit, and for the question now 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 
 from babel.numbers import format_decimal
 
+from bot.callbacks import Op, encode
 from bot.i18n import Translator
+from bot.service.outcome import Button, Reply, Rows
+from bot.service.outcome import rows as _rows
 from checklists import scoring
 from checklists.schema import Item
-from storage.visit_flow import Screen, ScreenKind
-
-Button = tuple[str, str]
-Rows = tuple[tuple[Button, ...], ...]
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: Rows = ()
-    menu: bool = False
-    """Also show the main reply keyboard (new visit, resume, nearest stores)."""
+from visits.flow import Screen, ScreenKind
 
 
 def percent(value: float | None, t: Translator) -> str:
@@ -40,15 +31,15 @@ def render(screen: Screen, t: Translator) -> Reply:
         case ScreenKind.DESCRIPTION:
             return Reply(
                 _header(screen, t) + "\n\n" + t("visit.describe_employee"),
-                _rows([(t("button.cancel_visit"), _data("cx", screen))]),
+                _rows([(t("button.cancel_visit"), _data(Op.CANCEL, screen))]),
             )
         case ScreenKind.CANCEL:
             return Reply(
                 t("visit.cancel_question"),
                 _rows(
                     [
-                        (t("button.cancel_yes"), _data("cxy", screen)),
-                        (t("button.cancel_no"), _data("cxn", screen)),
+                        (t("button.cancel_yes"), _data(Op.CANCEL_CONFIRMED, screen)),
+                        (t("button.cancel_no"), _data(Op.KEEP, screen)),
                     ]
                 ),
             )
@@ -57,12 +48,9 @@ def render(screen: Screen, t: Translator) -> Reply:
     return _question(screen, t)
 
 
-def _data(op: str, screen: Screen, *args: int) -> str:
-    return ":".join([op, str(screen.visit_id), str(screen.item_index), *map(str, args)])
-
-
-def _rows(*rows: list[Button]) -> Rows:
-    return tuple(tuple(row) for row in rows if row)
+def _data(op: Op, screen: Screen, *args: int) -> str:
+    """A button of this screen: it names the visit and the item now asked."""
+    return encode(op, screen.visit_id, screen.item_index, *args)
 
 
 def _header(screen: Screen, t: Translator) -> str:
@@ -88,7 +76,7 @@ def _question(screen: Screen, t: Translator) -> Reply:
     if screen.kind == ScreenKind.COMMENT:
         lines += ["", t("visit.type_comment")]
         return Reply(
-            "\n".join(lines), _rows([(t("button.back_to_question"), _data("res", screen))])
+            "\n".join(lines), _rows([(t("button.back_to_question"), _data(Op.RESUME, screen))])
         )
     prompt = item.kind.instruction(item, t)
     if prompt:
@@ -117,30 +105,30 @@ def _answer_rows(screen: Screen, item: Item, t: Translator) -> Rows:
     kind = item.kind
     assert screen.today is not None
     rows = [
-        [(label, _data("ans", screen, code)) for label, code in row]
+        [(label, _data(Op.ANSWER, screen, code)) for label, code in row]
         for row in kind.buttons(item, t, screen.today)
     ]
     if kind.stopwatch:
         if screen.timer_started_at is None:
-            rows.append([(t("button.timer_start"), _data("t0", screen))])
+            rows.append([(t("button.timer_start"), _data(Op.TIMER_START, screen))])
         else:
-            rows.append([(t("button.timer_stop"), _data("t1", screen))])
+            rows.append([(t("button.timer_stop"), _data(Op.TIMER_STOP, screen))])
     if kind.photos and screen.photos:
-        rows.append([(t("button.photos_done"), _data("done", screen))])
+        rows.append([(t("button.photos_done"), _data(Op.PHOTOS_DONE, screen))])
     if item.na:
-        rows.append([(t("answer.na"), _data("na", screen))])
+        rows.append([(t("answer.na"), _data(Op.NOT_APPLICABLE, screen))])
     return _rows(*rows)
 
 
 def _navigation(screen: Screen, item: Item, t: Translator) -> Rows:
     row = []
     if screen.position > 1:
-        row.append((t("button.back"), _data("back", screen)))
+        row.append((t("button.back"), _data(Op.BACK, screen)))
     if not item.is_required:
-        row.append((t("button.skip"), _data("skip", screen)))
+        row.append((t("button.skip"), _data(Op.SKIP, screen)))
     extra = [
-        (t("button.comment"), _data("cmt", screen)),
-        (t("button.review"), _data("rev", screen)),
+        (t("button.comment"), _data(Op.COMMENT, screen)),
+        (t("button.review"), _data(Op.REVIEW, screen)),
     ]
     return _rows(row, extra)
 
@@ -180,7 +168,7 @@ def _review(screen: Screen, t: Translator) -> Reply:
         edit_buttons.append(
             (
                 str(number),
-                ":".join(["edit", str(screen.visit_id), str(screen.checklist.items.index(item))]),
+                encode(Op.EDIT, screen.visit_id, screen.checklist.items.index(item)),
             )
         )
     lines += [
@@ -211,11 +199,12 @@ def _review(screen: Screen, t: Translator) -> Reply:
         lines += ["", t("review.missing", count=len(screen.missing))]
     lines += ["", t("review.edit_hint")]
     grid = [edit_buttons[i : i + 8] for i in range(0, len(edit_buttons), 8)]
-    final: list[Button] = [(t("button.back"), _data("back", screen))]
+    final: list[Button] = [(t("button.back"), _data(Op.BACK, screen))]
     if not screen.missing:
-        final.append((t("button.submit"), _data("sub", screen)))
+        final.append((t("button.submit"), _data(Op.SUBMIT, screen)))
     return Reply(
-        "\n".join(lines), _rows(*grid, final, [(t("button.cancel_visit"), _data("cx", screen))])
+        "\n".join(lines),
+        _rows(*grid, final, [(t("button.cancel_visit"), _data(Op.CANCEL, screen))]),
     )
 
 

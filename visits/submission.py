@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from storage import assignments, integrity, visits
+from storage import visits
 from storage.models import Assignment, Visit
+from visits import assignments, integrity
+from visits.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,17 @@ class Submission:
 
 
 def submit_visit(
-    session: Session, visit_id: int, rules: integrity.IntegrityRules, now: datetime, today: date
+    session: Session, visit_id: int, rules: integrity.IntegrityRules, clock: Clock
 ) -> Submission | None:
     """Submit a draft once (None if it already was), flag it, and close its assignment."""
+    now = clock.now()
     if not visits.submit(session, visit_id, now=now):
         return None
     visit = session.get(Visit, visit_id)
     assert visit is not None
     session.refresh(visit)
     flags = integrity.flag(session, visit, rules)
-    done = assignments.complete(session, visit, visit.checklist_version.checklist_id, today, now)
+    done = assignments.complete(
+        session, visit, visit.checklist_version.checklist_id, clock.today(), now
+    )
     return Submission(flags, done)

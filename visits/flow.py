@@ -1,8 +1,9 @@
 """A shopper's way through a draft visit: which screen is next, and what each action changes.
 
-Everything here is plain data and the database, no Telegram: the bot turns a ``Screen``
-into a message and a button press into one of these calls. Every call runs inside one
-write transaction, so an answer is either saved whole or not at all.
+Everything here is plain data, no Telegram and no queries: the bot turns a ``Screen`` into
+a message and a button press into one of these calls, and the caller's unit of work
+(``storage.drafts.Records``) loads the draft, counts its photos and saves what changed. Every
+call runs inside one write transaction, so an answer is either saved whole or not at all.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer, joinedload
+from typing import Protocol
 
 from checklists import scoring
 from checklists.answers import AnswerRejected, check_value
@@ -81,11 +80,23 @@ class FlowError(Exception):
         self.params = params
 
 
+class VisitRecords(Protocol):
+    """What the flow needs of the database, inside the caller's transaction."""
+
+    def photo_counts(self, visit_id: int) -> dict[str, int]:
+        """Photos per item of a visit."""
+        ...
+
+    def add(self, visit: Visit) -> None:
+        """Keep a new visit (its id is known afterwards)."""
+        ...
+
+
 class VisitFlow:
     """One draft visit, loaded with its checklist, inside a write transaction."""
 
-    def __init__(self, session: Session, visit: Visit, clock: Clock) -> None:
-        self.session = session
+    def __init__(self, records: VisitRecords, visit: Visit, clock: Clock) -> None:
+        self.records = records
         self.visit = visit
         self.clock = clock
         self.checklist = definition(visit.checklist_version)
@@ -104,14 +115,7 @@ class VisitFlow:
         }
 
     def photo_counts(self) -> dict[str, int]:
-        """Photos per item, counted in SQL: every screen needs this, and loading the photos
-        as objects cost more than the rest of the query work of an update."""
-        counts = self.session.execute(
-            select(Photo.item_id, func.count())
-            .where(Photo.visit_id == self.visit.id, Photo.item_id.is_not(None))
-            .group_by(Photo.item_id)
-        )
-        return {str(item_id): int(count) for item_id, count in counts}
+        return self.records.photo_counts(self.visit.id)
 
     def visible(self) -> list[Item]:
         shown = scoring.visible_items(self.checklist, self.answers())
@@ -362,7 +366,7 @@ class VisitFlow:
 
 
 def start_visit(
-    session: Session,
+    records: VisitRecords,
     evaluator: Person,
     store: Store,
     version: ChecklistVersion,
@@ -379,79 +383,8 @@ def start_visit(
         status=VisitStatus.DRAFT,
         awaiting=None if employee else Awaiting.DESCRIPTION,
     )
-    session.add(visit)
-    session.flush()
-    flow = VisitFlow(session, visit, clock)
+    records.add(visit)
+    flow = VisitFlow(records, visit, clock)
     if employee is not None:
         flow.go_to(flow.visible()[0])
     return flow
-
-
-DRAFT_LOADING = (
-    joinedload(Visit.store),
-    joinedload(Visit.employee),
-    joinedload(Visit.checklist_version).options(defer(ChecklistVersion.definition)),
-)
-"""The draft's store, employee and checklist version in its own query: every screen shows
-them. The version's definition stays out, as ``definition`` has it validated already (and
-loads it if not); answers and photos load lazily, which costs less than ``selectinload``."""
-
-
-def draft_of(
-    session: Session, evaluator_id: int, clock: Clock, visit_id: int | None = None
-) -> VisitFlow | None:
-    """The evaluator's open draft (a given one, or the latest); never someone else's.
-
-    With no draft open, a visit an admin returned for fixing becomes the draft, so a shopper
-    never has two; one not fixed in time lapses.
-    """
-    query = (
-        select(Visit)
-        .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
-        .options(*DRAFT_LOADING)
-        .order_by(Visit.id.desc())
-        .limit(1)
-    )
-    visit = session.scalars(query).first()
-    if visit is None:
-        visit = _reopen_returned(session, evaluator_id, clock.now())
-    if (
-        visit is not None
-        and visit.resubmit_until is not None
-        and visit.resubmit_until < clock.now()
-    ):
-        visit.status = VisitStatus.CANCELLED
-        visit.awaiting = None
-        return draft_of(session, evaluator_id, clock, visit_id)
-    if visit is None or (visit_id is not None and visit.id != visit_id):
-        return None
-    return VisitFlow(session, visit, clock)
-
-
-def _reopen_returned(session: Session, evaluator_id: int, now: datetime) -> Visit | None:
-    returned = session.scalars(
-        select(Visit)
-        .where(
-            Visit.evaluator_id == evaluator_id,
-            Visit.status == VisitStatus.SUBMITTED,
-            Visit.review_status == "rejected",
-            Visit.resubmit_until > now,
-        )
-        .order_by(Visit.resubmit_until)
-    ).first()
-    if returned is not None:
-        returned.status = VisitStatus.DRAFT
-        returned.current_item = None
-        returned.awaiting = None
-    return returned
-
-
-def count_drafts(session: Session, evaluator_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Visit)
-            .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
-        )
-        or 0
-    )

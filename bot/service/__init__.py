@@ -1,0 +1,159 @@
+"""The application: one call for each thing a person sends, Telegram-free.
+
+Each call opens one database transaction, reads who is asking from the database (never
+from the update), hands the request to the part of the application it is for, and returns
+an ``Outcome`` for the Telegram layer (``bot/app.py``) to send. Typed text is routed here
+too, in the same single transaction: an awaited reply (a review reason, a corrective
+action), a menu button of the reply keyboard, or a visit's answer.
+
+| part | what a person does |
+|---|---|
+| ``account`` | ``/start`` with an invitation, ``/help`` |
+| ``pickers`` | chooses the store, checklist and employee of a visit |
+| ``visiting`` | answers, comments, photos, check-in, submits; alerts follow |
+| ``review`` | an admin accepts, returns or voids a flagged visit |
+| ``reports`` | ``/report``, ``/resend`` |
+| ``followups`` | a manager's corrective actions |
+| ``assignments`` | ``/overdue``, the shoppers' reminders |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from bot.callbacks import Route, decode, route_of
+from bot.i18n import LANGUAGES, Translator
+from bot.service.account import Account
+from bot.service.assignments import Assignments
+from bot.service.base import Request, Setting, request
+from bot.service.followups import FollowUps
+from bot.service.outcome import Outcome
+from bot.service.pickers import Pickers
+from bot.service.report_requests import ReportRequests
+from bot.service.review import Review
+from bot.service.visit import Visiting
+from storage.models import PendingInput, PendingKind
+from storage.people import TelegramIdentity
+
+MENU_ACTIONS = ("menu.new_visit", "menu.resume")
+"""The reply keyboard's buttons that send their label as text."""
+
+
+class Service:
+    def __init__(self, setting: Setting) -> None:
+        self.setting = setting
+        self.account = Account(setting)
+        self.pickers = Pickers(setting)
+        self.visiting = Visiting(setting, self.pickers)
+        self.review = Review(setting)
+        self.reports = ReportRequests(setting)
+        self.followups = FollowUps(setting)
+        self.assignments = Assignments(setting)
+        self._menu = {Translator(lang)(key): key for lang in LANGUAGES for key in MENU_ACTIONS}
+        self._typed_replies: dict[PendingKind, Callable[[Request, PendingInput, str], Outcome]]
+        self._typed_replies = {
+            PendingKind.REVIEW_REASON: self.review.reason,
+            PendingKind.ACTION: self.followups.action,
+            PendingKind.ACTION_DUE: self.followups.due,
+        }
+
+    @contextmanager
+    def _write(self, who: TelegramIdentity, update_id: int | None = None) -> Iterator[Request]:
+        with self.setting.database.write() as session:
+            yield request(session, who, self.setting, update_id)
+
+    @contextmanager
+    def _read(self, who: TelegramIdentity) -> Iterator[Request]:
+        with self.setting.database.read() as session:
+            yield request(session, who, self.setting, None)
+
+    # Commands
+
+    def start(
+        self, who: TelegramIdentity, code: str | None, update_id: int | None = None
+    ) -> Outcome:
+        with self._write(who, update_id) as r:
+            return self.account.start(r, code)
+
+    def help(self, who: TelegramIdentity) -> Outcome:
+        with self._read(who) as r:
+            return self.account.help(r)
+
+    def new_visit(self, who: TelegramIdentity) -> Outcome:
+        with self._write(who) as r:
+            return self.visiting.new_visit(r)
+
+    def resume(self, who: TelegramIdentity) -> Outcome:
+        with self._write(who) as r:
+            return self.visiting.resume(r)
+
+    def cancel(self, who: TelegramIdentity) -> Outcome:
+        with self._write(who) as r:
+            return self.visiting.cancel(r)
+
+    def report(self, who: TelegramIdentity, week: str | None) -> Outcome:
+        with self._read(who) as r:
+            return self.reports.report(r, week)
+
+    def resend(self, who: TelegramIdentity, week: str | None) -> Outcome:
+        with self._write(who) as r:
+            return self.reports.resend(r, week)
+
+    def review_queue(self, who: TelegramIdentity) -> Outcome:
+        with self._read(who) as r:
+            return self.review.start(r)
+
+    def overdue(self, who: TelegramIdentity) -> Outcome:
+        with self._read(who) as r:
+            return self.assignments.overdue(r)
+
+    def followup(self, who: TelegramIdentity) -> Outcome:
+        with self._read(who) as r:
+            return self.followups.start(r)
+
+    # Messages and buttons
+
+    def text(self, who: TelegramIdentity, text: str, update_id: int | None = None) -> Outcome:
+        """Typed text: the reply to what this person was asked, a menu button, or an answer."""
+        with self._write(who, update_id) as r:
+            waiting = r.session.get(PendingInput, r.person.id) if r.person else None
+            if waiting is not None:
+                return self._typed_replies[PendingKind(waiting.kind)](r, waiting, text)
+            match self._menu.get(text):
+                case "menu.new_visit":
+                    return self.visiting.new_visit(r)
+                case "menu.resume":
+                    return self.visiting.resume(r)
+            return self.visiting.text(r, text)
+
+    def photo(
+        self, who: TelegramIdentity, file_id: str, unique_id: str, update_id: int | None = None
+    ) -> Outcome:
+        with self._write(who, update_id) as r:
+            return self.visiting.photo(r, file_id, unique_id)
+
+    def location(
+        self,
+        who: TelegramIdentity,
+        latitude: float,
+        longitude: float,
+        update_id: int | None = None,
+    ) -> Outcome:
+        with self._write(who, update_id) as r:
+            return self.visiting.location(r, latitude, longitude)
+
+    def callback(self, who: TelegramIdentity, data: str, update_id: int | None = None) -> Outcome:
+        """A pressed inline button, answered by the part its data routes to."""
+        pressed = decode(data)
+        with self._write(who, update_id) as r:
+            match route_of(data):
+                case Route.REVIEW:
+                    return self.review.press(r, pressed)
+                case Route.FOLLOWUP:
+                    return self.followups.press(r, pressed)
+            return self.visiting.press(r, data, pressed)
+
+    def reminders(self) -> list[tuple[int, str]]:
+        """Reminders to shoppers whose assignment closes tomorrow, each sent once."""
+        return self.assignments.reminders()

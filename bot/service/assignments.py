@@ -1,0 +1,66 @@
+"""Assigned visits in the chat: overdue ones for admins, reminders for shoppers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from bot.i18n import Translator
+from bot.service.base import Request, Setting, translator_for
+from bot.service.outcome import Outcome, Reply
+from storage.models import Assignment, Role
+from visits import assignments
+
+MAX_OVERDUE = 50
+"""Overdue assignments listed in one message; the command line lists them all."""
+
+
+@dataclass
+class Assignments:
+    setting: Setting
+
+    def overdue(self, r: Request) -> Outcome:
+        """``/overdue``: assignments whose window passed with no visit, for admins."""
+        if r.person is None or r.person.role != Role.ADMIN:
+            return r.refuse("ops.admins_only")
+        late = assignments.overdue(r.session, self.setting.clock.today())
+        if not late:
+            return r.say("ops.nothing_overdue")
+        lines = [r.t("ops.overdue_title", count=len(late))]
+        lines += [_line(a, r.t) for a in late[:MAX_OVERDUE]]
+        return r.out(send=[Reply("\n".join(lines))])
+
+    def reminders(self) -> list[tuple[int, str]]:
+        """Reminders for windows closing tomorrow, each sent once (marked in one transaction)."""
+        clock = self.setting.clock
+        messages = []
+        with self.setting.database.write() as session:
+            for assignment in assignments.due_reminders(session, clock.today()):
+                shopper = assignment.evaluator
+                assignment.reminded_at = clock.now()
+                if shopper.telegram_id is None or not shopper.active:
+                    continue
+                t = translator_for(self.setting, shopper)
+                messages.append(
+                    (
+                        shopper.telegram_id,
+                        t(
+                            "ops.reminder",
+                            store=escape(assignment.store.name),
+                            until=f"{assignment.closes_on:%d.%m.%Y}",
+                            note=escape(assignment.note),
+                        ),
+                    )
+                )
+        return messages
+
+
+def _line(assignment: Assignment, t: Translator) -> str:
+    return t(
+        "ops.assignment_line",
+        id=assignment.id,
+        store=escape(assignment.store.name),
+        checklist=assignment.checklist_id,
+        shopper=assignment.evaluator.pseudonym,
+        until=f"{assignment.closes_on:%d.%m.%Y}",
+    )

@@ -1,0 +1,103 @@
+"""What every part of the application shares: its settings, the person who is asking, and
+the language to answer in.
+
+Each thing a person sends is one call of ``bot.service.Service``, which opens one database
+transaction and builds a ``Request`` for it; the parts (account, pickers, visit, review,
+reports, follow-ups, assignments) work inside it and return an ``Outcome``. Nothing here
+trusts what the update says about the person: their role and stores come from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.i18n import Translator, pick_language
+from bot.service.outcome import Outcome, Reply
+from storage import people
+from storage.db import Database
+from storage.models import PendingInput, PendingKind, Person, Role
+from visits.clock import Clock
+from visits.integrity import IntegrityRules
+
+VISIT_ROLES = frozenset({Role.EVALUATOR, Role.ADMIN})
+"""Who may make visits: shoppers, and admins trying the checklists."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The deployment as the application sees it."""
+
+    database: Database
+    default_language: str
+    clock: Clock
+    admins: frozenset[int] = frozenset()
+    """Telegram ids that are admins from their first /start."""
+    checklist_versions: dict[str, int] = field(default_factory=dict)
+    """Current version id of each checklist id, as registered at start."""
+    rules: IntegrityRules = field(default_factory=IntegrityRules)
+
+
+@dataclass
+class Request:
+    """One thing one person sent, inside its database transaction."""
+
+    session: Session
+    who: people.TelegramIdentity
+    person: Person | None
+    """The active person behind ``who``; None for a stranger (or someone deactivated)."""
+    t: Translator
+    update_id: int | None = None
+
+    def out(self, **fields: Any) -> Outcome:
+        """An Outcome in the person's language, so the menu and commands match the messages."""
+        return Outcome(language=self.t.language, **fields)
+
+    def say(self, key: str, **params: object) -> Outcome:
+        """One message from the catalogue."""
+        return self.out(send=[Reply(self.t(key, **params))])
+
+    def stranger(self) -> Outcome:
+        """A stranger gets the polite refusal and nothing else."""
+        return self.say("start.stranger")
+
+    def refuse(self, key: str) -> Outcome:
+        """The polite refusal for a stranger, and ``key`` (what the role lacks) for others."""
+        return self.stranger() if self.person is None else self.say(key)
+
+    def refuse_button(self, key: str) -> Outcome:
+        """As ``refuse``, for a pressed button: a toast."""
+        text = self.t("start.stranger" if self.person is None else key)
+        return self.out(toast=text, alert=True)
+
+
+def await_text(r: Request, kind: PendingKind, payload: dict[str, object]) -> None:
+    """Remember what this person's next typed message answers (it survives a restart)."""
+    assert r.person is not None
+    waiting = r.session.get(PendingInput, r.person.id)
+    if waiting is None:
+        r.session.add(PendingInput(person_id=r.person.id, kind=kind, payload=payload))
+    else:
+        waiting.kind, waiting.payload = kind, payload
+
+
+def request(
+    session: Session, who: people.TelegramIdentity, setting: Setting, update_id: int | None
+) -> Request:
+    person = people.person_by_telegram_id(session, who.telegram_id)
+    active = person if person is not None and person.active else None
+    return Request(session, who, active, translator(setting, who, person), update_id)
+
+
+def translator(setting: Setting, who: people.TelegramIdentity, person: Person | None) -> Translator:
+    """The person's Telegram language when the bot speaks it, else the one they registered
+    with, else the deployment's."""
+    language = who.language or (person.language if person else None)
+    return Translator(pick_language(language, setting.default_language))
+
+
+def translator_for(setting: Setting, person: Person) -> Translator:
+    """For a message to someone who did not write (an alert, a reminder)."""
+    return Translator(pick_language(person.language, setting.default_language))

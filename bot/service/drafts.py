@@ -1,0 +1,41 @@
+"""The shopper's side of every request: who may make visits, their one draft, and the
+refusal that shows the current question again so that nothing is lost."""
+
+from __future__ import annotations
+
+from bot.service.base import VISIT_ROLES, Request, Setting
+from bot.service.outcome import Outcome
+from bot.service.screens import render
+from storage.drafts import Records
+from visits import drafts
+from visits.flow import VisitFlow
+
+
+def refusal(r: Request) -> Outcome | None:
+    """Why this person may not make visits, or None if they may."""
+    if r.person is None:
+        return r.stranger()
+    if r.person.role not in VISIT_ROLES:
+        return r.say("visit.not_for_role")
+    return None
+
+
+def settle(r: Request, setting: Setting) -> None:
+    """Lapse or reopen returned visits before anything looks at the shopper's draft."""
+    assert r.person is not None
+    drafts.settle(Records(r.session), r.person.id, setting.clock.now())
+
+
+def current(r: Request, setting: Setting, visit_id: int | None = None) -> VisitFlow | None:
+    """The shopper's open draft (the given one, or the latest)."""
+    assert r.person is not None
+    return drafts.open_draft(Records(r.session), r.person.id, setting.clock, visit_id)
+
+
+def refuse(r: Request, setting: Setting, key: str, **params: object) -> Outcome:
+    """A short explanation, and the current question again so nothing is lost."""
+    outcome = r.out(toast=r.t(key, **params), alert=True)
+    draft = current(r, setting)
+    if draft is not None:
+        outcome.send.append(render(draft.screen(), r.t))
+    return outcome

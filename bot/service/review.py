@@ -1,0 +1,134 @@
+"""An admin's review of flagged visits: the card, and accepting, returning or voiding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from bot.callbacks import Op, Pressed, encode
+from bot.service.base import Request, Setting, await_text, translator_for
+from bot.service.outcome import Button, Outcome, Reply
+from bot.service.screens import percent
+from storage import reviews
+from storage.checklist_versions import definition
+from storage.models import Decision, PendingInput, PendingKind, ReviewStatus, Role, Visit
+from visits import integrity
+
+DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
+"""The word a review button carries for each decision; ``n`` shows the next visit."""
+NEXT = "n"
+
+
+@dataclass
+class Review:
+    setting: Setting
+
+    def start(self, r: Request) -> Outcome:
+        """``/review``: the first flagged visit waiting."""
+        if r.person is None or r.person.role != Role.ADMIN:
+            return r.refuse("ops.admins_only")
+        return r.out(send=[self._card(r, after=0)])
+
+    def press(self, r: Request, pressed: Pressed | None) -> Outcome:
+        """``rv:<a|r|v|n>:<visit>``: accept, ask a reason to return or void, or show the next."""
+        if r.person is None or r.person.role != Role.ADMIN:
+            return r.refuse_button("ops.admins_only")
+        button = _button(pressed)
+        if button is None:
+            return r.out(toast=r.t("error.bad_button"), alert=True)
+        word, visit_id = button
+        if word == NEXT:
+            return r.out(edit=self._card(r, after=visit_id))
+        if DECISIONS[word] == Decision.ACCEPTED:
+            return self.decide(r, visit_id, Decision.ACCEPTED, "")
+        visit = r.session.get(Visit, visit_id)
+        if visit is None or visit.review_status != ReviewStatus.PENDING:
+            return r.out(toast=r.t("ops.not_pending"), alert=True)
+        await_text(
+            r, PendingKind.REVIEW_REASON, {"visit_id": visit_id, "decision": DECISIONS[word]}
+        )
+        return r.out(edit=Reply(r.t("ops.type_reason", visit=visit_id)))
+
+    def reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
+        """The reason an admin typed for returning or voiding a visit."""
+        r.session.delete(waiting)
+        if not text.strip():
+            return r.say("ops.reason_required")
+        payload = waiting.payload
+        decided = self.decide(r, int(payload["visit_id"]), Decision(payload["decision"]), text)
+        return decided.as_messages()
+
+    def decide(self, r: Request, visit_id: int, decision: Decision, reason: str) -> Outcome:
+        assert r.person is not None
+        setting = self.setting
+        now = setting.clock.now()
+        try:
+            visit = integrity.decide(
+                r.session, visit_id, decision, reason, r.person.id, setting.rules, now
+            )
+        except integrity.ReviewError as error:
+            return r.out(toast=r.t(f"ops.{error.reason}"), alert=True)
+        outcome = r.out(
+            toast=r.t(f"ops.decided_{decision}", visit=visit_id),
+            edit=self._card(r, after=visit_id),
+        )
+        shopper = visit.evaluator
+        if decision == Decision.REJECTED and shopper.telegram_id is not None:
+            st = translator_for(setting, shopper)
+            deadline = (visit.resubmit_until or now).astimezone(setting.clock.zone)
+            outcome.notify.append(
+                (
+                    shopper.telegram_id,
+                    st(
+                        "ops.returned_to_shopper",
+                        visit=visit_id,
+                        store=escape(visit.store.name),
+                        reason=escape(reason),
+                        until=f"{deadline:%d.%m.%Y %H:%M}",
+                    ),
+                )
+            )
+        return outcome
+
+    def _card(self, r: Request, after: int) -> Reply:
+        t = r.t
+        waiting = reviews.pending_reviews(r.session)
+        pending = [v for v in waiting if v.id > after] or waiting
+        if not pending:
+            return Reply(t("ops.nothing_to_review"))
+        visit = pending[0]
+        flags = reviews.flags_of(r.session, visit.id)
+        lines = [
+            t(
+                "ops.review_card",
+                visit=visit.id,
+                store=escape(visit.store.name),
+                checklist=escape(definition(visit.checklist_version).title.get(t.language)),
+                shopper=visit.evaluator.pseudonym,
+                score=percent(visit.score, t),
+                count=len(waiting),
+            ),
+            "",
+            *(f"⚑ {t('flag.' + f.kind)}: {escape(f.details)}" for f in flags),
+        ]
+        buttons: tuple[tuple[Button, ...], ...] = (
+            (
+                (t("ops.accept"), encode(Op.DECIDE, "a", visit.id)),
+                (t("ops.reject"), encode(Op.DECIDE, "r", visit.id)),
+            ),
+            (
+                (t("ops.void"), encode(Op.DECIDE, "v", visit.id)),
+                (t("button.next"), encode(Op.DECIDE, NEXT, visit.id)),
+            ),
+        )
+        return Reply("\n".join(lines), buttons)
+
+
+def _button(pressed: Pressed | None) -> tuple[str, int] | None:
+    """The decision word and the visit of a review button, or None if forged."""
+    if pressed is None or pressed.op != Op.DECIDE:
+        return None
+    word, visit_id = pressed.fields
+    if not isinstance(word, str) or not isinstance(visit_id, int):
+        return None
+    return (word, visit_id) if word in (*DECISIONS, NEXT) and visit_id >= 0 else None

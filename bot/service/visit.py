@@ -1,0 +1,276 @@
+"""A shopper inside a visit: starting one, every answer, comment, photo and check-in, and
+submitting it with the alerts that follow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy import select
+
+from bot.callbacks import Op, Pressed, Route, encode
+from bot.i18n import Translator
+from bot.service import drafts
+from bot.service.base import Request, Setting, translator_for
+from bot.service.outcome import Outcome, Reply, Rows
+from bot.service.pickers import Pickers
+from bot.service.screens import percent, render, submitted
+from checklists.answers import AnswerRejected
+from storage import updates, visits
+from storage.models import Awaiting, Person, Role, Visit
+from visits.flow import FlowError, VisitFlow
+from visits.submission import submit_visit
+
+log = logging.getLogger(__name__)
+
+Action = Callable[[Request, VisitFlow | None], Outcome]
+
+
+@dataclass
+class Visiting:
+    setting: Setting
+    pickers: Pickers
+
+    def _as_evaluator(self, r: Request, act: Action) -> Outcome:
+        """Run ``act`` for a registered shopper with their draft.
+
+        An update seen before (Telegram redelivers after a crash) only shows the current
+        screen again: its effect was committed with its id.
+        """
+        refused = drafts.refusal(r)
+        if refused is not None:
+            return refused
+        drafts.settle(r, self.setting)
+        draft = drafts.current(r, self.setting)
+        if r.update_id is not None and not updates.first_time(r.session, r.update_id):
+            return r.out(send=[render(draft.screen(), r.t)] if draft else [])
+        return act(r, draft)
+
+    def new_visit(self, r: Request) -> Outcome:
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            if draft is not None:
+                return r.out(send=[_unfinished(draft, r.t)])
+            return r.out(send=[self.pickers.store_page(r, 0)])
+
+        return self._as_evaluator(r, act)
+
+    def resume(self, r: Request) -> Outcome:
+        return self._with_draft(r, "visit.nothing_to_resume", VisitFlow.keep)
+
+    def cancel(self, r: Request) -> Outcome:
+        return self._with_draft(r, "visit.nothing_to_cancel", VisitFlow.ask_cancel)
+
+    def _with_draft(self, r: Request, nothing: str, step: Callable[[VisitFlow], None]) -> Outcome:
+        """Apply ``step`` to the shopper's draft and show it, or say there is none."""
+
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            if draft is None:
+                return r.out(send=[Reply(r.t(nothing), menu=True)])
+            step(draft)
+            return r.out(send=[render(draft.screen(), r.t)])
+
+        return self._as_evaluator(r, act)
+
+    def location(self, r: Request, latitude: float, longitude: float) -> Outcome:
+        """A shared location: the check-in of an open visit, or nearby stores to start one."""
+
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            assert r.person is not None
+            now = self.setting.clock.now()
+            r.person.last_latitude, r.person.last_longitude = latitude, longitude
+            r.person.last_location_at = now
+            if draft is not None:
+                draft.check_in(latitude, longitude, now)
+                saved = Reply(r.t("visit.checkin_saved"))
+                return r.out(send=[saved, render(draft.screen(), r.t)])
+            return r.out(send=[self.pickers.nearest(r, latitude, longitude)])
+
+        return self._as_evaluator(r, act)
+
+    def text(self, r: Request, text: str) -> Outcome:
+        text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; it means nothing
+
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            if draft is None:
+                return r.out(send=[Reply(r.t("visit.use_buttons_or_visit"), menu=True)])
+            return self._typed(r, draft, text)
+
+        return self._as_evaluator(r, act)
+
+    def photo(self, r: Request, file_id: str, unique_id: str) -> Outcome:
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            if draft is None or draft.visit.awaiting is not None:
+                reply = Reply(r.t("visit.photo_without_question"), menu=draft is None)
+                return r.out(send=[reply])
+            try:
+                draft.add_photo(file_id, unique_id)
+            except FlowError as error:
+                explanation = Reply(r.t(f"error.{error.reason}", **error.params))
+                return r.out(send=[explanation, render(draft.screen(), r.t)])
+            return r.out(send=[render(draft.screen(), r.t)])
+
+        return self._as_evaluator(r, act)
+
+    def press(self, r: Request, data: str, pressed: Pressed | None) -> Outcome:
+        """A button of the pickers or of a visit (``pressed`` is None when no button of the
+        bot's sends ``data``)."""
+        refused = drafts.refusal(r)
+        if refused is not None:
+            text = refused.send[0].text
+            return r.out(toast=text, alert=True)
+        assert r.person is not None
+        drafts.settle(r, self.setting)
+        if r.update_id is not None and not updates.first_time(r.session, r.update_id):
+            draft = drafts.current(r, self.setting)
+            return r.out(edit=render(draft.screen(), r.t) if draft else None)
+        if pressed is None:
+            log.warning("forged or unknown callback data %r from %s", data, r.who.telegram_id)
+            return drafts.refuse(r, self.setting, "error.bad_button")
+        if pressed.route == Route.PICKER:
+            return self.pickers.press(r, pressed)
+        return self._visit_action(r, pressed)
+
+    def _visit_action(self, r: Request, pressed: Pressed) -> Outcome:
+        assert r.person is not None
+        visit_id, index, *args = pressed.numbers()
+        draft = drafts.current(r, self.setting, visit_id)
+        if draft is None:
+            visit = r.session.get(Visit, visit_id)
+            mine = visit is not None and visit.evaluator_id == r.person.id
+            if not mine:
+                log.warning(
+                    "button for visit %s pressed by %s, who does not own it",
+                    visit_id,
+                    r.person.id,
+                )
+            reason = "error.visit_finished" if mine else "error.bad_button"
+            return drafts.refuse(r, self.setting, reason)
+        try:
+            return self._apply(r, draft, pressed.op, index, args)
+        except AnswerRejected as rejected:
+            return drafts.refuse(r, self.setting, f"reject.{rejected.reason}", **rejected.params)
+        except FlowError as error:
+            return drafts.refuse(r, self.setting, f"error.{error.reason}", **error.params)
+
+    def _apply(self, r: Request, draft: VisitFlow, op: Op, index: int, args: list[int]) -> Outcome:
+        toast = None
+        match op:
+            case Op.ANSWER:
+                item = draft.check_current(index)
+                draft.answer(item, item.kind.button_value(item, args[0]))
+            case Op.NOT_APPLICABLE:
+                draft.not_applicable(draft.check_current(index))
+            case Op.SKIP:
+                draft.skip(draft.check_current(index))
+            case Op.BACK:
+                if index >= 0:
+                    draft.check_current(index)
+                elif draft.visit.current_item is not None:
+                    raise FlowError("stale")
+                draft.back()
+            case Op.TIMER_START:
+                draft.start_timer(draft.check_current(index))
+            case Op.TIMER_STOP:
+                seconds = draft.stop_timer(draft.check_current(index))
+                toast = r.t("visit.timer_stopped", seconds=seconds)
+            case Op.COMMENT:
+                draft.ask_comment(draft.check_current(index))
+            case Op.RESUME | Op.KEEP:
+                draft.keep()
+            case Op.PHOTOS_DONE:
+                draft.photos_done(draft.check_current(index))
+            case Op.REVIEW:
+                draft.check_current(index)
+                draft.review()
+            case Op.EDIT:
+                draft.edit(index)
+            case Op.SUBMIT:
+                return self._submit(r, draft)
+            case Op.CANCEL:
+                draft.ask_cancel()
+            case Op.CANCEL_CONFIRMED:
+                draft.cancel()
+                return r.out(edit=Reply(r.t("visit.cancelled"), menu=True))
+            case _:
+                raise FlowError("bad_button")
+        return r.out(toast=toast, edit=render(draft.screen(), r.t))
+
+    def _submit(self, r: Request, draft: VisitFlow) -> Outcome:
+        if draft.visit.current_item is not None or draft.visit.awaiting is not None:
+            raise FlowError("stale")
+        if draft.missing():
+            raise FlowError("missing_answers", count=len(draft.missing()))
+        screen = draft.screen()
+        submission = submit_visit(r.session, draft.visit.id, self.setting.rules, self.setting.clock)
+        result = visits.score_of(draft.visit)
+        reply = submitted(screen, result, r.t)
+        if submission is not None and submission.flags:
+            reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
+        outcome = r.out(edit=reply)
+        if result.critical_failed:
+            outcome.notify = self._critical_alerts(r, draft, result.critical_failures)
+        return outcome
+
+    def _critical_alerts(
+        self, r: Request, draft: VisitFlow, failures: tuple[str, ...]
+    ) -> list[tuple[int, str]]:
+        visit = draft.visit
+        managers = r.session.scalars(
+            select(Person).where(
+                Person.role == Role.MANAGER, Person.active, Person.telegram_id.is_not(None)
+            )
+        ).all()
+        alerts = []
+        for manager in managers:
+            if visit.store_id not in {s.id for s in manager.stores}:
+                continue
+            t = translator_for(self.setting, manager)
+            items = ", ".join(draft.checklist.item(i).prompt.get(t.language) for i in failures)
+            text = t(
+                "alert.critical",
+                visit=visit.id,
+                store=escape(visit.store.name),
+                pseudonym=visit.evaluator.pseudonym,
+                score=percent(visit.score, t),
+                items=escape(items),
+                employee=escape(
+                    visit.employee.name if visit.employee else visit.employee_description or "—"
+                ),
+            )
+            alerts.append((int(manager.telegram_id or 0), text))
+        return alerts
+
+    def _typed(self, r: Request, draft: VisitFlow, text: str) -> Outcome:
+        t = r.t
+        try:
+            if draft.visit.awaiting == Awaiting.DESCRIPTION:
+                draft.describe_employee(text)
+            elif draft.visit.awaiting == Awaiting.COMMENT:
+                draft.comment(text)
+            elif draft.visit.awaiting == Awaiting.CANCEL or draft.visit.current_item is None:
+                return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
+            else:
+                item = draft.checklist.item(draft.visit.current_item)
+                if not item.kind.typed:
+                    return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
+                draft.answer(item, text)
+        except AnswerRejected as rejected:
+            explanation = t(f"reject.{rejected.reason}", **rejected.params)
+        except FlowError as error:
+            explanation = t(f"error.{error.reason}", **error.params)
+        else:
+            return r.out(send=[render(draft.screen(), t)])
+        return r.out(send=[Reply(explanation), render(draft.screen(), t)])
+
+
+def _unfinished(draft: VisitFlow, t: Translator) -> Reply:
+    visit = draft.visit
+    buttons: Rows = (
+        (
+            (t("button.resume"), encode(Op.RESUME, visit.id, -1)),
+            (t("button.cancel_visit"), encode(Op.CANCEL, visit.id, -1)),
+        ),
+    )
+    return Reply(t("visit.unfinished", store=escape(visit.store.name)), buttons)

@@ -1,0 +1,72 @@
+"""The queries behind integrity checks and the admins' review of flagged visits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import Photo, ReviewStatus, Visit, VisitFlag, VisitStatus
+
+
+def counted() -> ColumnElement[bool]:
+    """Visits that count in reports: unflagged, or flagged and accepted by an admin."""
+    return or_(Visit.review_status.is_(None), Visit.review_status == ReviewStatus.ACCEPTED)
+
+
+def reused_photos(session: Session, visit: Visit) -> list[str]:
+    """The visit's photos (Telegram's ``file_unique_id``) that another visit has too."""
+    return list(
+        session.scalars(
+            select(Photo.file_unique_id)
+            .join(Visit, Visit.id == Photo.visit_id)
+            .where(
+                Photo.file_unique_id.in_([p.file_unique_id for p in visit.photos]),
+                Photo.visit_id != visit.id,
+                Visit.status.in_((VisitStatus.SUBMITTED, VisitStatus.DRAFT, VisitStatus.VOIDED)),
+            )
+            .distinct()
+        )
+    )
+
+
+def earlier_visits(session: Session, visit: Visit, since: datetime, until: datetime) -> int:
+    """Other submitted visits by the same shopper to the same store in ``since..until``."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Visit)
+            .where(
+                Visit.id != visit.id,
+                Visit.evaluator_id == visit.evaluator_id,
+                Visit.store_id == visit.store_id,
+                Visit.status == VisitStatus.SUBMITTED,
+                Visit.submitted_at >= since,
+                Visit.submitted_at <= until,
+            )
+        )
+        or 0
+    )
+
+
+def flags_of(session: Session, visit_id: int) -> list[VisitFlag]:
+    return list(
+        session.scalars(
+            select(VisitFlag).where(VisitFlag.visit_id == visit_id).order_by(VisitFlag.id)
+        )
+    )
+
+
+def pending_reviews(session: Session) -> list[Visit]:
+    """Flagged visits waiting for an admin, the longest waiting first."""
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(
+                Visit.status == VisitStatus.SUBMITTED,
+                Visit.review_status == ReviewStatus.PENDING,
+            )
+            .order_by(Visit.submitted_at)
+        )
+    )

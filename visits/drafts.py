@@ -1,0 +1,41 @@
+"""A shopper's one open draft: finding it, and the step that settles returned visits first.
+
+A shopper has at most one draft. A visit an admin returned for fixing becomes the draft
+when the shopper has none open; one not fixed before its deadline lapses. That is a change,
+so it is an explicit step (``settle``) the application takes at the start of a shopper's
+transaction, and looking the draft up (``open_draft``) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.drafts import Records
+from storage.models import VisitStatus
+from visits.clock import Clock
+from visits.flow import VisitFlow
+
+
+def settle(records: Records, evaluator_id: int, now: datetime) -> None:
+    """Lapse drafts whose time to resubmit ran out; with no draft left, reopen the returned
+    visit whose deadline comes first, on its review screen."""
+    for lapsed in records.lapsed_drafts(evaluator_id, now):
+        lapsed.status = VisitStatus.CANCELLED
+        lapsed.awaiting = None
+    if records.latest_draft(evaluator_id) is not None:
+        return
+    returned = records.first_returned(evaluator_id, now)
+    if returned is not None:
+        returned.status = VisitStatus.DRAFT
+        returned.current_item = None
+        returned.awaiting = None
+
+
+def open_draft(
+    records: Records, evaluator_id: int, clock: Clock, visit_id: int | None = None
+) -> VisitFlow | None:
+    """The evaluator's open draft (the given one, or the latest); never someone else's."""
+    visit = records.latest_draft(evaluator_id)
+    if visit is None or (visit_id is not None and visit.id != visit_id):
+        return None
+    return VisitFlow(records, visit, clock)
