@@ -1,6 +1,7 @@
 """The Bot API client as this product needs it, on top of python-telegram-bot's.
 
-Three things the library's defaults get wrong for us (FIELD-NOTES, and each has a test):
+Three things the library's defaults get wrong for us (each has a test in tests/test_botapi.py
+or tests/test_faults.py):
 
 - **A call that failed for a passing reason is retried** (a 5xx answer, a network error, a
   timeout) with a doubling pause; Telegram's 429 is the rate limiter's job. A message that

@@ -167,7 +167,8 @@ def report_trigger(schedule: str, timezone: str) -> CronTrigger:
     """``mon 09:00`` / ``mon,thu 08:30`` / ``daily 07:00``, or a 5-field cron line.
 
     Day *names* are used, never numbers: APScheduler counts 0 = Monday while crontab
-    counts 0 = Sunday, and ``from_crontab("0 9 * * 1")`` fires on Tuesday (FIELD-NOTES).
+    counts 0 = Sunday, and APScheduler's ``CronTrigger.from_crontab("0 9 * * 1")`` fires on
+    Tuesday.
     """
     parts = schedule.split()
     try:

@@ -1,9 +1,9 @@
 """The figures of a weekly report, computed from submitted visits.
 
-Counts and averages are GROUP BY queries over ``visit`` and ``answer`` (FIELD-NOTES: 11 ms
-per week in SQL against 1.3 s fetching rows into Python); Python only combines the few
-aggregate rows and lays them out. Only the visits sheet lists rows, because it shows every
-visit: two queries, one for the visits and one for their answers.
+Counts and averages are GROUP BY queries over ``visit`` and ``answer`` (a week of 10⁶ answers
+took 11 ms in SQL with its indexes, against 1.3 s fetching the rows into Python); Python only
+combines the few aggregate rows and lays them out. Only the visits sheet lists rows, because
+it shows every visit: two queries, one for the visits and one for their answers.
 
 Weeks are half-open UTC ranges computed in Python from the deployment's zone (SQLite has no
 ISO week). Every query is limited to the scope's stores, so a manager's report holds nothing

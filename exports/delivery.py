@@ -1,9 +1,10 @@
 """Who gets which weekly workbook, and the ledger that sends each one exactly once.
 
-The ledger lives in the product's own database (FIELD-NOTES: PTB's jobs are not persisted,
-and a missed APScheduler run is lost): on start and at every tick the bot asks which week is
-due, makes sure a ledger row exists for each recipient, and then works through the due rows
-**one at a time**: claim → build → mark sending → send → mark sent or failed.
+The ledger lives in the product's own database (python-telegram-bot's jobs are not persisted,
+and APScheduler skips a run missed while the process was down, only logging it): on start and
+at every tick the bot asks which week is due, makes sure a ledger row exists for each
+recipient, and then works through the due rows **one at a time**: claim → build → mark sending
+→ send → mark sent or failed.
 
 - A claim is a conditional UPDATE that stamps a fresh token on a row nobody holds; only the
   process whose update matched goes on, and every later step (renewing the claim, marking

@@ -1,7 +1,7 @@
 """The database schema. Alembic migrations in ``storage/migrations`` create it.
 
 Times are stored as timezone-aware UTC; week boundaries are computed in the deployment's
-zone in Python (see FIELD-NOTES: SQLite has no ISO week).
+zone in Python: SQLite's ``strftime('%W')`` is not the ISO week and ``%V`` returns NULL.
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ def _question(screen: Screen, t: Translator) -> Reply:
         return Reply(
             "\n".join(lines), _rows([(t("button.back_to_question"), _data(Op.RESUME, screen))])
         )
-    prompt = item.kind.instruction(item, t)
+    assert screen.today is not None
+    prompt = item.kind.instruction(item, t, screen.today)
     if prompt:
         lines += ["", prompt]
     return Reply("\n".join(lines), _answer_rows(screen, item, t) + _navigation(screen, item, t))

@@ -18,6 +18,7 @@ from checklists.item_types.base import (
     Words,
 )
 from checklists.item_types.choice import Choice
+from checklists.item_types.date import Date
 from checklists.item_types.nps import Nps
 from checklists.item_types.number import Count, Number
 from checklists.item_types.photo import Photo
@@ -28,7 +29,18 @@ from checklists.item_types.yes_no import YesNo
 
 KINDS: dict[str, ItemKind] = {
     kind.name: kind
-    for kind in (YesNo(), Timer(), Number(), Count(), Scale(), Choice(), Nps(), Photo(), Text())
+    for kind in (
+        YesNo(),
+        Timer(),
+        Number(),
+        Count(),
+        Scale(),
+        Choice(),
+        Nps(),
+        Photo(),
+        Text(),
+        Date(),
+    )
 }
 """Every item type by the name a checklist file gives it, in the order the README lists them."""
 

@@ -108,7 +108,7 @@ class ItemKind:
         """Rows of answer buttons."""
         return []
 
-    def instruction(self, item: Item, words: Words) -> str:
+    def instruction(self, item: Item, words: Words, today: date) -> str:
         """What to do to answer, shown under the question ("" when the buttons say it)."""
         return ""
 

@@ -35,7 +35,7 @@ class Number(WholeNumber):
             return self.keypad(item)
         return [self.keypad(item)[0][: self.SHORT_KEYPAD]]
 
-    def instruction(self, item: Item, words: Words) -> str:
+    def instruction(self, item: Item, words: Words, today: date) -> str:
         low, high = self.value_range(item)
         return words("visit.type_number", min=low, max=high)
 

@@ -16,7 +16,7 @@ class Photo(ItemKind):
     photos = True
     required_by_default = False
 
-    def instruction(self, item: Item, words: Words) -> str:
+    def instruction(self, item: Item, words: Words, today: date) -> str:
         return words("visit.send_photos", max=self.photo_limit(item))
 
     def parse(self, item: Item, raw: AnswerValue, today: date) -> AnswerValue:

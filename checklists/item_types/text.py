@@ -26,5 +26,5 @@ class Text(ItemKind):
             raise AnswerRejected("text_too_long", {"max": MAX_LENGTH})
         return text
 
-    def instruction(self, item: Item, words: Words) -> str:
+    def instruction(self, item: Item, words: Words, today: date) -> str:
         return words("visit.type_text")

@@ -3,6 +3,7 @@ chat), measured by the bot between two button presses or typed; scored by bands.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from checklists.item_types.base import AnswerValue, WholeNumber, Words, band_score
@@ -25,7 +26,7 @@ class Timer(WholeNumber):
         low = 0 if item.min is None else item.min
         return low, DEFAULT_MAX if item.max is None else item.max
 
-    def instruction(self, item: Item, words: Words) -> str:
+    def instruction(self, item: Item, words: Words, today: date) -> str:
         return words("visit.timer_help", max=self.value_range(item)[1])
 
     def score(self, item: Item, value: AnswerValue) -> float:
