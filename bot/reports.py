@@ -15,7 +15,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from exports.report_data import Scope
 from exports.weeks import Week
 from storage import maintenance
 from storage.db import Database
+from visits.clock import Clock
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -43,14 +44,6 @@ after its lease."""
 UPLOAD_READ_SECONDS, UPLOAD_WRITE_SECONDS = 60.0, 20.0
 UPLOAD_BYTES_PER_SECOND = 256 * 1024
 """The slowest upload we plan for: a 50 MB workbook gets about 3 more minutes to go out."""
-
-
-Clock = Callable[[], datetime]
-
-
-def _clock(now: datetime | None) -> Clock:
-    """The run's "now": the real time, or a fixed moment a caller (a test) gives."""
-    return (lambda: now) if now is not None else (lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -89,9 +82,10 @@ class ReportService:
         if self._running.locked():
             return 0
         async with self._running:
-            clock = _clock(now)
+            # The run's "now": the real time, or a fixed moment a caller (a test) gives.
+            clock = Clock.fixed(now, self.zone) if now is not None else Clock(self.zone)
             sent, prepared = 0, False
-            while (item := await asyncio.to_thread(self.claim_next, clock())) is not None:
+            while (item := await asyncio.to_thread(self.claim_next, clock.now())) is not None:
                 if not prepared:
                     await asyncio.to_thread(maintenance.refresh_statistics, self.database)
                     prepared = True
@@ -140,7 +134,7 @@ class ReportService:
     async def _keep_claim(self, item: delivery.Claimed, clock: Clock) -> None:
         while True:
             await asyncio.sleep(delivery.RENEW_EVERY.total_seconds())
-            if not await asyncio.to_thread(self._write, delivery.renew, item, clock()):
+            if not await asyncio.to_thread(self._write, delivery.renew, item, clock.now()):
                 log.error("report %s for person %s: the claim was lost", item.week, _who(item))
                 return
 
@@ -156,13 +150,13 @@ class ReportService:
                 _who(item),
                 exc,
             )
-            await self._failed(item, f"{type(exc).__name__}: {exc}", clock(), None)
+            await self._failed(item, f"{type(exc).__name__}: {exc}", clock.now(), None)
             return 0
         except Exception:
             log.exception("building report %s for person %s failed", item.week, _who(item))
-            await self._failed(item, "building the workbook failed; see the log", clock(), None)
+            await self._failed(item, "building the workbook failed; see the log", clock.now(), None)
             return 0
-        if not await asyncio.to_thread(self._write, delivery.mark_sending, item, clock()):
+        if not await asyncio.to_thread(self._write, delivery.mark_sending, item, clock.now()):
             log.warning("report %s for person %s: claim lost before sending", item.week, _who(item))
             return 0
         try:
@@ -173,7 +167,7 @@ class ReportService:
                 if isinstance(exc.retry_after, timedelta)
                 else timedelta(seconds=float(exc.retry_after))
             )
-            await self._failed(item, f"Telegram asked to wait {wait}", clock(), wait)
+            await self._failed(item, f"Telegram asked to wait {wait}", clock.now(), wait)
             return 0
         except (TelegramError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -181,13 +175,15 @@ class ReportService:
                 log.warning(
                     "report %s for person %s: outcome unknown (%s)", item.week, _who(item), error
                 )
-                await asyncio.to_thread(self._write, delivery.mark_unknown, item, error, clock())
+                await asyncio.to_thread(
+                    self._write, delivery.mark_unknown, item, error, clock.now()
+                )
             else:
                 log.warning("report %s for person %s not sent: %s", item.week, _who(item), error)
-                await self._failed(item, error, clock(), None)
+                await self._failed(item, error, clock.now(), None)
             return 0
         recorded = await asyncio.to_thread(
-            self._write, delivery.mark_sent, item, built.path, built.digest, clock()
+            self._write, delivery.mark_sent, item, built.path, built.digest, clock.now()
         )
         if not recorded:
             log.error(
