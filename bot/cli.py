@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from checklists.loader import ChecklistError, LoadedChecklist, load_all
 from storage import checklist_versions, maintenance, migrate, people, roster
 from storage.db import Database
 from storage.models import DeliveryStatus, Role
+from visits.clock import Clock
 
 if TYPE_CHECKING:
     from bot.reports import ReportService
@@ -59,6 +60,10 @@ class Context:
                 ) from None
             migrate.upgrade(self._database)
         return self._database
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.settings.zone)
 
     def checklists(self) -> dict[str, int]:
         """Register the checklist files; the current version id of each checklist id."""
@@ -322,7 +327,7 @@ def report(
     from exports.weeks import Week
 
     settings = context.settings
-    latest = Week.last_complete(datetime.now(UTC), settings.zone)
+    latest = Week.last_complete(context.clock.now(), settings.zone)
     try:
         week = Week.parse(week_text) if week_text else latest
         parsed = [Scope.parse(text) for text in scopes]
@@ -373,7 +378,7 @@ def deliveries(context: Context, week_text: str | None) -> None:
 
     zone = context.settings.zone
     try:
-        week = Week.parse(week_text) if week_text else Week.last_complete(datetime.now(UTC), zone)
+        week = Week.parse(week_text) if week_text else Week.last_complete(context.clock.now(), zone)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     with context.database.read() as session:
@@ -456,7 +461,7 @@ def assignments_list(context: Context, overdue: bool) -> None:
     """Open assignments (or the overdue ones), soonest to close first."""
     from visits import assignments
 
-    today = datetime.now(context.settings.zone).date()
+    today = context.clock.today()
     with context.database.read() as session:
         rows = (
             assignments.overdue(session, today)

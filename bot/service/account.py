@@ -8,7 +8,7 @@ from html import escape
 
 from bot.service.base import VISIT_ROLES, Request, Setting, translator
 from bot.service.outcome import Outcome, Reply
-from storage import people, updates
+from storage import people
 from storage.models import Role
 
 INVITATION_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -21,14 +21,14 @@ class Account:
     setting: Setting
 
     def start(self, r: Request, code: str | None) -> Outcome:
-        session, who = r.session, r.who
+        session, who, now = r.session, r.who, self.setting.clock.now()
         person = people.person_by_telegram_id(session, who.telegram_id)
-        repeated = r.update_id is not None and not updates.first_time(session, r.update_id)
+        repeated = r.repeated(self.setting.clock)
         if code and not repeated:
             try:
                 if not INVITATION_CODE.fullmatch(code):
                     raise people.InvitationRefused("unknown")
-                person = people.redeem_invitation(session, code, who)
+                person = people.redeem_invitation(session, code, who, now=now)
             except people.InvitationRefused as refused:
                 return r.say(f"start.refused_{refused.reason}")
         elif person is None and who.telegram_id in self.setting.admins:

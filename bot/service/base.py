@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import Translator, pick_language
 from bot.service.outcome import Outcome, Reply
-from storage import people
+from storage import people, updates
 from storage.db import Database
 from storage.models import PendingInput, PendingKind, Person, Role
 from visits.clock import Clock
@@ -50,6 +50,13 @@ class Request:
     """The active person behind ``who``; None for a stranger (or someone deactivated)."""
     t: Translator
     update_id: int | None = None
+
+    def repeated(self, clock: Clock) -> bool:
+        """Whether this update was acted on before (Telegram delivers at least once); the
+        first time, its id is recorded in this transaction, with its effect."""
+        if self.update_id is None:
+            return False
+        return not updates.first_time(self.session, self.update_id, clock.now())
 
     def out(self, **fields: Any) -> Outcome:
         """An Outcome in the person's language, so the menu and commands match the messages."""

@@ -18,7 +18,7 @@ from bot.service.outcome import Outcome, Reply, Rows
 from bot.service.pickers import Pickers
 from bot.service.screens import percent, render, submitted
 from checklists.answers import AnswerRejected
-from storage import updates, visits
+from storage import visits
 from storage.models import Awaiting, Person, Role, Visit
 from visits.flow import FlowError, VisitFlow
 from visits.submission import submit_visit
@@ -44,7 +44,7 @@ class Visiting:
             return refused
         drafts.settle(r, self.setting)
         draft = drafts.current(r, self.setting)
-        if r.update_id is not None and not updates.first_time(r.session, r.update_id):
+        if r.repeated(self.setting.clock):
             return r.out(send=[render(draft.screen(), r.t)] if draft else [])
         return act(r, draft)
 
@@ -122,7 +122,7 @@ class Visiting:
             return r.out(toast=text, alert=True)
         assert r.person is not None
         drafts.settle(r, self.setting)
-        if r.update_id is not None and not updates.first_time(r.session, r.update_id):
+        if r.repeated(self.setting.clock):
             draft = drafts.current(r, self.setting)
             return r.out(edit=render(draft.screen(), r.t) if draft else None)
         if pressed is None:
