@@ -18,6 +18,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -37,6 +38,7 @@ from bot.botapi import make_bot
 from bot.i18n import LANGUAGES, Translator
 from bot.reports import ReportService
 from bot.service import Service
+from bot.service.account import ROLE_COMMANDS
 from bot.service.outcome import Outcome, Reply
 from storage.models import Role
 from storage.people import TelegramIdentity
@@ -44,12 +46,6 @@ from storage.people import TelegramIdentity
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-ROLE_COMMANDS = {
-    Role.EVALUATOR: ("visit", "resume", "cancel", "help"),
-    Role.ADMIN: ("visit", "resume", "cancel", "review", "overdue", "report", "resend", "help"),
-    Role.MANAGER: ("report", "followup", "help"),
-    Role.HR: ("report", "help"),
-}
 REMINDER_SECONDS = 30 * 60
 R = TypeVar("R")
 
@@ -77,6 +73,8 @@ def build_application(
     )
     application.add_handler(CommandHandler("start", front.on_start))
     application.add_handler(CommandHandler("help", front.on_help))
+    application.add_handler(CommandHandler("language", front.on_language))
+    application.add_handler(CommandHandler("visits", front.on_visits))
     application.add_handler(CommandHandler("visit", front.on_visit))
     application.add_handler(CommandHandler("resume", front.on_resume))
     application.add_handler(CommandHandler("cancel", front.on_cancel))
@@ -140,6 +138,12 @@ class TelegramFront:
     async def on_help(self, update: Update, context: Context) -> None:
         await self._command(update, context, self.service.help)
 
+    async def on_language(self, update: Update, context: Context) -> None:
+        await self._command(update, context, self.service.language)
+
+    async def on_visits(self, update: Update, context: Context) -> None:
+        await self._command(update, context, self.service.visits)
+
     async def on_visit(self, update: Update, context: Context) -> None:
         await self._command(update, context, self.service.new_visit)
 
@@ -198,6 +202,7 @@ class TelegramFront:
             largest.file_id,
             largest.file_unique_id,
             update.update_id,
+            update.message.caption or "",
         )
 
     async def on_location(self, update: Update, context: Context) -> None:
@@ -215,8 +220,9 @@ class TelegramFront:
     async def on_callback(self, update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
+        pressed = query.message.message_id if query.message is not None else None
         outcome = await self._run(
-            self.service.callback, _identity(update), query.data or "", update.update_id
+            self.service.callback, _identity(update), query.data or "", update.update_id, pressed
         )
         await self._answer(update, context, outcome)
 
@@ -231,6 +237,7 @@ class TelegramFront:
             query.answer(outcome.toast, show_alert=outcome.alert and bool(outcome.toast)),
         )
         if outcome.edit is not None and query.message is not None:
+            moved = await self._moved(context, chat_id, outcome.edit, query.message.message_id)
             await _each(
                 "editing a screen",
                 chat_id,
@@ -242,7 +249,37 @@ class TelegramFront:
                     )
                 ),
             )
+            if moved and outcome.edit.visit is not None:
+                await self._run(self.service.shown, outcome.edit.visit, query.message.message_id)
+        elif outcome.retire and query.message is not None:
+            # An older copy of a question: it loses its buttons, the live one keeps them.
+            await _each(
+                "taking the buttons off an old copy",
+                chat_id,
+                _ignore_unchanged(query.edit_message_reply_markup(reply_markup=None)),
+            )
         await self._deliver(update, context, outcome)
+
+    async def _moved(
+        self, context: Context, chat_id: int | None, reply: Reply, message_id: int
+    ) -> bool:
+        """Whether a visit's question, shown by editing ``message_id``, moves there from
+        another message (which then loses its buttons)."""
+        if reply.visit is None or chat_id is None or reply.replaces == message_id:
+            return False
+        await self._retire(context, chat_id, reply.replaces)
+        return True
+
+    async def _retire(self, context: Context, chat_id: int, message_id: int | None) -> None:
+        """The buttons off an older copy of a question: only one can be answered."""
+        if message_id is not None:
+            await _each(
+                "taking the buttons off an old copy",
+                chat_id,
+                _ignore_unchanged(
+                    context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+                ),
+            )
 
     async def _deliver(self, update: Update, context: Context, outcome: Outcome) -> None:
         """Every message of the outcome on its own: one that fails is logged, the rest go."""
@@ -252,13 +289,17 @@ class TelegramFront:
             markup = (
                 self._menu(outcome.language) if reply.menu and not reply.buttons else _inline(reply)
             )
-            await _each(
+            if reply.visit is not None:
+                await self._retire(context, chat.id, reply.replaces)
+            sent = await _each(
                 "sending a reply",
                 chat.id,
                 context.bot.send_message(
                     chat.id, _fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=markup
                 ),
             )
+            if reply.visit is not None and isinstance(sent, Message):
+                await self._run(self.service.shown, reply.visit, sent.message_id)
         for chat_id, text in outcome.notify:
             await _each(
                 "alerting about a critical failure",
@@ -328,13 +369,15 @@ def _fit(text: str) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def _each(what: str, chat_id: int | None, call: Awaitable[object]) -> None:
-    """One Bot API call of a reply; a failure is logged with its context and does not stop
-    the calls after it (each message of a reply is sent on its own)."""
+async def _each(what: str, chat_id: int | None, call: Awaitable[object]) -> object:
+    """One Bot API call of a reply, and what it returned; a failure is logged with its
+    context and does not stop the calls after it (each message of a reply is sent on its
+    own)."""
     try:
-        await call
+        return await call
     except TelegramError:
         log.exception("%s failed for chat %s", what, chat_id)
+        return None
 
 
 async def _ignore_unchanged(call: Awaitable[object]) -> None:

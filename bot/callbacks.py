@@ -31,6 +31,8 @@ Field = int | str
 class Route(StrEnum):
     """Which part of the application answers a button."""
 
+    ACCOUNT = "account"
+    """A person's role and language."""
     PICKER = "picker"
     """Choosing the store, the checklist and the employee of a new visit."""
     VISIT = "visit"
@@ -64,6 +66,12 @@ class Op(StrEnum):
     SUBMIT = "sub"
     CANCEL = "cx"
     CANCEL_CONFIRMED = "cxy"
+    KEEP_ANSWER = "kp"
+    HINT = "hint"
+    CHANGE_EMPLOYEE = "who"
+    # A person's role and language
+    SWITCH_ROLE = "role"
+    LANGUAGE = "lang"
     # Field operations
     DECIDE = "rv"
     FOLLOW_UP = "fu"
@@ -104,8 +112,13 @@ OPS: dict[Op, Spec] = {
             Op.SUBMIT,
             Op.CANCEL,
             Op.CANCEL_CONFIRMED,
+            Op.KEEP_ANSWER,
+            Op.HINT,
+            Op.CHANGE_EMPLOYEE,
         )
     },
+    Op.SWITCH_ROLE: Spec(Route.ACCOUNT, (int, int)),  # invitation, 1: switch, 0: keep
+    Op.LANGUAGE: Spec(Route.ACCOUNT, (str,)),  # ru|en
     Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|n (accept, return, void, next), visit
     Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
 }

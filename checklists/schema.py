@@ -117,7 +117,14 @@ class Item(Strict):
     id: Slug
     type: TypeName
     prompt: Text
+    standard: Text | None = None
+    """The standard's short name ("Greeted within 30 s"), wherever a standard is named: the
+    final screen, alerts, the review, the workbooks. Without one, the prompt stands in."""
     hint: Text | None = None
+    start: Text | None = None
+    """A stopwatch's start button ("▶ Dialling"); the channel's default without one."""
+    stop: Text | None = None
+    """A stopwatch's stop button ("⏹ Answered"); the channel's default without one."""
     weight: Annotated[float, Field(ge=0)] | None = None
     critical: bool = False
     na: bool = False
@@ -133,6 +140,10 @@ class Item(Strict):
     def kind(self) -> ItemKind:
         """What the item's type does: how it is answered, scored, stored and shown."""
         return KINDS[self.type]
+
+    def standard_name(self, language: str) -> str:
+        """What the standard is called in ``language``: its short name, else its prompt."""
+        return (self.standard or self.prompt).get(language)
 
     @property
     def scored(self) -> bool:
@@ -184,6 +195,8 @@ def _item_problems(item: Item) -> list[str]:
         problems.append(f"a '{kind.name}' item takes no 'min' or 'max'")
     if item.max_photos is not None and not kind.photos:
         problems.append("only a 'photo' item takes 'max_photos'")
+    if (item.start is not None or item.stop is not None) and not kind.stopwatch:
+        problems.append(f"a '{kind.name}' item has no stopwatch, so it takes no 'start' or 'stop'")
     low_high = item.value_range
     if low_high and low_high[0] >= low_high[1]:
         problems.append(f"'min' ({low_high[0]}) must be less than 'max' ({low_high[1]})")

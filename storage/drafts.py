@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
-from storage.models import ChecklistVersion, Photo, ReviewStatus, Visit, VisitStatus
+from storage.models import (
+    ChecklistVersion,
+    Photo,
+    ReviewStatus,
+    UtcDateTime,
+    Visit,
+    VisitStatus,
+)
 
 DRAFT_LOADING = (
     joinedload(Visit.store),
@@ -72,6 +79,12 @@ class Records:
             )
             .order_by(Visit.resubmit_until)
         ).first()
+
+    def last_visit_time(self, evaluator_id: int) -> datetime | None:
+        """When the shopper's latest visit ended (its submission, else its start)."""
+        ended = func.coalesce(Visit.submitted_at, Visit.started_at)
+        latest = type_coerce(func.max(ended), UtcDateTime())
+        return self.session.scalar(select(latest).where(Visit.evaluator_id == evaluator_id))
 
     def count_drafts(self, evaluator_id: int) -> int:
         return (

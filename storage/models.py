@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -193,6 +194,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
+    """The language the person chose with /language; None: the deployment's."""
     role: Mapped[Role] = mapped_column(String(16))
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -271,6 +273,13 @@ class Visit(Base):
     checkin_at: Mapped[datetime | None]
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
     resubmit_until: Mapped[datetime | None]
+    asks_employee: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Whether the shopper names or describes the employee (off when the deployment collects
+    no employee data)."""
+    alerted_at: Mapped[datetime | None]
+    """When the store's managers were alerted to a failed critical standard (once a visit)."""
+    screen_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The chat message that shows the draft's live question; older copies lose their buttons."""
 
     store: Mapped[Store] = relationship()
     employee: Mapped[Employee | None] = relationship()
@@ -428,6 +437,9 @@ class VisitFlag(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
     kind: Mapped[FlagKind] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(Text, default="")
+    """The facts in plain English, for the command line and the audit."""
+    params: Mapped[dict[str, Any] | None]
+    """The same facts as values, worded in each reader's language (``flag.<kind>.details``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -71,11 +71,8 @@ def create_invitation(
     return invitation
 
 
-def redeem_invitation(
-    session: Session, code: str, who: TelegramIdentity, *, now: datetime | None = None
-) -> Person:
-    """Register (or re-role) the Telegram user; the code then can never be used again."""
-    now = now or utcnow()
+def open_invitation(session: Session, code: str, now: datetime) -> Invitation:
+    """The invitation ``code`` names, if it can still be used; else InvitationRefused."""
     invitation = session.scalars(
         select(Invitation).where(Invitation.code == code).with_for_update()
     ).one_or_none()
@@ -85,6 +82,15 @@ def redeem_invitation(
         raise InvitationRefused("used")
     if invitation.expires_at <= now:
         raise InvitationRefused("expired")
+    return invitation
+
+
+def redeem_invitation(
+    session: Session, code: str, who: TelegramIdentity, *, now: datetime | None = None
+) -> Person:
+    """Register (or re-role) the Telegram user; the code then can never be used again."""
+    now = now or utcnow()
+    invitation = open_invitation(session, code, now)
     person = register_person(session, who, Role(invitation.role), invitation.stores)
     invitation.used_at = now
     invitation.used_by_id = person.id
@@ -101,12 +107,11 @@ def register_person(
         )
         session.add(person)
     elif person.role != role:
+        # The pseudonym stays: past visits and reports keep showing the same person.
         person.role = role
-        person.pseudonym = _next_pseudonym(session, role)
         person.stores = []
     person.name = who.name
     person.username = who.username
-    person.language = who.language
     person.active = True
     if role in STORE_ROLES:
         person.stores = sorted({*person.stores, *stores}, key=lambda s: s.code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -83,3 +83,15 @@ def submit(session: Session, visit_id: int, *, now: datetime) -> bool:
         .values(status=VisitStatus.SUBMITTED, submitted_at=now, current_item=None)
     )
     return bool(getattr(claimed, "rowcount", 0))
+
+
+def recent_of(session: Session, evaluator_id: int, limit: int) -> list[Visit]:
+    """A shopper's latest visits, the newest first; abandoned drafts left out."""
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.evaluator_id == evaluator_id, Visit.status != VisitStatus.CANCELLED)
+            .order_by(Visit.started_at.desc(), Visit.id.desc())
+            .limit(limit)
+        )
+    )

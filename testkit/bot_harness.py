@@ -173,12 +173,15 @@ def add_person(
     telegram_id: int,
     role: Role,
     stores: list[str] | None = None,
-    language: str = "en",
+    language: str | None = None,
 ) -> int:
-    """A registered person, as if they had opened their invitation link."""
+    """A registered person, as if they had opened their invitation link; ``language``: the
+    one they chose with /language (none: the deployment's)."""
     with database.write() as session:
-        who = TelegramIdentity(telegram_id=telegram_id, name=f"P{telegram_id}", language=language)
-        return register_person(session, who, role, stores_by_code(session, stores or [])).id
+        who = TelegramIdentity(telegram_id=telegram_id, name=f"P{telegram_id}")
+        person = register_person(session, who, role, stores_by_code(session, stores or []))
+        person.language = language
+        return person.id
 
 
 def submitted_visit(

@@ -43,7 +43,7 @@ TYPED = {
     "en": "The seller suggested the loyalty card and told me about the offer.",
 }
 COMMENT = {
-    "ru": "Ждал у кассы, сотрудник был у стеллажа.",
+    "ru": "Пришлось ждать у кассы: сотрудник был у стеллажа.",
     "en": "I waited at the till; the employee was at the shelves.",
 }
 NO_ANSWERS = {"smiled", "no_bare_no", "named_self"}
@@ -116,7 +116,8 @@ async def record(checklist_id: str, language: str) -> str:
     code = invite(database, Role.EVALUATOR, ["S1"])
     try:
         async with FakeBotApi() as api:
-            bot = RunningBot(api, world, export_dir=folder, clock=Clock(ZONE, clock.read))
+            clocked = Clock(ZONE, clock.read)
+            bot = RunningBot(api, world, language, export_dir=folder, clock=clocked)
             await bot.start()
             try:
                 name = "Мария" if language == "ru" else "Mary"

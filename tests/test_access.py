@@ -26,6 +26,7 @@ from bot import callbacks
 from bot.callbacks import Route
 from bot.i18n import catalogue
 from bot.service import Service
+from bot.service.account import ROLE_COMMANDS
 from bot.service.base import Setting
 from bot.service.outcome import Outcome
 from checklists.scoring import Answer as A
@@ -49,7 +50,17 @@ SUBMITTED_AT = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 
 def said(text: str, key: str) -> bool:
     """Whether ``text`` is the English message ``key``, whatever fills its placeholders
-    (HTML tags are ignored: the fake Bot API shows text as Telegram renders it)."""
+    (HTML tags are ignored: the fake Bot API shows text as Telegram renders it). ``/help``
+    is its role's message followed by every command of the role, each on its line."""
+    if key.startswith("help."):
+        intro, _, commands = text.partition("\n\n")
+        role = Role(key.removeprefix("help."))
+        listed = [line.split(" — ")[0] for line in commands.splitlines()]
+        return _is(intro, key) and listed == [f"/{name}" for name in ROLE_COMMANDS[role]]
+    return _is(text, key)
+
+
+def _is(text: str, key: str) -> bool:
     template = re.sub(r"<[^>]+>", "", catalogue("en")[key])
     pattern = ".*?".join(re.escape(part) for part in re.split(r"\{[a-z_]+\}", template))
     return re.fullmatch(pattern, re.sub(r"<[^>]+>", "", text), re.DOTALL) is not None

@@ -83,7 +83,7 @@ def _store_visit_v2(folder: Path) -> Path:
     shutil.copy(SHIPPED_DIR / "store_visit.yaml", path)
     text = path.read_text(encoding="utf-8")
     for old, new in (
-        ("version: 1\n", "version: 2\n"),
+        ("version: 2\n", "version: 3\n"),
         ('en: "Store visit"', 'en: "Store visit (2026)"'),
         ('en: "Did the employee smile at you?"', 'en: "Did the employee smile at you warmly?"'),
     ):
@@ -400,36 +400,36 @@ def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world:
     ids = world.ids
     expected = [
         # Ordered by submission time; times are Moscow wall-clock without a zone.
-        VisitRow(ids["V1"], naive(3, 2, 0), "S1", "S1-01", "E-01", "store_visit v1", V1,
+        VisitRow(ids["V1"], naive(3, 2, 0), "S1", "S1-01", "E-01", "store_visit v2", V1,
                  True, False,
                  answers(greet_time=20.0, greeted="yes", smiled="yes", named_self="yes",
                          tidiness="Clean and tidy", nps=10.0), ""),
-        VisitRow(ids["V7"], naive(3, 3, 9), "S1", "S1-02", "E-02", "store_visit v1", V7,
+        VisitRow(ids["V7"], naive(3, 3, 9), "S1", "S1-02", "E-02", "store_visit v2", V7,
                  False, False,
                  answers(greet_time=25.0, greeted="yes", smiled="no", named_self="no",
                          three_yes=5.0, tidiness="Untidy"), ""),
-        VisitRow(ids["V4"], naive(3, 3, 12), "S2", "S2-01", "E-02", "store_visit v1", V4,
+        VisitRow(ids["V4"], naive(3, 3, 12), "S2", "S2-01", "E-02", "store_visit v2", V4,
                  True, False,
                  answers(greet_time=30.0, greeted="yes", smiled="yes", three_yes=4.0,
                          tidiness="Minor issues", nps=9.0),
                  "storefront_photo: Window dirty"),
         # Comments in checklist order, whatever order they were typed in.
-        VisitRow(ids["V2"], naive(3, 4, 15), "S1", "S1-01", "E-02", "store_visit v2", V2,
+        VisitRow(ids["V2"], naive(3, 4, 15), "S1", "S1-01", "E-02", "store_visit v3", V2,
                  False, False,
                  answers(greet_time=45.0, greeted="yes", smiled="no", named_self="no",
                          three_yes="N/A",
                          tidiness="Minor issues", nps=9.0),
                  "greet_time: Waited by the door\nsmiled: Looked tired"),
-        VisitRow(ids["V5"], naive(3, 5, 18, 30), "S2", "", "E-01", "store_visit v1", V5,
+        VisitRow(ids["V5"], naive(3, 5, 18, 30), "S2", "", "E-01", "store_visit v2", V5,
                  False, False,
                  answers(greet_time=60.0, greeted="yes", smiled="no", three_yes=2.0,
                          tidiness="Clean and tidy"), ""),
-        VisitRow(ids["V6"], naive(3, 6, 11), "S2", "S2-01", "E-01", "phone_call v1", V6,
+        VisitRow(ids["V6"], naive(3, 6, 11), "S2", "S2-01", "E-01", "phone_call v2", V6,
                  False, True,
                  answers(answer_time=10.0, greeted="yes", named_self="no", nps=8.0), ""),
         # named_self was answered, then hidden by greeted = no: not shown. The text answer
         # is kept exactly as typed (the workbook writer defuses formulas).
-        VisitRow(ids["V3"], naive(3, 8, 23, 59), "S1", "S1-02", "E-01", "store_visit v1", V3,
+        VisitRow(ids["V3"], naive(3, 8, 23, 59), "S1", "S1-02", "E-01", "store_visit v2", V3,
                  False, True,
                  answers(greet_time=90.0, greeted="no", smiled="yes", tidiness="Untidy",
                          nps=3.0, comment='=HYPERLINK("http://x")'), ""),

@@ -76,9 +76,9 @@ async def test_a_shopper_registers_and_completes_a_scored_visit(
     await open_visit(shopper)
     question = shopper.last_message()
     assert "1/" in question.shown_text and "How many seconds" in question.shown_text
-    await shopper.press("▶ I walked in")
+    await shopper.press("▶ Walking in")
     assert "stopwatch is running" in shopper.last_text()
-    stop = await shopper.press("⏹ I was greeted")
+    stop = await shopper.press("⏹ Someone came up")
     assert "Measured:" in (stop.calls[0].params.get("text") or "")
     assert shopper.last_message().message_id == question.message_id, "edited in place"
 
@@ -142,9 +142,10 @@ async def test_a_failed_critical_standard_alerts_the_stores_managers_by_pseudony
     manager = await register(api, world, MANAGER_ID, Role.MANAGER, ["S1"])
     shopper = await register(api, world, EVALUATOR_ID, Role.EVALUATOR)
     await open_visit(shopper, "Not in the list", store="Tverskaya")
-    assert "Describe the employee" in shopper.last_text()
+    assert "Describe them" in shopper.last_text()
     await shopper.send_text("Tall man with a red badge")
-    await shopper.send_text("25")  # greet_time, typed
+    await shopper.press("▶ Walking in")  # greet_time, measured: the visit counts at once
+    await shopper.press("⏹ Someone came up")
     await shopper.press("No")  # greeted: critical, hides named_self
     assert "smile" in shopper.last_text()
     for answer in [
@@ -174,7 +175,7 @@ async def test_a_failed_critical_standard_alerts_the_stores_managers_by_pseudony
     assert visit.critical_failed and not visit.passed
     assert visit.employee_id is None and visit.employee_description == "Tall man with a red badge"
     rows = answers(world.database, visit.id)
-    assert not rows["greet_time"].measured and rows["greet_time"].value_number == 25
+    assert rows["greet_time"].measured and rows["greet_time"].value_number is not None
     assert "named_self" not in rows
 
 
@@ -257,7 +258,8 @@ async def test_stale_forged_and_foreign_buttons_change_nothing(
     for data, message in cases:
         reaction = await shopper.press_raw(data)
         assert message in shopper.answers_to_callbacks[-1].text, data
-        assert "greet you" in reaction.texts[-1], "the current question is shown again"
+        assert "greet you" in shopper.last_text(), "the current question stays in front"
+        assert "sendMessage" not in reaction.methods, "no copy of the question is posted"
     assert answers(world.database, visit.id).keys() == before.keys()
     assert answers(world.database, foreign.id) == {}
     [again] = visits_of(world.database, EVALUATOR_ID)
@@ -272,15 +274,20 @@ async def test_a_restart_mid_visit_continues_at_the_same_item(
     await shopper.send_text("20")
     await shopper.press("Yes")
     old_question = shopper.last_message()
+    yes = next(data for row in old_question.buttons for text, data in row if text == "Yes")
+    assert yes is not None
     await bot.stop()
     restarted = RunningBot(api, world)
     await restarted.start()
     try:
         await shopper.send_command("/resume")
         assert "smile" in shopper.last_text() and "3/" in shopper.last_text()
-        await shopper.press("Yes", message_id=old_question.message_id)  # the pre-restart button
+        # The copy from before the restart lost its buttons to the new one; a client that
+        # still shows them sends the same data, and it answers the same question.
+        assert shopper.message(old_question.message_id).buttons == []
+        await shopper.press_raw(yes, message_id=old_question.message_id)
         assert "introduce themselves" in shopper.last_text()
-        await shopper.press("Yes", message_id=old_question.message_id)
+        await shopper.press("Yes")
         [visit] = visits_of(world.database, EVALUATOR_ID)
         assert answers(world.database, visit.id)["named_self"].value_text == "yes"
     finally:
@@ -332,7 +339,7 @@ async def test_an_answer_changed_from_the_review_updates_show_if_and_score(
     await shopper.press("2")  # greeted is the second item of the review
     await shopper.press("No")
     review = shopper.last_text()
-    assert "Check your answers" in review and "Critical standard failed" in review
+    assert "Check your answers" in review and "A critical standard not met: Greeting" in review
     assert "introduce themselves" not in review
     await shopper.press("✅ Submit")
     [visit] = visits_of(world.database, EVALUATOR_ID)

@@ -44,7 +44,7 @@ def test_checklists_list_shows_id_version_channel_and_item_count(msbot: CliRunne
     lines = run(msbot, "checklists", "list").output.splitlines()
     assert lines[0].split() == ["id", "version", "channel", "items", "title"]
     store = next(line.split() for line in lines if line.startswith("store_visit"))
-    assert store[:4] == ["store_visit", "v1", "store", "16"]
+    assert store[:4] == ["store_visit", "v2", "store", "16"]
 
 
 def test_validate_prints_every_problem_as_file_line_message_and_exits_1(

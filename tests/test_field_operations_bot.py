@@ -73,8 +73,8 @@ async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tv
     if typed:
         await shopper.send_text("12")
     else:
-        await shopper.press("▶ I walked in")
-        await shopper.press("⏹ I was greeted")
+        await shopper.press("▶ Walking in")
+        await shopper.press("⏹ Someone came up")
     for answer in ALL_YES:
         await shopper.press(answer)
     await shopper.press("Skip ▶")
@@ -137,7 +137,7 @@ async def test_a_flagged_visit_is_returned_fixed_resubmitted_and_accepted_by_an_
     await admin.send_command("/review")
     card = admin.last_text()
     assert f"Visit #{visit.id}" in card and "E-01" in card
-    assert "timer typed, not measured: greet_time" in card
+    assert "timer typed, not measured: Approached within 30 s" in card
     await admin.press("↩ Return")
     await admin.send_text(
         "Please time the greeting with the stopwatch",
@@ -151,8 +151,8 @@ async def test_a_flagged_visit_is_returned_fixed_resubmitted_and_accepted_by_an_
     await shopper.send_command("/resume")
     assert "Check your answers" in shopper.last_text()
     await shopper.press("1")
-    await shopper.press("▶ I walked in")
-    await shopper.press("⏹ I was greeted")
+    await shopper.press("▶ Walking in")
+    await shopper.press("⏹ Someone came up")
     await shopper.press("✅ Submit")
     resubmitted = only_visit(world.database)
     assert resubmitted.status == VisitStatus.SUBMITTED and resubmitted.review_status is None
@@ -181,8 +181,8 @@ async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
     await shopper.press("Anna Ivanova · Seller")
     reaction = await shopper.send_location(55.80, 37.61)
     assert "location is saved" in reaction.texts[0]
-    await shopper.press("▶ I walked in")
-    await shopper.press("⏹ I was greeted")
+    await shopper.press("▶ Walking in")
+    await shopper.press("⏹ Someone came up")
     for answer in ALL_YES:
         await shopper.press(answer)
     await shopper.press("Skip ▶")
@@ -218,8 +218,8 @@ async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     await shopper.press("⭐ Tverskaya")
     await shopper.press("Store visit")
     await shopper.press("Anna Ivanova · Seller")
-    await shopper.press("▶ I walked in")
-    await shopper.press("⏹ I was greeted")
+    await shopper.press("▶ Walking in")
+    await shopper.press("⏹ Someone came up")
     for answer in ["Yes", "No", *ALL_YES[2:]]:  # smiled: no
         await shopper.press(answer)
     await shopper.press("Skip ▶")
@@ -228,7 +228,7 @@ async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     manager = api.user(MANAGER, language_code="en")
     await manager.send_command("/followup")
     [[(label, _)]] = manager.buttons()
-    assert "S1 · Did the employee smile at you?" in label
+    assert "S1 · A smile" in label
     await manager.press(label)
     await manager.send_text("Smile training at Friday's briefing")
     assert "By when?" in manager.last_text()

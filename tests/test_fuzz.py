@@ -712,7 +712,7 @@ def test_back_cannot_skip_describing_the_employee(deployment: Deployment) -> Non
         visit = session.scalars(select(Visit)).one()
     outcome = service.callback(who, f"back:{visit.id}:-1")
     assert outcome.toast is not None and "out of date" in outcome.toast
-    assert "Describe the employee" in outcome.send[0].text
+    assert outcome.edit is not None and "Describe them" in outcome.edit.text
     service.callback(who, f"cx:{visit.id}:-1")
     service.callback(who, f"back:{visit.id}:-1")  # nor the cancel question
     with deployment.database.read() as session:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import ROLE_COMMANDS
 from bot.i18n import LANGUAGES, Translator, catalogue, pick_language
+from bot.service.account import ROLE_COMMANDS
 from storage.models import Role
 from storage.people import InvitationRefused
 

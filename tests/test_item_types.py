@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, Translator
 from checklists.answers import AnswerRejected, check_value
-from checklists.item_types import KINDS
+from checklists.item_types import KINDS, Asking
 from checklists.loader import ChecklistError, load_all
 from checklists.schema import Checklist, Item
 from checklists.scoring import Answer, score_visit
@@ -165,7 +165,7 @@ def test_a_date_that_is_no_answer_is_refused_with_its_reason(typed: str, reason:
 
 def test_date_buttons_carry_their_day_whenever_they_are_pressed() -> None:
     item = receipt_date()
-    [row] = item.kind.buttons(item, _words(), TODAY)
+    [row] = item.kind.buttons(item, Asking(_words(), TODAY, "store"))
     assert [label for label, _ in row] == ["Today", "Yesterday", "28 Nov"]
     days = [item.kind.button_value(item, code) for _, code in row]
     assert days == ["2026-11-30", "2026-11-29", "2026-11-28"]
@@ -219,7 +219,10 @@ async def test_a_shopper_answers_a_date_by_button_and_by_typing(
     api: FakeBotApi, bot: RunningBot, world: World, language: str
 ) -> None:
     t = Translator(language)
-    shopper = api.user(501, language_code=language)
+    shopper = api.user(501, language_code="en")
+    if language == "ru":  # the bot speaks English, and this shopper chooses Russian
+        await shopper.send_command("/language")
+        await shopper.press("Русский")
     await shopper.send_command("/visit")
     await shopper.press("⭐ Tverskaya")
     await shopper.press("Проверка чека" if language == "ru" else "Receipt check")

@@ -43,7 +43,8 @@ async def test_msbot_run_refuses_to_start_on_an_invalid_checklist(tmp_path: Path
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
-    assert f"{folder / 'store_visit.yaml'}:23: " in output.decode()
+    line = text[: text.index("weight: 2")].count("\n") + 1
+    assert f"{folder / 'store_visit.yaml'}:{line}: " in output.decode()
     assert "weight" in output.decode()
 
 

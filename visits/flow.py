@@ -34,6 +34,8 @@ from visits.clock import Clock
 
 MAX_COMMENT = 1000
 MAX_DESCRIPTION = 500
+SHORT_DESCRIPTION = 40
+"""How much of a typed description of the employee the question's header shows."""
 
 
 class ScreenKind(StrEnum):
@@ -53,6 +55,13 @@ class Screen:
     checklist: Checklist
     store: str
     employee: str
+    """The employee's name, or the shopper's description of them, or "" for none."""
+    described: bool = False
+    """Whether ``employee`` is the shopper's description (shown shortened) rather than a name."""
+    asks_employee: bool = True
+    """Whether the shopper names or describes the employee in this visit."""
+    live_message: int | None = None
+    """The chat message that shows the draft's question now, if the bot has shown one."""
     item: Item | None = None
     item_index: int = -1
     """The item's place in the checklist; buttons carry it so stale ones can be told apart."""
@@ -69,6 +78,12 @@ class Screen:
     """Required items that apply and have no answer yet: submitting waits for them."""
     today: date | None = None
     """The shopper's local date, for answer buttons that depend on it."""
+    comments: dict[str, str] = field(default_factory=dict)
+    """Every item's comment, for the review."""
+    photo_counts: dict[str, int] = field(default_factory=dict)
+    """Photos per item, for the review."""
+    visit_photos: int = 0
+    """Photos sent on the review screen, for the visit as a whole."""
 
 
 class FlowError(Exception):
@@ -136,7 +151,17 @@ class VisitFlow:
     def screen(self) -> Screen:
         visit = self.visit
         employee = visit.employee.name if visit.employee else (visit.employee_description or "")
-        base = Screen(ScreenKind.REVIEW, visit.id, self.checklist, visit.store.name, employee)
+        base = Screen(
+            ScreenKind.REVIEW,
+            visit.id,
+            self.checklist,
+            visit.store.name,
+            employee,
+            described=visit.employee is None and bool(visit.employee_description),
+            asks_employee=visit.asks_employee,
+            live_message=visit.screen_message_id,
+            today=self.clock.today(),
+        )
         if visit.awaiting == Awaiting.DESCRIPTION:
             return replace(base, kind=ScreenKind.DESCRIPTION)
         if visit.awaiting == Awaiting.CANCEL:
@@ -144,13 +169,21 @@ class VisitFlow:
         answers = self.answers()
         if visit.current_item is None:
             result = scoring.score_visit(self.checklist, answers)
-            return replace(base, answers=answers, result=result, missing=self.missing())
+            photos = self.photo_counts()
+            return replace(
+                base,
+                answers=answers,
+                result=result,
+                missing=self.missing(),
+                comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
+                photo_counts=photos,
+                visit_photos=sum(1 for p in self.visit.photos if p.item_id is None),
+            )
         visible = self.visible()
         item = self.checklist.item(visit.current_item)
         row = self.rows().get(item.id)
         return replace(
             base,
-            today=self.clock.today(),
             kind=ScreenKind.COMMENT if visit.awaiting == Awaiting.COMMENT else ScreenKind.QUESTION,
             item=item,
             item_index=self.index_of(item.id),
@@ -234,6 +267,13 @@ class VisitFlow:
         self._store(item, scoring.Answer(value), measured=measured)
         self.advance()
 
+    def keep_answer(self, item: Item) -> None:
+        """On to the next question with the answer given before (a measured time stays
+        measured)."""
+        if item.id not in self.answers():
+            raise FlowError("stale")
+        self.advance()
+
     def not_applicable(self, item: Item) -> None:
         if not item.na:
             raise FlowError("na_not_allowed")
@@ -294,23 +334,25 @@ class VisitFlow:
     def ask_comment(self, item: Item) -> None:
         self.visit.awaiting = Awaiting.COMMENT
 
-    def comment(self, text: str) -> None:
+    def comment(self, text: str) -> bool:
+        """The current item's comment; True when it was cut to ``MAX_COMMENT``."""
         if self.visit.awaiting != Awaiting.COMMENT or self.visit.current_item is None:
             raise FlowError("stale")
-        text = text.strip()
-        if not text:
-            raise FlowError("empty_text")
-        if len(text) > MAX_COMMENT:
-            raise FlowError("too_long", max=MAX_COMMENT)
-        row = self.rows().get(self.visit.current_item)
-        if row is None:
-            row = Answer(visit_id=self.visit.id, item_id=self.visit.current_item)
-            self.visit.answers.append(row)
-        row.comment = text
+        kept, cut = _kept(text, MAX_COMMENT)
+        self._comment_row(self.visit.current_item).comment = kept
         self.visit.awaiting = None
+        return cut
 
-    def add_photo(self, file_id: str, file_unique_id: str) -> Item | None:
-        """Attach a photo to the current item (or the visit, on the review); returns the item."""
+    def _comment_row(self, item_id: str) -> Answer:
+        row = self.rows().get(item_id)
+        if row is None:
+            row = Answer(visit_id=self.visit.id, item_id=item_id)
+            self.visit.answers.append(row)
+        return row
+
+    def add_photo(self, file_id: str, file_unique_id: str, caption: str = "") -> bool:
+        """Attach a photo to the current item (or the visit, on the review); its caption is
+        added to the item's comment. True when that comment was cut to ``MAX_COMMENT``."""
         item_id = self.visit.current_item
         item = self.checklist.item(item_id) if item_id else None
         if item is not None and item.kind.photos:
@@ -327,19 +369,46 @@ class VisitFlow:
         )
         if self.visit.awaiting == Awaiting.COMMENT:
             self.visit.awaiting = None
-        return item
+        if item is None or not caption.strip():
+            return False
+        row = self._comment_row(item.id)
+        joined = "\n".join(part for part in (row.comment, caption.strip()) if part)
+        row.comment, cut = _kept(joined, MAX_COMMENT)
+        return cut
 
-    def describe_employee(self, text: str) -> None:
+    def describe_employee(self, text: str) -> bool:
+        """The shopper's description of an employee not in the list; True when it was cut to
+        ``MAX_DESCRIPTION``."""
         if self.visit.awaiting != Awaiting.DESCRIPTION:
             raise FlowError("stale")
-        text = text.strip()
-        if not text:
-            raise FlowError("empty_text")
-        if len(text) > MAX_DESCRIPTION:
-            raise FlowError("too_long", max=MAX_DESCRIPTION)
-        self.visit.employee_description = text
+        self.visit.employee_description, cut = _kept(text, MAX_DESCRIPTION)
         self.visit.awaiting = None
-        self.go_to(self.visible()[0])
+        if self.visit.current_item is None:
+            self.go_to(self.visible()[0])
+        return cut
+
+    def may_change_employee(self) -> bool:
+        """While describing the employee, or on the first question."""
+        if not self.visit.asks_employee:
+            return False
+        if self.visit.awaiting == Awaiting.DESCRIPTION:
+            return True
+        first = self.visible()[0].id
+        return self.visit.awaiting is None and self.visit.current_item == first
+
+    def change_employee(self, employee: Employee | None) -> None:
+        """Another employee from the list, or none (the shopper describes them next)."""
+        if not self.may_change_employee():
+            raise FlowError("stale")
+        self.visit.employee = employee
+        self.visit.employee_id = employee.id if employee else None
+        if employee is None:
+            self.visit.awaiting = Awaiting.DESCRIPTION
+            return
+        self.visit.employee_description = None
+        self.visit.awaiting = None
+        if self.visit.current_item is None:
+            self.go_to(self.visible()[0])
 
     def check_in(self, latitude: float, longitude: float, at: datetime) -> None:
         """Where the shopper was when visiting, for the distance-from-store check."""
@@ -356,7 +425,8 @@ class VisitFlow:
         """Back from the cancel question or a comment prompt to where the shopper was."""
         if self.visit.awaiting in (Awaiting.CANCEL, Awaiting.COMMENT):
             described = self.visit.employee_id or self.visit.employee_description
-            self.visit.awaiting = None if described else Awaiting.DESCRIPTION
+            undescribed = self.visit.asks_employee and not described
+            self.visit.awaiting = Awaiting.DESCRIPTION if undescribed else None
 
     def cancel(self) -> None:
         if self.visit.awaiting != Awaiting.CANCEL:
@@ -372,19 +442,32 @@ def start_visit(
     version: ChecklistVersion,
     employee: Employee | None,
     clock: Clock,
+    *,
+    asks_employee: bool = True,
 ) -> VisitFlow:
-    """A new draft; with no employee chosen, the shopper describes them first."""
+    """A new draft; with no employee chosen, the shopper describes them first, unless the
+    deployment collects no employee data (``asks_employee`` off)."""
+    describe = asks_employee and employee is None
     visit = Visit(
         started_at=clock.now(),
         store=store,
         evaluator=evaluator,
         checklist_version=version,
-        employee=employee,
+        employee=employee if asks_employee else None,
+        asks_employee=asks_employee,
         status=VisitStatus.DRAFT,
-        awaiting=None if employee else Awaiting.DESCRIPTION,
+        awaiting=Awaiting.DESCRIPTION if describe else None,
     )
     records.add(visit)
     flow = VisitFlow(records, visit, clock)
-    if employee is not None:
+    if not describe:
         flow.go_to(flow.visible()[0])
     return flow
+
+
+def _kept(text: str, limit: int) -> tuple[str, bool]:
+    """Typed text without its surrounding blanks, cut to ``limit``; whether it was cut."""
+    text = text.strip()
+    if not text:
+        raise FlowError("empty_text")
+    return text[:limit].rstrip(), len(text) > limit

@@ -9,14 +9,14 @@ a set time) or voids it. Reports count accepted and unflagged visits only
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.schema import Checklist
+from checklists.schema import Channel, Checklist
 from storage import reviews
 from storage.checklist_versions import definition
 from storage.models import (
@@ -50,6 +50,9 @@ class IntegrityRules:
 class Flag:
     kind: FlagKind
     details: str
+    """The facts in plain English (the command line, the audit)."""
+    params: dict[str, object] = field(default_factory=dict)
+    """The same facts as values, for a message in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,16 @@ class Evidence:
 def check(
     visit: Visit, checklist: Checklist, evidence: Evidence, rules: IntegrityRules
 ) -> list[Flag]:
-    """Every check the submitted visit fails; an empty list means it counts without review."""
+    """Every check the submitted visit fails; an empty list means it counts without review.
+
+    The distance from the store is checked for visits to a store only: a phone call or a
+    chat is made from anywhere."""
     assert visit.submitted_at is not None
     flags: list[Flag] = []
     store = visit.store
     if (
-        visit.checkin_latitude is not None
+        checklist.channel == Channel.STORE
+        and visit.checkin_latitude is not None
         and visit.checkin_longitude is not None
         and store.latitude is not None
         and store.longitude is not None
@@ -79,11 +86,19 @@ def check(
             visit.checkin_latitude, visit.checkin_longitude, store.latitude, store.longitude
         )
         if metres > rules.checkin_distance_m:
-            flags.append(Flag(FlagKind.FAR_FROM_STORE, f"{metres:.0f} m"))
+            flags.append(
+                Flag(FlagKind.FAR_FROM_STORE, f"{metres:.0f} m", {"metres": round(metres)})
+            )
     asked = scoring.visible_items(checklist, answers_of(visit))
     seconds = (visit.submitted_at - visit.started_at).total_seconds()
     if seconds < rules.min_seconds_per_item * len(asked):
-        flags.append(Flag(FlagKind.TOO_FAST, f"{seconds:.0f} s for {len(asked)} questions"))
+        flags.append(
+            Flag(
+                FlagKind.TOO_FAST,
+                f"{seconds:.0f} s for {len(asked)} questions",
+                {"seconds": round(seconds), "questions": len(asked)},
+            )
+        )
     typed = [
         row.item_id
         for row in visit.answers
@@ -94,14 +109,16 @@ def check(
         and checklist.item(row.item_id).kind.stopwatch
     ]
     if typed:
-        flags.append(Flag(FlagKind.TYPED_TIMER, ", ".join(typed)))
+        flags.append(Flag(FlagKind.TYPED_TIMER, ", ".join(typed), {"items": typed}))
     if evidence.reused_photos:
-        flags.append(Flag(FlagKind.DUPLICATE_PHOTO, ", ".join(sorted(evidence.reused_photos))))
+        reused = sorted(evidence.reused_photos)
+        flags.append(Flag(FlagKind.DUPLICATE_PHOTO, ", ".join(reused), {"count": len(reused)}))
     if evidence.earlier_visits:
         flags.append(
             Flag(
                 FlagKind.REPEAT_VISIT,
                 f"{evidence.earlier_visits} within {rules.repeat_days} days",
+                {"count": evidence.earlier_visits, "days": rules.repeat_days},
             )
         )
     return flags
@@ -119,7 +136,11 @@ def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
     )
     flags = check(visit, definition(visit.checklist_version), evidence, rules)
     for found in flags:
-        session.add(VisitFlag(visit_id=visit.id, kind=found.kind, details=found.details))
+        session.add(
+            VisitFlag(
+                visit_id=visit.id, kind=found.kind, details=found.details, params=found.params
+            )
+        )
     visit.review_status = ReviewStatus.PENDING if flags else None
     return flags
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.callbacks import Route, decode, route_of
+from bot.callbacks import Op, Route, decode, route_of
 from bot.i18n import LANGUAGES, Translator
+from bot.service import drafts
 from bot.service.account import Account
 from bot.service.assignments import Assignments
 from bot.service.base import Request, Setting, request
@@ -59,9 +60,11 @@ class Service:
         }
 
     @contextmanager
-    def _write(self, who: TelegramIdentity, update_id: int | None = None) -> Iterator[Request]:
+    def _write(
+        self, who: TelegramIdentity, update_id: int | None = None, message_id: int | None = None
+    ) -> Iterator[Request]:
         with self.setting.database.write() as session:
-            yield request(session, who, self.setting, update_id)
+            yield request(session, who, self.setting, update_id, message_id)
 
     @contextmanager
     def _read(self, who: TelegramIdentity) -> Iterator[Request]:
@@ -79,6 +82,14 @@ class Service:
     def help(self, who: TelegramIdentity) -> Outcome:
         with self._read(who) as r:
             return self.account.help(r)
+
+    def language(self, who: TelegramIdentity) -> Outcome:
+        with self._read(who) as r:
+            return self.account.language(r)
+
+    def visits(self, who: TelegramIdentity) -> Outcome:
+        with self._write(who) as r:
+            return self.visiting.history(r)
 
     def new_visit(self, who: TelegramIdentity) -> Outcome:
         with self._write(who) as r:
@@ -128,10 +139,15 @@ class Service:
             return self.visiting.text(r, text)
 
     def photo(
-        self, who: TelegramIdentity, file_id: str, unique_id: str, update_id: int | None = None
+        self,
+        who: TelegramIdentity,
+        file_id: str,
+        unique_id: str,
+        update_id: int | None = None,
+        caption: str = "",
     ) -> Outcome:
         with self._write(who, update_id) as r:
-            return self.visiting.photo(r, file_id, unique_id)
+            return self.visiting.photo(r, file_id, unique_id, caption)
 
     def location(
         self,
@@ -143,16 +159,33 @@ class Service:
         with self._write(who, update_id) as r:
             return self.visiting.location(r, latitude, longitude)
 
-    def callback(self, who: TelegramIdentity, data: str, update_id: int | None = None) -> Outcome:
-        """A pressed inline button, answered by the part its data routes to."""
+    def callback(
+        self,
+        who: TelegramIdentity,
+        data: str,
+        update_id: int | None = None,
+        message_id: int | None = None,
+    ) -> Outcome:
+        """A pressed inline button (on the message ``message_id``), answered by the part its
+        data routes to."""
         pressed = decode(data)
-        with self._write(who, update_id) as r:
+        with self._write(who, update_id, message_id) as r:
             match route_of(data):
+                case Route.ACCOUNT if pressed is not None and pressed.op == Op.LANGUAGE:
+                    return self.account.choose_language(r, pressed)
+                case Route.ACCOUNT:
+                    return self.account.switch_role(r, pressed)
                 case Route.REVIEW:
                     return self.review.press(r, pressed)
                 case Route.FOLLOWUP:
                     return self.followups.press(r, pressed)
             return self.visiting.press(r, data, pressed)
+
+    def shown(self, visit_id: int, message_id: int) -> None:
+        """The Telegram layer showed a draft's question in ``message_id``: that is now its
+        live copy."""
+        with self.setting.database.write() as session:
+            drafts.shown(session, visit_id, message_id)
 
     def reminders(self) -> list[tuple[int, str]]:
         """Reminders to shoppers whose assignment closes tomorrow, each sent once."""

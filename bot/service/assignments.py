@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from bot.i18n import Translator
 from bot.service.base import Request, Setting, translator_for
 from bot.service.outcome import Outcome, Reply
-from storage.models import Assignment, Role
+from storage.checklist_versions import definition
+from storage.models import Assignment, ChecklistVersion, Role
 from visits import assignments
 
 MAX_OVERDUE = 50
@@ -27,8 +27,21 @@ class Assignments:
         if not late:
             return r.say("ops.nothing_overdue")
         lines = [r.t("ops.overdue_title", count=len(late))]
-        lines += [_line(a, r.t) for a in late[:MAX_OVERDUE]]
+        lines += [self._line(r, a) for a in late[:MAX_OVERDUE]]
         return r.out(send=[Reply("\n".join(lines))])
+
+    def _line(self, r: Request, assignment: Assignment) -> str:
+        version_id = self.setting.checklist_versions.get(assignment.checklist_id)
+        version = r.session.get(ChecklistVersion, version_id) if version_id else None
+        title = definition(version).title.get(r.t.language) if version else assignment.checklist_id
+        return r.t(
+            "ops.assignment_line",
+            id=assignment.id,
+            store=escape(assignment.store.name),
+            checklist=escape(title),
+            shopper=assignment.evaluator.pseudonym,
+            until=f"{assignment.closes_on:%d.%m.%Y}",
+        )
 
     def reminders(self) -> list[tuple[int, str]]:
         """Reminders for windows closing tomorrow, each sent once (marked in one transaction)."""
@@ -53,14 +66,3 @@ class Assignments:
                     )
                 )
         return messages
-
-
-def _line(assignment: Assignment, t: Translator) -> str:
-    return t(
-        "ops.assignment_line",
-        id=assignment.id,
-        store=escape(assignment.store.name),
-        checklist=assignment.checklist_id,
-        shopper=assignment.evaluator.pseudonym,
-        until=f"{assignment.closes_on:%d.%m.%Y}",
-    )

@@ -38,6 +38,9 @@ class Setting:
     checklist_versions: dict[str, int] = field(default_factory=dict)
     """Current version id of each checklist id, as registered at start."""
     rules: IntegrityRules = field(default_factory=IntegrityRules)
+    employee_names: bool = True
+    """Whether shoppers name (or describe) the employee who served them; off, no employee
+    data is collected at all."""
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Request:
     """The active person behind ``who``; None for a stranger (or someone deactivated)."""
     t: Translator
     update_id: int | None = None
+    message_id: int | None = None
+    """The message whose button was pressed, if a button was."""
 
     def repeated(self, clock: Clock) -> bool:
         """Whether this update was acted on before (Telegram delivers at least once); the
@@ -91,20 +96,27 @@ def await_text(r: Request, kind: PendingKind, payload: dict[str, object]) -> Non
 
 
 def request(
-    session: Session, who: people.TelegramIdentity, setting: Setting, update_id: int | None
+    session: Session,
+    who: people.TelegramIdentity,
+    setting: Setting,
+    update_id: int | None,
+    message_id: int | None = None,
 ) -> Request:
     person = people.person_by_telegram_id(session, who.telegram_id)
     active = person if person is not None and person.active else None
-    return Request(session, who, active, translator(setting, who, person), update_id)
+    t = translator(setting, who, person)
+    return Request(session, who, active, t, update_id, message_id)
 
 
 def translator(setting: Setting, who: people.TelegramIdentity, person: Person | None) -> Translator:
-    """The person's Telegram language when the bot speaks it, else the one they registered
-    with, else the deployment's."""
-    language = who.language or (person.language if person else None)
-    return Translator(pick_language(language, setting.default_language))
+    """The language the person chose with /language, else the deployment's
+    (``MSBOT_LANGUAGE``): the bot speaks its team's language, whatever language a phone's
+    Telegram app is set to."""
+    return translator_for(setting, person)
 
 
-def translator_for(setting: Setting, person: Person) -> Translator:
-    """For a message to someone who did not write (an alert, a reminder)."""
-    return Translator(pick_language(person.language, setting.default_language))
+def translator_for(setting: Setting, person: Person | None) -> Translator:
+    """The person's language (their /language choice, else the deployment's), also for a
+    message to someone who did not write (an alert, a reminder)."""
+    chosen = person.language if person is not None else None
+    return Translator(pick_language(chosen, setting.default_language))

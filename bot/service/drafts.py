@@ -3,10 +3,13 @@ refusal that shows the current question again so that nothing is lost."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from bot.service.base import VISIT_ROLES, Request, Setting
 from bot.service.outcome import Outcome
 from bot.service.screens import render
 from storage.drafts import Records
+from storage.models import Visit, VisitStatus
 from visits import drafts
 from visits.flow import VisitFlow
 
@@ -33,9 +36,22 @@ def current(r: Request, setting: Setting, visit_id: int | None = None) -> VisitF
 
 
 def refuse(r: Request, setting: Setting, key: str, **params: object) -> Outcome:
-    """A short explanation, and the current question again so nothing is lost."""
+    """A short explanation, and the current question in place of the pressed one if that was
+    the live copy; an older copy only loses its buttons (there is one live question)."""
     outcome = r.out(toast=r.t(key, **params), alert=True)
     draft = current(r, setting)
-    if draft is not None:
-        outcome.send.append(render(draft.screen(), r.t))
+    if draft is None:
+        return outcome
+    live = draft.visit.screen_message_id
+    if r.message_id is None or live is None or r.message_id == live:
+        outcome.edit = render(draft.screen(), r.t)
+    else:
+        outcome.retire = True
     return outcome
+
+
+def shown(session: Session, visit_id: int, message_id: int) -> None:
+    """Record ``message_id`` as the draft's live question."""
+    visit = session.get(Visit, visit_id)
+    if visit is not None and visit.status == VisitStatus.DRAFT:
+        visit.screen_message_id = message_id

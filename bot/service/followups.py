@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape
 
 from bot.callbacks import Op, Pressed, encode
@@ -37,7 +37,7 @@ class FollowUps:
             assert visit is not None
             checklist = definition(visit.checklist_version)
             index = [i.id for i in checklist.items].index(standard.item_id)
-            prompt = checklist.item(standard.item_id).prompt.get(r.t.language)
+            prompt = checklist.item(standard.item_id).standard_name(r.t.language)
             label = (
                 f"{standard.submitted_at.astimezone(zone):%d.%m} · {visit.store.code} · {prompt}"
             )
@@ -62,7 +62,7 @@ class FollowUps:
         ):
             return r.out(toast=r.t("error.bad_button"), alert=True)
         await_text(r, PendingKind.ACTION, {"visit_id": visit.id, "item_id": items[index].id})
-        prompt = items[index].prompt.get(r.t.language)
+        prompt = items[index].standard_name(r.t.language)
         return r.out(edit=Reply(r.t("ops.type_action", standard=escape(prompt))))
 
     def action(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
@@ -71,15 +71,21 @@ class FollowUps:
             return r.say("ops.action_length", max=followups.MAX_ACTION)
         waiting.payload = {**waiting.payload, "action": text.strip()}
         waiting.kind = PendingKind.ACTION_DUE
-        return r.say("ops.type_due")
+        return r.say("ops.type_due", example=self._example())
+
+    def _example(self) -> str:
+        """A due date a week from today, as the examples show it."""
+        return f"{self.setting.clock.today() + timedelta(days=7):%d.%m.%Y}"
 
     def due(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
-        """The date the action is due: saved, or asked again."""
+        """The date the action is due: saved, or asked again (a date that has passed too)."""
         assert r.person is not None
         today = self.setting.clock.today()
         due = _parse_date(text, today)
         if due is None:
-            return r.say("ops.bad_date")
+            return r.say("ops.bad_date", example=self._example())
+        if due < today:
+            return r.say("ops.due_in_past", due=f"{due:%d.%m.%Y}", example=self._example())
         payload = waiting.payload
         try:
             followups.add_action(

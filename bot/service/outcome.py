@@ -21,6 +21,12 @@ class Reply:
     buttons: Rows = ()
     menu: bool = False
     """Also show the main reply keyboard (new visit, resume, nearest stores)."""
+    visit: int | None = None
+    """The draft visit whose live question this is: the Telegram layer keeps the message id
+    it was shown in (``Service.shown``)."""
+    replaces: int | None = None
+    """The message that showed the visit's question until now: it loses its buttons, so
+    that only one copy of a question in the chat can be answered."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class Outcome:
     toast: str | None = None
     alert: bool = False
     edit: Reply | None = None
+    retire: bool = False
+    """Take the buttons off the pressed message: an older copy of a question."""
     send: list[Reply] = field(default_factory=list)
     notify: list[tuple[int, str]] = field(default_factory=list)
     """Messages to other people (chat id, HTML text): alerts to store managers, a returned

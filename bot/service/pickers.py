@@ -16,10 +16,11 @@ from bot.service import drafts
 from bot.service.base import Request, Setting
 from bot.service.outcome import Button, Outcome, Reply, rows
 from bot.service.screens import render
+from checklists.schema import Channel
 from storage.drafts import Records
 from storage.models import ChecklistVersion, Employee, Person, Store
 from visits import assignments
-from visits.flow import VisitFlow, start_visit
+from visits.flow import FlowError, VisitFlow, start_visit
 from visits.integrity import distance_m
 
 PAGE = 8
@@ -31,12 +32,14 @@ class Pickers:
     setting: Setting
 
     def press(self, r: Request, pressed: Pressed) -> Outcome:
-        """A picker button: refused while a draft is open, or if it names what the shopper
-        may not pick (another store's employee, a checklist not of the store's channels)."""
+        """A picker button: refused if it names what the shopper may not pick (another
+        store's employee, a checklist not of the store's channels), or while a draft is open
+        unless it changes that draft's employee."""
         assert r.person is not None
         session, op, numbers = r.session, pressed.op, pressed.numbers()
-        if drafts.current(r, self.setting) is not None:
-            return drafts.refuse(r, self.setting, "error.draft_open")
+        draft = drafts.current(r, self.setting)
+        if draft is not None:
+            return self._press_in_draft(r, draft, op, numbers)
         if op == Op.STORES:
             return r.out(edit=self.store_page(r, numbers[0]))
         store = session.get(Store, numbers[0])
@@ -51,16 +54,60 @@ class Pickers:
             or not store.offers(version.channel)
         ):
             return drafts.refuse(r, self.setting, "error.bad_button")
+        if op == Op.CHECKLIST and not self.setting.employee_names:
+            # The deployment collects no employee data: no one is chosen or described.
+            flow = self._start(r, r.person, store, version, None)
+            return r.out(edit=render(flow.screen(), r.t))
         if op == Op.CHECKLIST:
             return r.out(edit=self._employee_page(r, store, version, 0))
         if op == Op.EMPLOYEES:
             return r.out(edit=self._employee_page(r, store, version, numbers[2]))
-        employee = session.get(Employee, numbers[2]) if numbers[2] else None
-        if numbers[2] and (
-            employee is None or employee.store_id != store.id or not employee.active
-        ):
-            return drafts.refuse(r, self.setting, "error.bad_button")
-        return r.out(edit=render(self._start(r, r.person, store, version, employee).screen(), r.t))
+        try:
+            employee = self._employee(r, store, numbers[2])
+        except FlowError as error:
+            return drafts.refuse(r, self.setting, f"error.{error.reason}")
+        flow = self._start(r, r.person, store, version, employee)
+        return r.out(edit=render(flow.screen(), r.t))
+
+    def _employee(self, r: Request, store: Store, employee_id: int) -> Employee | None:
+        """The store's active employee ``employee_id``, or None for "not in the list" (0)."""
+        if not employee_id:
+            return None
+        employee = r.session.get(Employee, employee_id)
+        if employee is None or employee.store_id != store.id or not employee.active:
+            raise FlowError("bad_button")
+        return employee
+
+    def _press_in_draft(
+        self, r: Request, draft: VisitFlow, op: Op, numbers: tuple[int, ...]
+    ) -> Outcome:
+        """With a draft open, only its own employee list works: to change its employee."""
+        visit = draft.visit
+        ours = (
+            op in (Op.EMPLOYEES, Op.EMPLOYEE)
+            and numbers[:2] == (visit.store_id, visit.checklist_version_id)
+            and draft.may_change_employee()
+        )
+        if not ours:
+            return drafts.refuse(r, self.setting, "error.draft_open")
+        if op == Op.EMPLOYEES:
+            page = self._employee_page(r, visit.store, visit.checklist_version, numbers[2], draft)
+            return r.out(edit=page)
+        try:
+            draft.change_employee(self._employee(r, visit.store, numbers[2]))
+        except FlowError as error:
+            return drafts.refuse(r, self.setting, f"error.{error.reason}")
+        return r.out(edit=render(draft.screen(), r.t))
+
+    def change_employee(self, r: Request, draft: VisitFlow, index: int) -> Reply:
+        """The employee list again, from the first question or from describing the employee
+        (``index``: the item the button was shown for, -1 while describing)."""
+        visit = draft.visit
+        if index >= 0:
+            draft.check_current(index)
+        if not draft.may_change_employee():
+            raise FlowError("stale")
+        return self._employee_page(r, visit.store, visit.checklist_version, 0, draft)
 
     def _start(
         self,
@@ -70,12 +117,22 @@ class Pickers:
         version: ChecklistVersion,
         employee: Employee | None,
     ) -> VisitFlow:
-        """A new draft; a location shared shortly before is its check-in."""
+        """A new draft. A store visit takes as its check-in a location the shopper shared
+        shortly before and after their previous visit (to find the nearest store, say); a
+        call or a chat has none."""
         clock = self.setting.clock
-        flow = start_visit(Records(r.session), person, store, version, employee, clock)
+        records = Records(r.session)
+        since = records.last_visit_time(person.id)
+        names = self.setting.employee_names
+        flow = start_visit(records, person, store, version, employee, clock, asks_employee=names)
         located = person.last_location_at
         fresh = timedelta(minutes=self.setting.rules.checkin_fresh_minutes)
-        if located is not None and clock.now() - located <= fresh:
+        if (
+            version.channel == Channel.STORE
+            and located is not None
+            and clock.now() - located <= fresh
+            and (since is None or located > since)
+        ):
             assert person.last_latitude is not None and person.last_longitude is not None
             flow.check_in(person.last_latitude, person.last_longitude, located)
         return flow
@@ -152,8 +209,14 @@ class Pickers:
         return Reply(r.t("pick.checklist", store=escape(store.name)), rows(*found))
 
     def _employee_page(
-        self, r: Request, store: Store, version: ChecklistVersion, page: int
+        self,
+        r: Request,
+        store: Store,
+        version: ChecklistVersion,
+        page: int,
+        draft: VisitFlow | None = None,
     ) -> Reply:
+        """Who served the shopper; with a ``draft``, to change who it was."""
         staff = r.session.scalars(
             select(Employee)
             .where(Employee.store_id == store.id, Employee.active)
@@ -172,6 +235,11 @@ class Pickers:
             _pager(lambda n: encode(Op.EMPLOYEES, store.id, version.id, n), page, len(staff), r)
         )
         found.append([(r.t("button.not_in_list"), encode(Op.EMPLOYEE, store.id, version.id, 0))])
+        if draft is None:
+            back = (r.t("button.back"), encode(Op.STORE, store.id))
+        else:
+            back = (r.t("button.back_to_question"), encode(Op.RESUME, draft.visit.id, -1))
+        found.append([back])
         return Reply(r.t("pick.employee", store=escape(store.name)), rows(*found))
 
 

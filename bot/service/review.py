@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from babel.numbers import format_decimal
+
 from bot.callbacks import Op, Pressed, encode
+from bot.i18n import Translator
+from bot.service.alerts import critical_alerts
 from bot.service.base import Request, Setting, await_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import percent
+from checklists.schema import Checklist
 from storage import reviews
 from storage.checklist_versions import definition
-from storage.models import Decision, PendingInput, PendingKind, ReviewStatus, Role, Visit
+from storage.models import Decision, PendingInput, PendingKind, ReviewStatus, Role, Visit, VisitFlag
 from visits import integrity
 
 DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
@@ -73,21 +78,23 @@ class Review:
             edit=self._card(r, after=visit_id),
         )
         shopper = visit.evaluator
-        if decision == Decision.REJECTED and shopper.telegram_id is not None:
+        if decision != Decision.ACCEPTED and shopper.telegram_id is not None and shopper.active:
             st = translator_for(setting, shopper)
             deadline = (visit.resubmit_until or now).astimezone(setting.clock.zone)
-            outcome.notify.append(
-                (
-                    shopper.telegram_id,
-                    st(
-                        "ops.returned_to_shopper",
-                        visit=visit_id,
-                        store=escape(visit.store.name),
-                        reason=escape(reason),
-                        until=f"{deadline:%d.%m.%Y %H:%M}",
-                    ),
-                )
+            key = (
+                "ops.returned_to_shopper"
+                if decision == Decision.REJECTED
+                else "ops.voided_to_shopper"
             )
+            text = st(
+                key,
+                visit=visit_id,
+                store=escape(visit.store.name),
+                reason=escape(reason.strip()),
+                until=f"{deadline:%d.%m.%Y %H:%M}",
+            )
+            outcome.notify.append((shopper.telegram_id, text))
+        outcome.notify += critical_alerts(r.session, visit, setting)
         return outcome
 
     def _card(self, r: Request, after: int) -> Reply:
@@ -98,18 +105,19 @@ class Review:
             return Reply(t("ops.nothing_to_review"))
         visit = pending[0]
         flags = reviews.flags_of(r.session, visit.id)
+        checklist = definition(visit.checklist_version)
         lines = [
             t(
                 "ops.review_card",
                 visit=visit.id,
                 store=escape(visit.store.name),
-                checklist=escape(definition(visit.checklist_version).title.get(t.language)),
+                checklist=escape(checklist.title.get(t.language)),
                 shopper=visit.evaluator.pseudonym,
                 score=percent(visit.score, t),
                 count=len(waiting),
             ),
             "",
-            *(f"⚑ {t('flag.' + f.kind)}: {escape(f.details)}" for f in flags),
+            *(f"⚑ {t('flag.' + f.kind)}: {escape(_facts(f, checklist, t))}" for f in flags),
         ]
         buttons: tuple[tuple[Button, ...], ...] = (
             (
@@ -132,3 +140,24 @@ def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     if not isinstance(word, str) or not isinstance(visit_id, int):
         return None
     return (word, visit_id) if word in (*DECISIONS, NEXT) and visit_id >= 0 else None
+
+
+def _facts(flag: VisitFlag, checklist: Checklist, t: Translator) -> str:
+    """A flag's facts in the reader's language (flags from before they were kept as values
+    are shown as they were written)."""
+    params = dict(flag.params or {})
+    if not params:
+        return str(flag.details)
+    if "items" in params:
+        items = [str(i) for i in params["items"]]
+        params["items"] = ", ".join(_name(checklist, i, t.language) for i in items)
+    if "metres" in params:
+        params["metres"] = format_decimal(params["metres"], locale=t.language)
+    return t(f"flag.{flag.kind}.details", **params)
+
+
+def _name(checklist: Checklist, item_id: str, language: str) -> str:
+    try:
+        return checklist.item(item_id).standard_name(language)
+    except KeyError:
+        return item_id

@@ -1,8 +1,10 @@
 """Turning the state of a visit into a message: text (HTML) and button rows.
 
-Buttons are plain ``(label, callback_data)`` pairs; the Telegram layer wraps them. Callback
-data always names the visit and the item it belongs to, so the server can check that a
-pressed button is this person's, for their open visit, and for the question now shown.
+Screens are short, for one thumb in a store or on a call: the question and where it stands;
+the hint behind an "ℹ" button; the answer given before marked on its button. Buttons are
+plain ``(label, callback_data)`` pairs; the Telegram layer wraps them. Callback data always
+names the visit and the item it belongs to, so the server can check that a pressed button is
+this person's, for their open visit, and for the question now shown.
 """
 
 from __future__ import annotations
@@ -16,36 +18,51 @@ from bot.i18n import Translator
 from bot.service.outcome import Button, Reply, Rows
 from bot.service.outcome import rows as _rows
 from checklists import scoring
+from checklists.item_types import AnswerValue, Asking
 from checklists.schema import Item
-from visits.flow import Screen, ScreenKind
+from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, SHORT_DESCRIPTION, Screen, ScreenKind
+
+CHOSEN = "✓ "
+"""Marks the button of the answer given before."""
+REVIEW_TITLE = 48
+"""Characters of a standard's name a review line shows."""
 
 
 def percent(value: float | None, t: Translator) -> str:
+    """``81,9 %`` in Russian, ``81.9 %`` in English; "—" for no value."""
     if value is None:
         return "—"
     return format_decimal(value, format="0.#", locale=t.language) + " %"
 
 
-def render(screen: Screen, t: Translator) -> Reply:
+def render(screen: Screen, t: Translator, *, hint: bool = False) -> Reply:
+    """The screen as a message; ``hint``: with the question's hint open."""
     match screen.kind:
         case ScreenKind.DESCRIPTION:
-            return Reply(
-                _header(screen, t) + "\n\n" + t("visit.describe_employee"),
-                _rows([(t("button.cancel_visit"), _data(Op.CANCEL, screen))]),
-            )
+            channel = screen.checklist.channel.value
+            text = t(f"visit.describe_employee.{channel}", max=MAX_DESCRIPTION)
+            buttons = [
+                (t("button.back"), _data(Op.CHANGE_EMPLOYEE, screen)),
+                (t("button.cancel_visit"), _data(Op.CANCEL, screen)),
+            ]
+            return _live(screen, Reply(_header(screen, t) + "\n\n" + text, _rows(buttons)))
         case ScreenKind.CANCEL:
-            return Reply(
-                t("visit.cancel_question"),
-                _rows(
-                    [
-                        (t("button.cancel_yes"), _data(Op.CANCEL_CONFIRMED, screen)),
-                        (t("button.cancel_no"), _data(Op.KEEP, screen)),
-                    ]
-                ),
-            )
+            buttons = [
+                (t("button.cancel_yes"), _data(Op.CANCEL_CONFIRMED, screen)),
+                (t("button.cancel_no"), _data(Op.KEEP, screen)),
+            ]
+            return _live(screen, Reply(t("visit.cancel_question"), _rows(buttons)))
         case ScreenKind.REVIEW:
-            return _review(screen, t)
-    return _question(screen, t)
+            return _live(screen, _review(screen, t))
+    return _live(screen, _question(screen, t, hint))
+
+
+def _live(screen: Screen, reply: Reply) -> Reply:
+    """A screen of the draft: the one live copy of its question (older ones lose their
+    buttons when a new one is sent)."""
+    return Reply(
+        reply.text, reply.buttons, reply.menu, visit=screen.visit_id, replaces=screen.live_message
+    )
 
 
 def _data(op: Op, screen: Screen, *args: int) -> str:
@@ -56,11 +73,12 @@ def _data(op: Op, screen: Screen, *args: int) -> str:
 def _header(screen: Screen, t: Translator) -> str:
     parts = [screen.checklist.title.get(t.language), screen.store]
     if screen.employee:
-        parts.append(screen.employee)
+        who = screen.employee
+        parts.append(_short(who, SHORT_DESCRIPTION) if screen.described else who)
     return "<b>" + escape(" · ".join(parts)) + "</b>"
 
 
-def _question(screen: Screen, t: Translator) -> Reply:
+def _question(screen: Screen, t: Translator, hint: bool) -> Reply:
     item = screen.item
     assert item is not None
     section = screen.checklist.section_of(item.id).title.get(t.language)
@@ -70,22 +88,27 @@ def _question(screen: Screen, t: Translator) -> Reply:
         "",
         "<b>" + escape(item.prompt.get(t.language)) + "</b>",
     ]
-    if item.hint:
+    if hint and item.hint:
         lines.append("<i>" + escape(item.hint.get(t.language)) + "</i>")
-    lines.extend(_status_lines(screen, item, t))
+    asking = _asking(screen, t)
+    lines.extend(_status_lines(screen, item, t, asking))
     if screen.kind == ScreenKind.COMMENT:
-        lines += ["", t("visit.type_comment")]
-        return Reply(
-            "\n".join(lines), _rows([(t("button.back_to_question"), _data(Op.RESUME, screen))])
-        )
+        lines += ["", t("visit.type_comment", max=MAX_COMMENT)]
+        back = [(t("button.back_to_question"), _data(Op.RESUME, screen))]
+        return Reply("\n".join(lines), _rows(back))
+    instruction = item.kind.instruction(item, asking)
+    if instruction:
+        lines += ["", instruction]
+    buttons = _answer_rows(screen, item, t, asking) + _navigation(screen, item, t, hint)
+    return Reply("\n".join(lines), buttons)
+
+
+def _asking(screen: Screen, t: Translator) -> Asking:
     assert screen.today is not None
-    prompt = item.kind.instruction(item, t, screen.today)
-    if prompt:
-        lines += ["", prompt]
-    return Reply("\n".join(lines), _answer_rows(screen, item, t) + _navigation(screen, item, t))
+    return Asking(t, screen.today, screen.checklist.channel.value)
 
 
-def _status_lines(screen: Screen, item: Item, t: Translator) -> list[str]:
+def _status_lines(screen: Screen, item: Item, t: Translator, asking: Asking) -> list[str]:
     lines = []
     if screen.answer is not None:
         shown = show_answer(item, screen.answer, t)
@@ -93,7 +116,7 @@ def _status_lines(screen: Screen, item: Item, t: Translator) -> list[str]:
             shown += " ⏱"
         lines.append(t("visit.current_answer", answer=escape(shown)))
     if screen.timer_started_at is not None:
-        lines.append(t("visit.timer_running"))
+        lines.append(t("visit.timer_running", stop=item.kind.labels(item, asking)[1]))
     if screen.comment:
         lines.append(t("visit.comment_saved", comment=escape(_short(screen.comment, 200))))
     if screen.photos:
@@ -101,31 +124,50 @@ def _status_lines(screen: Screen, item: Item, t: Translator) -> list[str]:
     return ["", *lines] if lines else []
 
 
-def _answer_rows(screen: Screen, item: Item, t: Translator) -> Rows:
-    """The item type's answer buttons, its stopwatch or "done" with photos, then N/A."""
+def _answer_rows(screen: Screen, item: Item, t: Translator, asking: Asking) -> Rows:
+    """The item type's answer buttons (the given answer marked), its stopwatch or "done"
+    with photos, then N/A."""
     kind = item.kind
-    assert screen.today is not None
+    given = screen.answer
     rows = [
-        [(label, _data(Op.ANSWER, screen, code)) for label, code in row]
-        for row in kind.buttons(item, t, screen.today)
+        [
+            (_marked(label, given, kind.button_value(item, code)), _data(Op.ANSWER, screen, code))
+            for label, code in row
+        ]
+        for row in kind.buttons(item, asking)
     ]
     if kind.stopwatch:
+        start, stop = kind.labels(item, asking)
         if screen.timer_started_at is None:
-            rows.append([(t("button.timer_start"), _data(Op.TIMER_START, screen))])
+            rows.append([(start, _data(Op.TIMER_START, screen))])
         else:
-            rows.append([(t("button.timer_stop"), _data(Op.TIMER_STOP, screen))])
+            rows.append([(stop, _data(Op.TIMER_STOP, screen))])
     if kind.photos and screen.photos:
         rows.append([(t("button.photos_done"), _data(Op.PHOTOS_DONE, screen))])
     if item.na:
-        rows.append([(t("answer.na"), _data(Op.NOT_APPLICABLE, screen))])
+        chosen = given is not None and given.na
+        label = (CHOSEN if chosen else "") + t("answer.na")
+        rows.append([(label, _data(Op.NOT_APPLICABLE, screen))])
     return _rows(*rows)
 
 
-def _navigation(screen: Screen, item: Item, t: Translator) -> Rows:
+def _marked(label: str, given: scoring.Answer | None, value: AnswerValue) -> str:
+    return CHOSEN + label if given is not None and not given.na and given.value == value else label
+
+
+def _navigation(screen: Screen, item: Item, t: Translator, hint: bool) -> Rows:
+    """Back (on the first question: to the employee), the hint, then on with the answer
+    given or past an optional question; comment and the review below."""
     row = []
     if screen.position > 1:
         row.append((t("button.back"), _data(Op.BACK, screen)))
-    if not item.is_required:
+    elif screen.asks_employee:
+        row.append((t("button.back"), _data(Op.CHANGE_EMPLOYEE, screen)))
+    if item.hint and not hint:
+        row.append((t("button.hint"), _data(Op.HINT, screen)))
+    if screen.answer is not None:
+        row.append((t("button.keep"), _data(Op.KEEP_ANSWER, screen)))
+    elif not item.is_required:
         row.append((t("button.skip"), _data(Op.SKIP, screen)))
     extra = [
         (t("button.comment"), _data(Op.COMMENT, screen)),
@@ -142,36 +184,40 @@ def show_answer(item: Item, answer: scoring.Answer, t: Translator) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _review(screen: Screen, t: Translator) -> Reply:
+    """Every question that applies, numbered by its place in the checklist (so a number
+    never shifts), with its answer, comment and photos; the score; what is missing."""
     result = screen.result
     assert result is not None
     lines = [_header(screen, t), "", "<b>" + t("review.title") + "</b>"]
     edit_buttons: list[Button] = []
-    number = 0
-    for item in screen.checklist.items:
-        item_result = result.items[item.id]
-        if not item_result.visible:
+    for index, item in enumerate(screen.checklist.items):
+        if not result.items[item.id].visible:
             continue
-        number += 1
+        number = index + 1
         answer = screen.answers.get(item.id)
+        photos = screen.photo_counts.get(item.id, 0)
         if item.kind.photos:
-            mark, shown = "📷", ""
+            mark = "❗" if item.id in screen.missing else "📷"
+            shown = t("review.photo_count", count=photos) if photos else t("review.no_answer")
         elif answer is None:
             mark, shown = ("❗" if item.id in screen.missing else "➖"), t("review.no_answer")
         else:
-            mark = _mark(item_result.score)
+            mark = _mark(result.items[item.id].score)
             shown = show_answer(item, answer, t)
-        title = _short(item.prompt.get(t.language), 48)
-        lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}".rstrip(" —"))
-        edit_buttons.append(
-            (
-                str(number),
-                encode(Op.EDIT, screen.visit_id, screen.checklist.items.index(item)),
-            )
-        )
+            if photos:
+                shown += " · 📷 " + t("review.photo_count", count=photos)
+        title = _short(item.standard_name(t.language), REVIEW_TITLE)
+        lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}")
+        comment = screen.comments.get(item.id)
+        if comment:
+            lines.append("      " + t("visit.comment_saved", comment=escape(_short(comment, 80))))
+        edit_buttons.append((str(number), encode(Op.EDIT, screen.visit_id, index)))
+    if screen.visit_photos:
+        lines.append(t("review.visit_photos", count=screen.visit_photos))
     lines += [
         "",
         t(
@@ -187,15 +233,10 @@ def _review(screen: Screen, t: Translator) -> Reply:
                 f"{percent(result.sections[section.id], t)}"
             )
     if result.critical_failures:
-        lines.append(
-            t(
-                "review.critical",
-                items=", ".join(
-                    _short(screen.checklist.item(i).prompt.get(t.language), 40)
-                    for i in result.critical_failures
-                ),
-            )
-        )
+        checklist = screen.checklist
+        names = [checklist.item(i).standard_name(t.language) for i in result.critical_failures]
+        key = "review.critical" if len(names) == 1 else "review.critical_many"
+        lines.append(t(key, items=escape(", ".join(names))))
     if screen.missing:
         lines += ["", t("review.missing", count=len(screen.missing))]
     lines += ["", t("review.edit_hint")]
@@ -216,19 +257,37 @@ def _mark(score: float | None) -> str:
 
 
 def submitted(screen: Screen, result: scoring.VisitScore, t: Translator) -> Reply:
-    key = "done.passed" if result.passed else "done.failed"
-    lines = [
-        _header(screen, t),
-        "",
-        t(key, score=percent(result.score, t), pass_mark=percent(screen.checklist.pass_mark, t)),
-    ]
-    if result.failed_items:
-        lines += ["", t("done.failed_standards")]
+    """The score, whether the visit passed and why not, the standards not met and those
+    partly met, by their short names."""
+    score, pass_mark = percent(result.score, t), percent(screen.checklist.pass_mark, t)
+    if result.passed:
+        verdict = t("done.passed", score=score, pass_mark=pass_mark)
+    elif result.critical_failures:
+        many = len(result.critical_failures) > 1
+        key = "done.failed_criticals" if many else "done.failed_critical"
+        verdict = t(key, score=score, pass_mark=pass_mark)
+    else:
+        verdict = t("done.failed_mark", score=score, pass_mark=pass_mark)
+    lines = [_header(screen, t), "", verdict]
+    checklist = screen.checklist
+    failed = [i for i in result.failed_items if result.items[i].failed]
+    partly = [i for i in result.failed_items if not result.items[i].failed]
+    if failed:
+        lines += ["", t("done.not_met")]
         lines += [
             "• "
-            + escape(screen.checklist.item(i).prompt.get(t.language))
-            + (" ‼" if i in result.critical_failures else "")
-            for i in result.failed_items
+            + escape(checklist.item(i).standard_name(t.language))
+            + (t("done.critical_mark") if i in result.critical_failures else "")
+            for i in failed
+        ]
+    if partly:
+        lines += ["", t("done.partly_met")]
+        lines += [
+            "• "
+            + escape(checklist.item(i).standard_name(t.language))
+            + " — "
+            + percent(100 * (result.items[i].score or 0), t)
+            for i in partly
         ]
     lines += ["", t("done.thanks")]
     return Reply("\n".join(lines), menu=True)

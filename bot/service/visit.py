@@ -8,22 +8,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import select
-
 from bot.callbacks import Op, Pressed, Route, encode
 from bot.i18n import Translator
 from bot.service import drafts
-from bot.service.base import Request, Setting, translator_for
+from bot.service.alerts import critical_alerts
+from bot.service.base import Request, Setting
 from bot.service.outcome import Outcome, Reply, Rows
 from bot.service.pickers import Pickers
 from bot.service.screens import percent, render, submitted
 from checklists.answers import AnswerRejected
+from checklists.schema import Channel, Item
 from storage import visits
-from storage.models import Awaiting, Person, Role, Visit
-from visits.flow import FlowError, VisitFlow
+from storage.checklist_versions import definition
+from storage.models import Awaiting, ReviewStatus, Visit, VisitStatus
+from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, FlowError, VisitFlow
 from visits.submission import submit_visit
 
 log = logging.getLogger(__name__)
+HISTORY = 10
+"""Visits ``/visits`` lists."""
 
 Action = Callable[[Request, VisitFlow | None], Outcome]
 
@@ -73,6 +76,44 @@ class Visiting:
 
         return self._as_evaluator(r, act)
 
+    def history(self, r: Request) -> Outcome:
+        """``/visits``: the shopper's latest visits, with their score and where each stands."""
+
+        def act(r: Request, draft: VisitFlow | None) -> Outcome:
+            assert r.person is not None
+            found = visits.recent_of(r.session, r.person.id, HISTORY)
+            if not found:
+                return r.out(send=[Reply(r.t("visits.none"), menu=True)])
+            lines = [r.t("visits.title", count=len(found))]
+            lines += [self._history_line(r, visit) for visit in found]
+            return r.out(send=[Reply("\n".join(lines), menu=True)])
+
+        return self._as_evaluator(r, act)
+
+    def _history_line(self, r: Request, visit: Visit) -> str:
+        t, zone = r.t, self.setting.clock.zone
+        when = (visit.submitted_at or visit.started_at).astimezone(zone)
+        title = definition(visit.checklist_version).title.get(t.language)
+        if visit.status == VisitStatus.VOIDED:
+            status = t("visits.voided", reason=escape(visit.void_reason or ""))
+        elif visit.status == VisitStatus.DRAFT:
+            status = t("visits.draft")
+        elif visit.review_status == ReviewStatus.REJECTED and visit.resubmit_until:
+            until = visit.resubmit_until.astimezone(zone)
+            status = t("visits.returned", until=f"{until:%d.%m %H:%M}")
+        else:
+            status = t(f"visits.{visit.review_status or 'counted'}")
+        score = percent(visit.score, t) if visit.status != VisitStatus.DRAFT else "—"
+        return t(
+            "visits.line",
+            visit=visit.id,
+            date=f"{when:%d.%m}",
+            store=escape(visit.store.name),
+            checklist=escape(title),
+            score=score,
+            status=status,
+        )
+
     def location(self, r: Request, latitude: float, longitude: float) -> Outcome:
         """A shared location: the check-in of an open visit, or nearby stores to start one."""
 
@@ -82,6 +123,10 @@ class Visiting:
             r.person.last_latitude, r.person.last_longitude = latitude, longitude
             r.person.last_location_at = now
             if draft is not None:
+                if draft.checklist.channel != Channel.STORE:
+                    # A call or a chat is made from anywhere: its place means nothing.
+                    unneeded = Reply(r.t("visit.checkin_not_needed"))
+                    return r.out(send=[unneeded, render(draft.screen(), r.t)])
                 draft.check_in(latitude, longitude, now)
                 saved = Reply(r.t("visit.checkin_saved"))
                 return r.out(send=[saved, render(draft.screen(), r.t)])
@@ -99,17 +144,22 @@ class Visiting:
 
         return self._as_evaluator(r, act)
 
-    def photo(self, r: Request, file_id: str, unique_id: str) -> Outcome:
+    def photo(self, r: Request, file_id: str, unique_id: str, caption: str = "") -> Outcome:
+        """A photo for the question now asked (or the visit, on the review); its caption
+        becomes the question's comment."""
+        caption = caption.replace("\x00", "")
+
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
-            if draft is None or draft.visit.awaiting is not None:
+            if draft is None or draft.visit.awaiting not in (None, Awaiting.COMMENT):
                 reply = Reply(r.t("visit.photo_without_question"), menu=draft is None)
                 return r.out(send=[reply])
             try:
-                draft.add_photo(file_id, unique_id)
+                cut = draft.add_photo(file_id, unique_id, caption)
             except FlowError as error:
                 explanation = Reply(r.t(f"error.{error.reason}", **error.params))
                 return r.out(send=[explanation, render(draft.screen(), r.t)])
-            return r.out(send=[render(draft.screen(), r.t)])
+            notice = [Reply(r.t("visit.text_cut", max=MAX_COMMENT))] if cut else []
+            return r.out(send=[*notice, render(draft.screen(), r.t)])
 
         return self._as_evaluator(r, act)
 
@@ -170,6 +220,13 @@ class Visiting:
                 elif draft.visit.current_item is not None:
                     raise FlowError("stale")
                 draft.back()
+            case Op.KEEP_ANSWER:
+                draft.keep_answer(draft.check_current(index))
+            case Op.HINT:
+                draft.check_current(index)
+                return r.out(edit=render(draft.screen(), r.t, hint=True))
+            case Op.CHANGE_EMPLOYEE:
+                return r.out(edit=self.pickers.change_employee(r, draft, index))
             case Op.TIMER_START:
                 draft.start_timer(draft.check_current(index))
             case Op.TIMER_STOP:
@@ -209,59 +266,31 @@ class Visiting:
         if submission is not None and submission.flags:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
         outcome = r.out(edit=reply)
-        if result.critical_failed:
-            outcome.notify = self._critical_alerts(r, draft, result.critical_failures)
+        outcome.notify = critical_alerts(r.session, draft.visit, self.setting)
         return outcome
-
-    def _critical_alerts(
-        self, r: Request, draft: VisitFlow, failures: tuple[str, ...]
-    ) -> list[tuple[int, str]]:
-        visit = draft.visit
-        managers = r.session.scalars(
-            select(Person).where(
-                Person.role == Role.MANAGER, Person.active, Person.telegram_id.is_not(None)
-            )
-        ).all()
-        alerts = []
-        for manager in managers:
-            if visit.store_id not in {s.id for s in manager.stores}:
-                continue
-            t = translator_for(self.setting, manager)
-            items = ", ".join(draft.checklist.item(i).prompt.get(t.language) for i in failures)
-            text = t(
-                "alert.critical",
-                visit=visit.id,
-                store=escape(visit.store.name),
-                pseudonym=visit.evaluator.pseudonym,
-                score=percent(visit.score, t),
-                items=escape(items),
-                employee=escape(
-                    visit.employee.name if visit.employee else visit.employee_description or "—"
-                ),
-            )
-            alerts.append((int(manager.telegram_id or 0), text))
-        return alerts
 
     def _typed(self, r: Request, draft: VisitFlow, text: str) -> Outcome:
         t = r.t
         try:
+            cut = 0
             if draft.visit.awaiting == Awaiting.DESCRIPTION:
-                draft.describe_employee(text)
+                cut = MAX_DESCRIPTION if draft.describe_employee(text) else 0
             elif draft.visit.awaiting == Awaiting.COMMENT:
-                draft.comment(text)
+                cut = MAX_COMMENT if draft.comment(text) else 0
             elif draft.visit.awaiting == Awaiting.CANCEL or draft.visit.current_item is None:
                 return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
             else:
                 item = draft.checklist.item(draft.visit.current_item)
                 if not item.kind.typed:
                     return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
-                draft.answer(item, text)
+                cut = _answer_typed(draft, item, text)
         except AnswerRejected as rejected:
             explanation = t(f"reject.{rejected.reason}", **rejected.params)
         except FlowError as error:
             explanation = t(f"error.{error.reason}", **error.params)
         else:
-            return r.out(send=[render(draft.screen(), t)])
+            notice = [Reply(t("visit.text_cut", max=cut))] if cut else []
+            return r.out(send=[*notice, render(draft.screen(), t)])
         return r.out(send=[Reply(explanation), render(draft.screen(), t)])
 
 
@@ -274,3 +303,17 @@ def _unfinished(draft: VisitFlow, t: Translator) -> Reply:
         ),
     )
     return Reply(t("visit.unfinished", store=escape(visit.store.name)), buttons)
+
+
+def _answer_typed(draft: VisitFlow, item: Item, text: str) -> int:
+    """Answer with typed text; text over the item's limit is kept up to it. The limit when
+    it was cut, else 0."""
+    try:
+        draft.answer(item, text)
+    except AnswerRejected as rejected:
+        limit = rejected.params.get("max")
+        if rejected.reason != "text_too_long" or not isinstance(limit, int):
+            raise
+        draft.answer(item, text.strip()[:limit].rstrip())
+        return limit
+    return 0

@@ -28,6 +28,16 @@ MAX_PHOTOS = 10
 """Telegram sends at most ten photos in one album."""
 
 
+@dataclass(frozen=True)
+class Asking:
+    """Where a question is asked: the person's catalogue, their local date, the channel."""
+
+    words: Words
+    today: date
+    channel: str
+    """``store``, ``phone`` or ``online``: a stopwatch measures something else in each."""
+
+
 class Words(Protocol):
     """A message catalogue in one language (the bot's ``Translator`` is one)."""
 
@@ -104,11 +114,15 @@ class ItemKind:
         """The raw value an answer button's code stands for (``parse`` checks it)."""
         return code
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
         """Rows of answer buttons."""
         return []
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
+    def labels(self, item: Item, asking: Asking) -> tuple[str, str]:
+        """A stopwatch's start and stop buttons, for the types that have one."""
+        raise NotImplementedError
+
+    def instruction(self, item: Item, asking: Asking) -> str:
         """What to do to answer, shown under the question ("" when the buttons say it)."""
         return ""
 

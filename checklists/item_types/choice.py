@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerRejected, AnswerValue, Button, ItemKind, Words
+from checklists.item_types.base import AnswerRejected, AnswerValue, Asking, Button, ItemKind, Words
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -42,8 +42,9 @@ class Choice(ItemKind):
         options = item.options or []
         return options[code].id if 0 <= code < len(options) else "?"
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
-        return [[(o.label.get(words.language), n)] for n, o in enumerate(item.options or [])]
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
+        language = asking.words.language
+        return [[(o.label.get(language), n)] for n, o in enumerate(item.options or [])]
 
     def score(self, item: Item, value: AnswerValue) -> float | None:
         option = item.option(str(value))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_date
 
-from checklists.item_types.base import AnswerRejected, AnswerValue, Button, ItemKind, Words
+from checklists.item_types.base import AnswerRejected, AnswerValue, Asking, Button, ItemKind, Words
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -43,7 +43,8 @@ class Date(ItemKind):
         it is pressed."""
         return date.fromordinal(code).isoformat() if 0 < code <= date.max.toordinal() else "?"
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
+        words, today = asking.words, asking.today
         before = today - timedelta(days=2)
         return [
             [
@@ -53,8 +54,9 @@ class Date(ItemKind):
             ]
         ]
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
-        return words("visit.type_date", example=f"{today - timedelta(days=3):%d.%m}")
+    def instruction(self, item: Item, asking: Asking) -> str:
+        example = f"{asking.today - timedelta(days=3):%d.%m}"
+        return asking.words("visit.type_date", example=example)
 
     def shown(self, item: Item, value: AnswerValue, words: Words) -> str:
         try:

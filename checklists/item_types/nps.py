@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import Button, WholeNumber, Words
+from checklists.item_types.base import Asking, Button, WholeNumber
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -18,5 +17,5 @@ class Nps(WholeNumber):
     def value_range(self, item: Item) -> tuple[int, int]:
         return 0, 10
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
         return self.keypad(item)

@@ -3,10 +3,9 @@ the offer), scored by bands."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerValue, Button, WholeNumber, Words, band_score
+from checklists.item_types.base import AnswerValue, Asking, Button, WholeNumber, band_score
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -29,15 +28,15 @@ class Number(WholeNumber):
             problems.append(f"a '{self.name}' item needs 'max', the largest answer allowed")
         return problems
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
         low, high = self.value_range(item)
         if high - low < self.KEYPAD_LIMIT:
             return self.keypad(item)
         return [self.keypad(item)[0][: self.SHORT_KEYPAD]]
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
+    def instruction(self, item: Item, asking: Asking) -> str:
         low, high = self.value_range(item)
-        return words("visit.type_number", min=low, max=high)
+        return asking.words("visit.type_number", min=low, max=high)
 
     def score(self, item: Item, value: AnswerValue) -> float:
         return band_score(item.bands or [], float(value))

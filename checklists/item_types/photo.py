@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerRejected, AnswerValue, ItemKind, Words
+from checklists.item_types.base import AnswerRejected, AnswerValue, Asking, ItemKind
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -16,8 +16,8 @@ class Photo(ItemKind):
     photos = True
     required_by_default = False
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
-        return words("visit.send_photos", max=self.photo_limit(item))
+    def instruction(self, item: Item, asking: Asking) -> str:
+        return asking.words("visit.send_photos", max=self.photo_limit(item))
 
     def parse(self, item: Item, raw: AnswerValue, today: date) -> AnswerValue:
         raise AnswerRejected("photo_expected")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerValue, Button, WholeNumber, Words
+from checklists.item_types.base import AnswerValue, Asking, Button, WholeNumber
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -20,7 +19,7 @@ class Scale(WholeNumber):
     def value_range(self, item: Item) -> tuple[int, int]:
         return (1 if item.min is None else item.min), (5 if item.max is None else item.max)
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
         return self.keypad(item)
 
     def score(self, item: Item, value: AnswerValue) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerRejected, AnswerValue, ItemKind, Words
+from checklists.item_types.base import AnswerRejected, AnswerValue, Asking, ItemKind
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -26,5 +26,5 @@ class Text(ItemKind):
             raise AnswerRejected("text_too_long", {"max": MAX_LENGTH})
         return text
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
-        return words("visit.type_text")
+    def instruction(self, item: Item, asking: Asking) -> str:
+        return asking.words("visit.type_text", max=MAX_LENGTH)

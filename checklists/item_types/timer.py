@@ -3,10 +3,9 @@ chat), measured by the bot between two button presses or typed; scored by bands.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import AnswerValue, WholeNumber, Words, band_score
+from checklists.item_types.base import AnswerValue, Asking, WholeNumber, Words, band_score
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -26,8 +25,18 @@ class Timer(WholeNumber):
         low = 0 if item.min is None else item.min
         return low, DEFAULT_MAX if item.max is None else item.max
 
-    def instruction(self, item: Item, words: Words, today: date) -> str:
-        return words("visit.timer_help", max=self.value_range(item)[1])
+    def labels(self, item: Item, asking: Asking) -> tuple[str, str]:
+        """The start and stop buttons: the item's own, or what the channel measures."""
+        words, channel = asking.words, asking.channel
+        start = item.start.get(words.language) if item.start else words(f"timer.{channel}.start")
+        stop = item.stop.get(words.language) if item.stop else words(f"timer.{channel}.stop")
+        return start, stop
+
+    def instruction(self, item: Item, asking: Asking) -> str:
+        start, stop = self.labels(item, asking)
+        return asking.words(
+            "visit.timer_help", start=start, stop=stop, max=self.value_range(item)[1]
+        )
 
     def score(self, item: Item, value: AnswerValue) -> float:
         return band_score(item.bands or [], float(value))

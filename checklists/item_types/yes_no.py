@@ -6,7 +6,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from checklists.item_types.base import NO, YES, AnswerRejected, AnswerValue, Button, ItemKind, Words
+from checklists.item_types.base import (
+    NO,
+    YES,
+    AnswerRejected,
+    AnswerValue,
+    Asking,
+    Button,
+    ItemKind,
+    Words,
+)
 
 if TYPE_CHECKING:
     from checklists.schema import Item
@@ -26,7 +35,8 @@ class YesNo(ItemKind):
     def button_value(self, item: Item, code: int) -> str:
         return CODES.get(code, "?")
 
-    def buttons(self, item: Item, words: Words, today: date) -> list[list[Button]]:
+    def buttons(self, item: Item, asking: Asking) -> list[list[Button]]:
+        words = asking.words
         return [[(words("answer.yes"), 1), (words("answer.no"), 0)]]
 
     def condition(self, item: Item) -> Callable[[object], bool] | None:
