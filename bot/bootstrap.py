@@ -50,6 +50,8 @@ class Deployment:
     rules: IntegrityRules = field(default_factory=IntegrityRules)
     webhook_secret: str = ""
     """The secret Telegram sends with each webhook update."""
+    employee_names: bool = True
+    """Whether shoppers name or describe the employee who served them."""
     timeout: float = 10.0
     """Seconds a Bot API call may take before it is retried."""
 
@@ -69,6 +71,7 @@ class Deployment:
             admins=frozenset(settings.admins),
             rules=settings.integrity_rules,
             webhook_secret=settings.webhook_secret_token,
+            employee_names=settings.employee_names,
         )
 
 
@@ -91,6 +94,7 @@ def service(deployment: Deployment) -> Service:
             admins=deployment.admins,
             checklist_versions=deployment.checklist_versions,
             rules=deployment.rules,
+            employee_names=deployment.employee_names,
         )
     )
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     ] = 8
     repeat_visit_days: Annotated[int, Field(ge=0, le=365, description="days")] = 14
     resubmit_hours: Annotated[int, Field(ge=1, le=24 * 90, description="hours")] = 48
+    employee_names: bool = True
+    """``MSBOT_EMPLOYEE_NAMES=off``: shoppers name no employee and no employee data is kept
+    (the ethics codes ask that staff know mystery shopping happens and what it is for)."""
 
     @field_validator("webhook_secret")
     @classmethod

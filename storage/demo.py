@@ -34,19 +34,20 @@ from storage.models import (
 
 CHUNK = 2_000
 STREETS = (
-    "Тверская",
-    "Арбат",
-    "Ленинский проспект",
-    "Профсоюзная",
-    "Мясницкая",
-    "Покровка",
-    "Сретенка",
-    "Пятницкая",
-    "Маросейка",
-    "Большая Ордынка",
-    "Новослободская",
-    "Садовая",
+    ("Тверская", "на Тверской"),
+    ("Арбат", "на Арбате"),
+    ("Ленинский проспект", "на Ленинском проспекте"),
+    ("Профсоюзная", "на Профсоюзной"),
+    ("Мясницкая", "на Мясницкой"),
+    ("Покровка", "на Покровке"),
+    ("Сретенка", "на Сретенке"),
+    ("Пятницкая", "на Пятницкой"),
+    ("Маросейка", "на Маросейке"),
+    ("Большая Ордынка", "на Большой Ордынке"),
+    ("Новослободская", "на Новослободской"),
+    ("Садовая", "на Садовой"),
 )
+"""Streets as an address names them, and as a store's name does ("a store on ...")."""
 FIRST_NAMES = (
     "Анна",
     "Мария",
@@ -138,11 +139,11 @@ def _stores(session: Session, rng: random.Random, count: int) -> list[tuple[Stor
     for n in range(1, count + 1):
         code = f"D{n:03d}"
         store = session.scalars(select(Store).where(Store.code == code)).one_or_none()
-        street = STREETS[(n - 1) % len(STREETS)]
+        street, on_street = STREETS[(n - 1) % len(STREETS)]
         if store is None:
             store = Store(
                 code=code,
-                name=f"Магазин на {street} ({n})",
+                name=f"Магазин {on_street} ({n})",
                 address=f"Москва, {street}, {rng.randint(1, 120)}",
                 latitude=round(rng.uniform(55.60, 55.90), 6),
                 longitude=round(rng.uniform(37.40, 37.80), 6),

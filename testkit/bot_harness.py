@@ -82,9 +82,11 @@ class RunningBot:
         export_dir: Path | None = None,
         timeout: float = 10.0,
         clock: Clock | None = None,
+        employee_names: bool = True,
     ) -> None:
         self.api = api
         self.clock = clock or Clock(ZONE)
+        self.employee_names = employee_names
         self.world = world
         self.language = language
         self.timeout = timeout
@@ -105,6 +107,7 @@ class RunningBot:
             admins=frozenset({999}),
             rules=SCRIPTED_RULES,
             timeout=self.timeout,
+            employee_names=self.employee_names,
         )
 
     async def start(self) -> None:

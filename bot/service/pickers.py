@@ -9,6 +9,7 @@ from datetime import timedelta
 from html import escape
 from typing import TypeVar
 
+from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from bot.callbacks import Op, Pressed, encode
@@ -164,7 +165,7 @@ class Pickers:
             return self.store_page(r, 0)
         located.sort(key=lambda pair: pair[0])
         found = [
-            [(r.t("pick.store_distance", store=s.name, km=f"{km:.1f}"), encode(Op.STORE, s.id))]
+            [(r.t("pick.store_distance", store=s.name, km=_km(km, r)), encode(Op.STORE, s.id))]
             for km, s in located[:PAGE]
         ]
         return Reply(r.t("pick.nearest"), rows(*found))
@@ -254,3 +255,8 @@ def _pager(data: Callable[[int], str], page: int, total: int, r: Request) -> lis
     if (page + 1) * PAGE < total:
         buttons.append((r.t("button.next"), data(page + 1)))
     return buttons
+
+
+def _km(km: float, r: Request) -> str:
+    """``1,5`` in Russian, ``1.5`` in English."""
+    return format_decimal(km, format="0.0", locale=r.t.language)
