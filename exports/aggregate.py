@@ -148,7 +148,7 @@ def _actions(
             ActionRow(
                 store_code,
                 action.visit_id,
-                checklist.item(action.item_id).prompt.get(language),
+                checklist.item(action.item_id).standard_name(language),
                 action.action,
                 action.due_on,
                 manager,
@@ -343,7 +343,7 @@ def _means(sums: Mapping[T, list[float]]) -> dict[T, float]:
 class _ItemInfo:
     checklist_title: str
     section_title: str
-    prompt: str
+    standard: str
     position: int
     channel_rank: int
 
@@ -375,7 +375,7 @@ class _Catalogue:
                     self.items[key] = _ItemInfo(
                         checklist_title=latest.title.get(language),
                         section_title=section.title.get(language),
-                        prompt=item.prompt.get(language),
+                        standard=item.standard_name(language),
                         position=position,
                         channel_rank=channels.index(latest.channel),
                     )
@@ -453,7 +453,7 @@ def _standards(
                 checklist_title=info.checklist_title,
                 section_title=info.section_title,
                 item_id=key[1],
-                prompt=info.prompt,
+                standard=info.standard,
                 met_share={code: _share(*counts.get(code, (0, 0))) for code in row_codes},
                 overall=_share(
                     sum(m for m, _ in counts.values()), sum(c for _, c in counts.values())
@@ -514,7 +514,7 @@ def _weakest(
     shares = [(met / counted, key) for key, (met, counted) in counts.items() if met < counted]
     shares.sort(key=lambda pair: (pair[0], catalogue.order(pair[1])))
     return tuple(
-        WeakStandard(catalogue.info(key).prompt, share) for share, key in shares[:WEAKEST_COUNT]
+        WeakStandard(catalogue.info(key).standard, share) for share, key in shares[:WEAKEST_COUNT]
     )
 
 
@@ -703,7 +703,7 @@ def _item_columns(answered: set[StandardKey], catalogue: _Catalogue) -> list[Ite
         answered, key=lambda k: (catalogue.info(k).channel_rank, *catalogue.order(k))
     ):
         if key[1] not in columns:
-            columns[key[1]] = ItemColumn(key[1], _short(catalogue.info(key).prompt, HEADER_LIMIT))
+            columns[key[1]] = ItemColumn(key[1], _short(catalogue.info(key).standard, HEADER_LIMIT))
     return list(columns.values())
 
 

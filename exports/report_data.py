@@ -77,7 +77,7 @@ class StandardRow:
     checklist_title: str
     section_title: str
     item_id: str
-    prompt: str
+    standard: str
     met_share: dict[str, float | None]
     """Per store code: the share of visits, among those where it counted, that met it fully."""
     overall: float | None
@@ -85,7 +85,7 @@ class StandardRow:
 
 @dataclass(frozen=True)
 class WeakStandard:
-    prompt: str
+    standard: str
     met_share: float
 
 

@@ -608,7 +608,7 @@ def _write_standards(sheet: _Sheet, report: Report, t: Translate) -> None:
             row.checklist_title,
             row.section_title,
             row.item_id,
-            row.prompt,
+            row.standard,
             *(row.met_share.get(code) for code in codes),
             row.overall,
         ]
@@ -651,7 +651,7 @@ def _write_employees(sheet: _Sheet, report: Report, t: Translate) -> None:
     rows = []
     for employee in report.employees:
         weakest = "; ".join(
-            t("weak.item", prompt=weak.prompt, share=f"{weak.met_share * 100:.0f}")
+            t("weak.item", standard=weak.standard, share=f"{weak.met_share * 100:.0f}")
             for weak in employee.weakest
         )
         trend = list(employee.trend[: len(weeks)])

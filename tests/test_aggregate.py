@@ -86,6 +86,7 @@ def _store_visit_v2(folder: Path) -> Path:
         ("version: 2\n", "version: 3\n"),
         ('en: "Store visit"', 'en: "Store visit (2026)"'),
         ('en: "Did the employee smile at you?"', 'en: "Did the employee smile at you warmly?"'),
+        ('en: "A smile"', 'en: "A warm smile"'),
     ):
         assert old in text
         text = text.replace(old, new, 1)
@@ -294,38 +295,32 @@ def test_standards_give_the_share_of_visits_that_met_each_item_per_store(world: 
     expected = [
         # Checklists by id (phone_call before store_visit), items in checklist order. Only
         # V6 is a call: answer_time 10 s met, greeted met, named_self not met.
-        StandardRow(phone, "Answering", "answer_time",
-                    "How many seconds after the first ring did an employee answer?",
+        StandardRow(phone, "Answering", "answer_time", "Answered within 15 s",
                     {"S1": None, "S2": 1.0, "S3": None}, 1.0),
-        StandardRow(phone, "Answering", "greeted",
-                    "Did the employee greet you and name the company?",
+        StandardRow(phone, "Answering", "greeted", "Greeting with the company name",
                     {"S1": None, "S2": 1.0, "S3": None}, 1.0),
-        StandardRow(phone, "Answering", "named_self", "Did the employee give their name?",
+        StandardRow(phone, "Answering", "named_self", "Introduced by name",
                     {"S1": None, "S2": 0.0, "S3": None}, 0.0),
         # greet_time met (score 1) in S1: V1 20 s, V7 25 s of V1, V2, V3, V7 → 2/4;
         # S2: V4 30 s of V4, V5 → 1/2; overall 3/6.
-        StandardRow(store, "Greeting", "greet_time",
-                    "How many seconds after you walked in did an employee come to you?",
+        StandardRow(store, "Greeting", "greet_time", "Approached within 30 s",
                     {"S1": 2 / 4, "S2": 1 / 2, "S3": None}, 3 / 6),
         # greeted: S1 V1, V2, V7 of 4 → 3/4; S2 2/2; overall 5/6.
-        StandardRow(store, "Greeting", "greeted", "Did the employee greet you?",
+        StandardRow(store, "Greeting", "greeted", "Greeting",
                     {"S1": 3 / 4, "S2": 1.0, "S3": None}, 5 / 6),
         # smiled, compared across v1 and v2 by item id and worded as v2: S1 V1, V3 of 4;
         # S2 V4 of 2; overall 3/6.
-        StandardRow(store, "Greeting", "smiled", "Did the employee smile at you warmly?",
+        StandardRow(store, "Greeting", "smiled", "A warm smile",
                     {"S1": 2 / 4, "S2": 1 / 2, "S3": None}, 3 / 6),
         # named_self counted in V1 (yes), V2 (no), V7 (no); V3's is hidden → S1 1/3;
         # S2 never asked.
-        StandardRow(store, "Greeting", "named_self",
-                    "Did the employee introduce themselves by name?",
+        StandardRow(store, "Greeting", "named_self", "Introduced by name",
                     {"S1": 1 / 3, "S2": None, "S3": None}, 1 / 3),
         # three_yes: V2 N/A drops out; S1 V7 met → 1/1; S2 V4 met, V5 not → 1/2; 2/3.
-        StandardRow(store, "Needs discovery", "three_yes",
-                    "How many times did you answer “yes” to the employee's questions "
-                    "before the main offer?",
+        StandardRow(store, "Needs discovery", "three_yes", "Three “yes” before the offer",
                     {"S1": 1.0, "S2": 1 / 2, "S3": None}, 2 / 3),
         # tidiness met only when clean: S1 V1 of 4 → 1/4; S2 V5 of 2 → 1/2; overall 2/6.
-        StandardRow(store, "Service and store", "tidiness", "What state was the sales floor in?",
+        StandardRow(store, "Service and store", "tidiness", "A tidy sales floor",
                     {"S1": 1 / 4, "S2": 1 / 2, "S3": None}, 2 / 6),
     ]  # fmt: skip
     assert same(world.report().standards, expected)
@@ -334,7 +329,7 @@ def test_standards_give_the_share_of_visits_that_met_each_item_per_store(world: 
 def test_employee_rows_show_average_weakest_standards_and_an_eight_week_trend(
     world: World,
 ) -> None:
-    greet_time = "How many seconds after you walked in did an employee come to you?"
+    greet_time = "Approached within 30 s"
     expected = [
         # Anna: V1, V2 → (100 + 50) / 2 = 75 %. Met shares: greet_time 1/2, greeted 2/2,
         # smiled 1/2, named_self 1/2, tidiness 1/2: four ties at 0.5, so the first three
@@ -342,23 +337,23 @@ def test_employee_rows_show_average_weakest_standards_and_an_eight_week_trend(
         # Trend W03…W10: P1 in W09, this week.
         EmployeeRow("S1-01", "Anna Ivanova", "S1", 2, (V1 + V2) / 2,
                     (WeakStandard(greet_time, 0.5),
-                     WeakStandard("Did the employee smile at you warmly?", 0.5),
-                     WeakStandard("Did the employee introduce themselves by name?", 0.5)),
+                     WeakStandard("A warm smile", 0.5),
+                     WeakStandard("Introduced by name", 0.5)),
                     (None, None, None, None, None, None, P1, (V1 + V2) / 2)),
         # Boris: V3, V7 → (16.67 + 66.67) / 2 = 41.67 %. Shares: greet_time 1/2, greeted
         # 1/2, smiled 1/2, named_self 0/1 (V3's hidden), three_yes 1/1, tidiness 0/2.
         # Lowest three: named_self 0, tidiness 0, then greet_time first of the 0.5 ties.
         # Trend: P3 in W03 (P4 in W02 is outside the eight weeks).
         EmployeeRow("S1-02", "Boris Petrov", "S1", 2, (V3 + V7) / 2,
-                    (WeakStandard("Did the employee introduce themselves by name?", 0.0),
-                     WeakStandard("What state was the sales floor in?", 0.0),
+                    (WeakStandard("Introduced by name", 0.0),
+                     WeakStandard("A tidy sales floor", 0.0),
                      WeakStandard(greet_time, 0.5)),
                     (P3, None, None, None, None, None, None, (V3 + V7) / 2)),
         # Vera: V4 (store), V6 (phone) → (93.75 + 80) / 2 = 86.875 %. Below 1: the phone
         # named_self 0/1 and tidiness 0/1 (minor issues). Trend: P2 in W08.
         EmployeeRow("S2-01", "Vera Smirnova", "S2", 2, (V4 + V6) / 2,
-                    (WeakStandard("Did the employee give their name?", 0.0),
-                     WeakStandard("What state was the sales floor in?", 0.0)),
+                    (WeakStandard("Introduced by name", 0.0),
+                     WeakStandard("A tidy sales floor", 0.0)),
                     (None, None, None, None, None, P2, None, (V4 + V6) / 2)),
     ]  # fmt: skip
     assert same((V4 + V6) / 2, 0.86875)
@@ -375,20 +370,20 @@ def test_a_described_employee_is_listed_for_matching_with_the_local_time(world: 
 
 def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world: World) -> None:
     report = world.report()
-    # Headers are cut to 60 characters, the last one an ellipsis.
-    greet_time = "How many seconds after you walked in did an employee come t…"
+    # Headers are the standards' short names (never over 60 characters).
+    greet_time = "Approached within 30 s"
     assert report.item_columns == [
         # store_visit items first (the store checklist), in checklist order, then the
         # phone call's own items; shared ids (greeted, named_self, nps) take one column.
         ItemColumn("greet_time", greet_time),
-        ItemColumn("greeted", "Did the employee greet you?"),
-        ItemColumn("smiled", "Did the employee smile at you warmly?"),
-        ItemColumn("named_self", "Did the employee introduce themselves by name?"),
-        ItemColumn("three_yes", "How many times did you answer “yes” to the employee's quest…"),
-        ItemColumn("tidiness", "What state was the sales floor in?"),
-        ItemColumn("nps", "How likely are you to recommend this store to a friend? (0–…"),
-        ItemColumn("comment", "Comment: what stood out, what should be fixed"),
-        ItemColumn("answer_time", "How many seconds after the first ring did an employee answe…"),
+        ItemColumn("greeted", "Greeting"),
+        ItemColumn("smiled", "A warm smile"),
+        ItemColumn("named_self", "Introduced by name"),
+        ItemColumn("three_yes", "Three “yes” before the offer"),
+        ItemColumn("tidiness", "A tidy sales floor"),
+        ItemColumn("nps", "Would recommend (NPS)"),
+        ItemColumn("comment", "Comment"),
+        ItemColumn("answer_time", "Answered within 15 s"),
     ]
     assert all(len(c.header) <= 60 for c in report.item_columns)
     columns = [c.item_id for c in report.item_columns]
@@ -552,12 +547,12 @@ def test_russian_reports_use_russian_texts_and_the_given_answer_labels(world: Wo
     assert v2.answers["three_yes"] == t("answer.na")
     assert v2.answers["tidiness"] == "Есть мелкие недочёты"
     greeted = report.standards[4]
-    assert (greeted.checklist_title, greeted.section_title, greeted.prompt) == (
+    assert (greeted.checklist_title, greeted.section_title, greeted.standard) == (
         "Визит в магазин",
         "Встреча",
-        "Сотрудник поздоровался с вами?",
+        "Приветствие",
     )
-    assert report.item_columns[1] == ItemColumn("greeted", "Сотрудник поздоровался с вами?")
+    assert report.item_columns[1] == ItemColumn("greeted", "Приветствие")
 
 
 def test_the_number_of_queries_does_not_grow_with_the_visits(world: World) -> None:

@@ -42,7 +42,7 @@ class ReportRequests:
         if r.person.role != Role.ADMIN:
             return r.say("report.admins_only")
         if not week_text:
-            return r.say("report.resend_usage")
+            return r.say("report.resend_usage", example=self._latest().label)
         week = self._week(r, week_text)
         if isinstance(week, Outcome):
             return week
@@ -51,18 +51,22 @@ class ReportRequests:
             send=[Reply(r.t("report.resent", week=week.label, count=count))], deliver_now=True
         )
 
-    def _week(self, r: Request, text: str | None) -> Week | Outcome:
+    def _latest(self) -> Week:
+        """The last complete week: the default, and the example in every hint."""
         clock = self.setting.clock
-        latest = Week.last_complete(clock.now(), clock.zone)
+        return Week.last_complete(clock.now(), clock.zone)
+
+    def _week(self, r: Request, text: str | None) -> Week | Outcome:
+        latest = self._latest()
         if not text:
             return latest
         try:
             week = Week.parse(text)
         except ValueError:
-            return r.say("report.bad_week", text=escape(text))
+            return r.say("report.bad_week", text=escape(text), example=latest.label)
         if week < EARLIEST_WEEK:
             # A workbook looks weeks back for its trend: near year 1 that is no date at all.
-            return r.say("report.bad_week", text=escape(text))
+            return r.say("report.bad_week", text=escape(text), example=latest.label)
         if week > latest:
             return r.say("report.future_week", week=week.label)
         return week
