@@ -124,6 +124,8 @@ class PendingKind(StrEnum):
     """A manager's corrective action."""
     ACTION_DUE = "action_due"
     """The date the manager's corrective action is due."""
+    ROLE_SWITCH = "role_switch"
+    """A registered person opened an invitation for another role: their yes or no to it."""
 
 
 class Awaiting(StrEnum):

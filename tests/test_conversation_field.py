@@ -586,3 +586,23 @@ async def test_a_shopper_sees_their_latest_visits(api: FakeBotApi, bot: RunningB
     await flagged_visit(shopper)
     await shopper.send_command("/visits")
     assert "waiting for an administrator's check" in shopper.last_text()
+
+
+async def test_3_a_role_button_for_an_invitation_not_opened_changes_nothing(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    """Invitation ids are no secret (their codes are): pressing "switch" with another
+    invitation's id must not hand out its role."""
+    from storage.models import Invitation
+
+    code = invite(world.database, Role.ADMIN)
+    with world.database.read() as session:
+        admin_invitation = session.scalars(select(Invitation).where(Invitation.code == code)).one()
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/help")
+    await shopper.press_raw(f"role:{admin_invitation.id}:1")
+    assert "not valid" in (shopper.answers_to_callbacks[-1].text or "")
+    with world.database.read() as session:
+        person = session.scalars(select(Person).where(Person.telegram_id == SHOPPER)).one()
+        assert person.role == Role.EVALUATOR
+        assert session.get(Invitation, admin_invitation.id).used_at is None  # type: ignore[union-attr]

@@ -129,8 +129,9 @@ class Service:
         """Typed text: the reply to what this person was asked, a menu button, or an answer."""
         with self._write(who, update_id) as r:
             waiting = r.session.get(PendingInput, r.person.id) if r.person else None
-            if waiting is not None:
-                return self._typed_replies[PendingKind(waiting.kind)](r, waiting, text)
+            reply = self._typed_replies.get(PendingKind(waiting.kind)) if waiting else None
+            if reply is not None and waiting is not None:
+                return reply(r, waiting, text)
             match self._menu.get(text):
                 case "menu.new_visit":
                     return self.visiting.new_visit(r)

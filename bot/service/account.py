@@ -9,10 +9,10 @@ from html import escape
 
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import LANGUAGES, Translator
-from bot.service.base import VISIT_ROLES, Request, Setting, translator
+from bot.service.base import VISIT_ROLES, Request, Setting, await_text, translator
 from bot.service.outcome import Outcome, Reply
 from storage import people
-from storage.models import Invitation, Person, Role
+from storage.models import Invitation, PendingInput, PendingKind, Person, Role
 
 INVITATION_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What a deep link's payload may hold; anything else (a NUL character, which PostgreSQL
@@ -75,6 +75,9 @@ class Account:
         return r.out(send=[Reply(welcome, menu=person.role in VISIT_ROLES)], role=Role(person.role))
 
     def _confirm(self, r: Request, person: Person, invitation: Invitation) -> Outcome:
+        """Ask before the role changes. The invitation waits for this person's answer: a
+        button naming another invitation is refused (its id is no secret, its code is)."""
+        await_text(r, PendingKind.ROLE_SWITCH, {"invitation": invitation.id})
         t = r.t
         text = t(
             "start.confirm_role",
@@ -99,6 +102,11 @@ class Account:
         if pressed is None or pressed.op != Op.SWITCH_ROLE:
             return r.out(toast=r.t("error.bad_button"), alert=True)
         invitation_id, answer = pressed.numbers()
+        waiting = r.session.get(PendingInput, r.person.id)
+        asked = waiting is not None and waiting.kind == PendingKind.ROLE_SWITCH
+        if not asked or waiting is None or waiting.payload.get("invitation") != invitation_id:
+            return r.out(toast=r.t("error.bad_button"), alert=True)
+        r.session.delete(waiting)
         invitation = r.session.get(Invitation, invitation_id)
         if answer != YES or invitation is None:
             return r.out(edit=Reply(r.t("start.role_kept", pseudonym=r.person.pseudonym)))
