@@ -9,6 +9,7 @@ location, instead of stopping at the first.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Annotated
 
@@ -73,11 +74,16 @@ def _yes_no(value: object) -> object:
 
 
 class ShowIf(Strict):
-    """Ask an item only when an earlier answer matches."""
+    """Ask an item only when earlier answers match: one answer (``item`` with ``equals`` or
+    ``in``), or ``all`` or ``any`` of such conditions, or ``not`` one, nested as deep as a
+    checklist needs ("three yes" only when an offer was made and a need was found)."""
 
-    item: Slug
+    item: Slug | None = None
     equals: str | int | float | None = None
     in_: Annotated[list[str | int | float] | None, Field(alias="in")] = None
+    all_: Annotated[list[ShowIf] | None, Field(alias="all", min_length=1)] = None
+    any_: Annotated[list[ShowIf] | None, Field(alias="any", min_length=1)] = None
+    not_: Annotated[ShowIf | None, Field(alias="not")] = None
 
     @field_validator("equals", "in_", mode="before")
     @classmethod
@@ -89,13 +95,38 @@ class ShowIf(Strict):
 
     @model_validator(mode="after")
     def _one_condition(self) -> ShowIf:
-        if (self.equals is None) == (self.in_ is None):
+        forms = [self.item is not None, self.all_ is not None, self.any_ is not None]
+        forms.append(self.not_ is not None)
+        if sum(forms) != 1:
+            raise ValueError(
+                "a condition is one of: 'item' with 'equals' or 'in', 'all', 'any' or 'not'"
+            )
+        if self.item is not None and (self.equals is None) == (self.in_ is None):
             raise ValueError("show_if needs exactly one of 'equals' or 'in'")
+        if self.item is None and (self.equals is not None or self.in_ is not None):
+            raise ValueError("'equals' and 'in' go with 'item'")
         return self
 
     @property
     def values(self) -> list[str | int | float]:
         return [self.equals] if self.equals is not None else list(self.in_ or [])
+
+    def leaves(self) -> Iterator[ShowIf]:
+        """The conditions on one answer this condition is made of."""
+        if self.item is not None:
+            yield self
+        for part in [*(self.all_ or []), *(self.any_ or []), *filter(None, [self.not_])]:
+            yield from part.leaves()
+
+    def holds(self, leaf_holds: Callable[[ShowIf], bool]) -> bool:
+        """Whether the condition holds, given whether each condition on one answer does."""
+        if self.all_ is not None:
+            return all(part.holds(leaf_holds) for part in self.all_)
+        if self.any_ is not None:
+            return any(part.holds(leaf_holds) for part in self.any_)
+        if self.not_ is not None:
+            return not self.not_.holds(leaf_holds)
+        return leaf_holds(self)
 
 
 def _known_type(name: str) -> str:
@@ -316,11 +347,16 @@ def cross_item_problems(sections: list[Section]) -> list[tuple[Loc, str]]:
 
 
 def _show_if_problems(item: Item, show_if: ShowIf, earlier: dict[str, Item]) -> list[str]:
-    target = earlier.get(show_if.item)
-    if target is None:
-        return [f"show_if refers to '{show_if.item}', which is not an earlier item"]
-    allowed = target.kind.condition(target)
-    if allowed is None:
-        return [f"show_if cannot depend on '{target.id}', a '{target.type}' item"]
-    bad = [v for v in show_if.values if not allowed(v)]
-    return [f"show_if value {v!r} is never an answer to '{target.id}'" for v in bad]
+    problems = []
+    for leaf in show_if.leaves():
+        target = earlier.get(leaf.item or "")
+        if target is None:
+            problems.append(f"show_if refers to '{leaf.item}', which is not an earlier item")
+            continue
+        allowed = target.kind.condition(target)
+        if allowed is None:
+            problems.append(f"show_if cannot depend on '{target.id}', a '{target.type}' item")
+            continue
+        bad = [v for v in leaf.values if not allowed(v)]
+        problems += [f"show_if value {v!r} is never an answer to '{target.id}'" for v in bad]
+    return problems

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from checklists.item_types import AnswerValue
-from checklists.schema import Checklist, Item
+from checklists.schema import Checklist, Item, ShowIf
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,16 @@ class VisitScore:
 def visible_items(checklist: Checklist, answers: Mapping[str, Answer]) -> set[str]:
     """Items to ask: those without ``show_if`` and those whose condition an answer meets.
 
-    An item whose referenced item is itself hidden, skipped or N/A stays hidden.
+    A condition on an answer that is hidden, skipped or N/A does not hold (its ``not`` does).
     """
     visible: set[str] = set()
+
+    def leaf_holds(leaf: ShowIf) -> bool:
+        answer = answers.get(leaf.item or "")
+        return leaf.item in visible and answer is not None and _matches(answer, leaf.values)
+
     for item in checklist.items:
-        condition = item.show_if
-        if condition is None:
-            visible.add(item.id)
-            continue
-        answer = answers.get(condition.item)
-        if condition.item in visible and answer is not None and _matches(answer, condition.values):
+        if item.show_if is None or item.show_if.holds(leaf_holds):
             visible.add(item.id)
     return visible
 

@@ -540,7 +540,11 @@ class _Shown:
         self.items = {item.id: item for item in checklist.items}
         self.order = {item.id: n for n, item in enumerate(checklist.items)}
         self.conditions = frozenset(
-            item.show_if.item for item in checklist.items if item.show_if is not None
+            leaf.item
+            for item in checklist.items
+            if item.show_if is not None
+            for leaf in item.show_if.leaves()
+            if leaf.item is not None
         )
         """Items some ``show_if`` reads: the only answers visibility depends on."""
         self.name = f"{checklist.id} v{checklist.version}"

@@ -307,6 +307,51 @@ RULES: list[tuple[str, Mutation, str, str]] = [
         "show_if:",
     ),
     (
+        "a condition of two forms at once",
+        _on_item(
+            "tidy",
+            show_if={
+                "item": "greeted",
+                "equals": "yes",
+                "any": [{"item": "greeted", "equals": "no"}],
+            },
+        ),
+        "a condition is one of",
+        "show_if:",
+    ),
+    (
+        "an empty 'all'",
+        _on_item("tidy", show_if={"all": []}),
+        "at least 1 item",
+        "all: []",
+    ),
+    (
+        "'equals' without an item inside 'not'",
+        _on_item("tidy", show_if={"not": {"equals": "yes"}}),
+        "a condition is one of",
+        "not:",
+    ),
+    (
+        "a nested condition on a later item",
+        _on_item(
+            "greeted",
+            show_if={
+                "all": [
+                    {"item": "wait", "in": [10]},
+                    {"any": [{"item": "tidy", "equals": "clean"}]},
+                ]
+            },
+        ),
+        "'tidy', which is not an earlier item",
+        "show_if:",
+    ),
+    (
+        "an impossible value deep inside 'not'",
+        _on_item("tidy", show_if={"any": [{"not": {"item": "greeted", "equals": "maybe"}}]}),
+        "'maybe' is never an answer to 'greeted'",
+        "show_if:",
+    ),
+    (
         "a repeated item id",
         _add_item(id="greeted", type="yes_no"),
         "item id 'greeted' is used twice",

@@ -273,3 +273,88 @@ def test_full_marks_everywhere_score_100_and_pass(
     result = score_visit(checklist, answers)
     assert result.score == 100
     assert result.passed
+
+
+# Conditions on several answers: all, any, not, nested
+
+
+def _conditional(**conditions: dict[str, Any]) -> Checklist:
+    """Two yes/no questions, ``a`` and ``b``, then one yes/no item per named condition."""
+    items: list[dict[str, Any]] = [
+        {"id": "a", "type": "yes_no", "prompt": {"ru": "а", "en": "a"}, "na": True},
+        {"id": "b", "type": "yes_no", "prompt": {"ru": "б", "en": "b"}, "na": True},
+    ]
+    items += [
+        {"id": name, "type": "yes_no", "prompt": {"ru": "в", "en": "q"}, "show_if": condition}
+        for name, condition in conditions.items()
+    ]
+    return Checklist.model_validate(
+        {
+            "id": "cond",
+            "version": 1,
+            "title": {"ru": "т", "en": "t"},
+            "channel": "store",
+            "pass_mark": 80,
+            "sections": [{"id": "s", "title": {"ru": "р", "en": "s"}, "items": items}],
+        }
+    )
+
+
+A_YES, B_YES = {"item": "a", "equals": "yes"}, {"item": "b", "equals": "yes"}
+CONDITIONAL = _conditional(
+    both={"all": [A_YES, B_YES]},
+    either={"any": [A_YES, B_YES]},
+    not_a={"not": A_YES},
+    a_but_not_b={"all": [A_YES, {"not": B_YES}]},
+    nested={"any": [{"all": [A_YES, B_YES]}, {"all": [{"not": A_YES}, {"not": B_YES}]}]},
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "shown"),
+    [
+        # Worked by hand: nested is "a and b agree".
+        ("yes", "yes", {"both", "either", "nested"}),
+        ("yes", "no", {"either", "a_but_not_b"}),
+        ("no", "yes", {"either", "not_a"}),
+        ("no", "no", {"not_a", "nested"}),
+        # An unanswered (or N/A) a meets no condition on it, so "not a = yes" holds.
+        (None, "yes", {"either", "not_a"}),
+        ("na", None, {"not_a", "nested"}),
+    ],
+)
+def test_all_any_and_not_combine_conditions_on_several_answers(
+    a: str | None, b: str | None, shown: set[str]
+) -> None:
+    answers = {
+        key: Answer(na=True) if value == "na" else Answer(value)
+        for key, value in (("a", a), ("b", b))
+        if value is not None
+    }
+    assert visible_items(CONDITIONAL, answers) - {"a", "b"} == shown
+
+
+def test_an_answer_hidden_by_a_condition_counts_in_no_sum() -> None:
+    checklist = _conditional(both={"all": [A_YES, B_YES]})
+    answers = {"a": Answer("yes"), "b": Answer("no"), "both": Answer("no")}
+    result = score_visit(checklist, answers)
+    assert not result.items["both"].visible and result.score == 50.0  # a 1 of a 1 + b 1
+
+
+ANSWER = st.sampled_from([None, "yes", "no", "na"])
+
+
+@given(a=ANSWER, b=ANSWER)
+def test_not_shows_an_item_exactly_when_its_condition_would_hide_it(
+    a: str | None, b: str | None
+) -> None:
+    condition = {"any": [A_YES, {"all": [B_YES, {"not": A_YES}]}]}
+    checklist = _conditional(plain=condition, negated={"not": condition})
+    answers = {
+        key: Answer(na=True) if value == "na" else Answer(value)
+        for key, value in (("a", a), ("b", b))
+        if value is not None
+    }
+    shown = visible_items(checklist, answers)
+    assert ("plain" in shown) != ("negated" in shown)
+    assert ("plain" in shown) == (a == "yes" or (b == "yes" and a != "yes"))
