@@ -60,7 +60,8 @@ class Op(StrEnum):
     COMMENT = "cmt"
     RESUME = "res"
     KEEP = "cxn"
-    PHOTOS_DONE = "done"
+    DONE = "done"
+    TOGGLE = "tg"
     REVIEW = "rev"
     EDIT = "edit"
     SUBMIT = "sub"
@@ -95,6 +96,7 @@ OPS: dict[Op, Spec] = {
     Op.EMPLOYEES: Spec(Route.PICKER, (int, int, int)),  # store, version, page
     Op.EMPLOYEE: Spec(Route.PICKER, (int, int, int)),  # store, version, employee (0: none)
     Op.ANSWER: Spec(Route.VISIT, (int, int, int)),  # visit, item, the item type's code
+    Op.TOGGLE: Spec(Route.VISIT, (int, int, int)),  # visit, item, the option's place
     **{
         op: _VISIT_ITEM
         for op in (
@@ -106,7 +108,7 @@ OPS: dict[Op, Spec] = {
             Op.COMMENT,
             Op.RESUME,
             Op.KEEP,
-            Op.PHOTOS_DONE,
+            Op.DONE,
             Op.REVIEW,
             Op.EDIT,
             Op.SUBMIT,

@@ -166,6 +166,10 @@ class Item(Strict):
     min: int | None = None
     max: int | None = None
     max_photos: Annotated[int, Field(ge=1, le=10)] | None = None
+    score_all: bool = False
+    """A ``multi`` item scores 1 only when every scored option was chosen."""
+    score_any: bool = False
+    """A ``multi`` item scores 1 when any scored option was chosen."""
 
     @property
     def kind(self) -> ItemKind:
@@ -226,6 +230,8 @@ def _item_problems(item: Item) -> list[str]:
         problems.append(f"a '{kind.name}' item takes no 'min' or 'max'")
     if item.max_photos is not None and not kind.photos:
         problems.append("only a 'photo' item takes 'max_photos'")
+    if (item.score_all or item.score_any) and not kind.toggles:
+        problems.append(f"a '{kind.name}' item takes no 'score_all' or 'score_any'")
     if (item.start is not None or item.stop is not None) and not kind.stopwatch:
         problems.append(f"a '{kind.name}' item has no stopwatch, so it takes no 'start' or 'stop'")
     low_high = item.value_range

@@ -64,20 +64,15 @@ def visible_items(checklist: Checklist, answers: Mapping[str, Answer]) -> set[st
 
     def leaf_holds(leaf: ShowIf) -> bool:
         answer = answers.get(leaf.item or "")
-        return leaf.item in visible and answer is not None and _matches(answer, leaf.values)
+        if leaf.item not in visible or answer is None or answer.na or answer.value is None:
+            return False
+        target = checklist.item(leaf.item or "")
+        return target.kind.matches(target, answer.value, leaf.values)
 
     for item in checklist.items:
         if item.show_if is None or item.show_if.holds(leaf_holds):
             visible.add(item.id)
     return visible
-
-
-def _matches(answer: Answer, expected: list[AnswerValue]) -> bool:
-    if answer.na or answer.value is None:
-        return False
-    if isinstance(answer.value, str):
-        return answer.value in [str(v) for v in expected]
-    return any(not isinstance(v, str) and Fraction(answer.value) == Fraction(v) for v in expected)
 
 
 def item_score(item: Item, answer: Answer | None) -> float | None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
+from checklists.item_types.multi import SEPARATOR as MULTI_SEPARATOR
 from checklists.schema import Checklist, Item
 from storage import people
 from storage.models import (
@@ -355,6 +356,9 @@ def _answer(rng: random.Random, item: Item, skill: float) -> scoring.Answer | No
         case "choice":
             options = sorted(item.options or [], key=lambda o: -(o.score or 0))
             return scoring.Answer(options[0].id if good else rng.choice(options[1:]).id)
+        case "multi":
+            picked = [o.id for o in item.options or [] if rng.random() < (0.8 if good else 0.3)]
+            return scoring.Answer(MULTI_SEPARATOR.join(picked))
         case "nps":
             return scoring.Answer(max(0, min(10, round(10 * skill + rng.gauss(0, 1.5)))))
         case "photo":

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, Translator
@@ -18,7 +20,7 @@ from checklists.answers import AnswerRejected, check_value
 from checklists.item_types import KINDS, Asking
 from checklists.loader import ChecklistError, load_all
 from checklists.schema import Checklist, Item
-from checklists.scoring import Answer, score_visit
+from checklists.scoring import Answer, score_visit, visible_items
 from storage import checklist_versions
 from storage.db import Database
 from storage.models import Answer as StoredAnswer
@@ -246,3 +248,169 @@ async def test_a_shopper_answers_a_date_by_button_and_by_typing(
             select(StoredAnswer).where(StoredAnswer.item_id == "receipt_date")
         ).one()
     assert (stored.value_text, stored.value_number) == ("2026-11-28", None)
+
+
+# The multi type: several options at once
+
+
+DISCOVERY = {
+    "id": "discovery",
+    "type": "multi",
+    "weight": 2,
+    "prompt": {"ru": "Что сотрудник сделал?", "en": "What did the employee do?"},
+    "options": [
+        {
+            "id": "asked_purpose",
+            "label": {"ru": "Спросил, зачем", "en": "Asked what for"},
+            "score": 0.5,
+        },
+        {
+            "id": "asked_budget",
+            "label": {"ru": "Спросил о бюджете", "en": "Asked the budget"},
+            "score": 0.5,
+        },
+        {"id": "showed", "label": {"ru": "Показал товар", "en": "Showed the goods"}, "score": 0.25},
+        {
+            "id": "phone",
+            "label": {"ru": "Смотрел в телефон", "en": "Looked at the phone"},
+            "score": 0,
+        },
+    ],
+}
+
+
+def discovery(**changes: Any) -> Item:
+    return checklist({**DISCOVERY, **changes}).item("discovery")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"options": DISCOVERY["options"][:1]}, "a 'multi' item needs at least two 'options'"),
+        (
+            {"options": [*DISCOVERY["options"][:2], DISCOVERY["options"][0]]},
+            "option id 'asked_purpose' is used twice",
+        ),
+        (
+            {"options": [{"id": "a", "label": {"ru": "а", "en": "a"}}, DISCOVERY["options"][1]]},
+            "needs a 'score'",
+        ),
+        ({"score_all": True, "score_any": True}, "'score_all' or 'score_any', not both"),
+        (
+            {"type": "choice", "score_all": True},
+            "a 'choice' item takes no 'score_all' or 'score_any'",
+        ),
+    ],
+)
+def test_a_multi_item_refuses_what_cannot_be_scored(change: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        checklist({**DISCOVERY, **change})
+
+
+@pytest.mark.parametrize(
+    ("chosen", "summed", "all_", "any_"),
+    [
+        # Worked by hand: the sum of the chosen options' scores, capped at 1.
+        ("", 0.0, 0.0, 0.0),
+        ("phone", 0.0, 0.0, 0.0),
+        ("asked_purpose", 0.5, 0.0, 1.0),
+        ("asked_purpose,showed", 0.75, 0.0, 1.0),
+        ("asked_purpose,asked_budget,showed", 1.0, 1.0, 1.0),  # 1.25, capped
+        ("asked_purpose,asked_budget,phone", 1.0, 0.0, 1.0),
+    ],
+)
+def test_a_multi_item_scores_by_sum_all_or_any(
+    chosen: str, summed: float, all_: float, any_: float
+) -> None:
+    assert discovery().kind.score(discovery(), chosen) == summed
+    assert discovery(score_all=True).kind.score(discovery(score_all=True), chosen) == all_
+    assert discovery(score_any=True).kind.score(discovery(score_any=True), chosen) == any_
+
+
+def test_a_multi_answer_is_stored_in_the_checklists_order_and_shown_by_label() -> None:
+    item = discovery()
+    assert check_value(item, "showed,asked_purpose", today=TODAY) == "asked_purpose,showed"
+    with pytest.raises(AnswerRejected):
+        check_value(item, "asked_purpose,nonsense", today=TODAY)
+    assert item.kind.toggled(item, "showed", 0) == "asked_purpose,showed"
+    assert item.kind.toggled(item, "asked_purpose,showed", 0) == "showed"
+    assert (
+        item.kind.shown(item, "asked_purpose,showed", _words())
+        == "Asked what for, Showed the goods"
+    )
+    assert item.kind.shown(item, "", _words("ru")) == "ничего из перечисленного"
+
+
+@given(picks=st.lists(st.integers(0, 3), max_size=8))
+def test_toggling_any_presses_leaves_a_valid_answer_scored_between_0_and_1(
+    picks: list[int],
+) -> None:
+    item = discovery()
+    value = ""
+    for code in picks:
+        value = item.kind.toggled(item, value, code)
+    assert check_value(item, value, today=TODAY) == value
+    score = item.kind.score(item, value)
+    assert score is not None and 0 <= score <= 1
+    odd = [code for code in set(picks) if picks.count(code) % 2]
+    assert {item.options[c].id for c in odd} == set(value.split(",")) - {""}  # type: ignore[index]
+
+
+def test_a_condition_on_a_multi_item_holds_when_the_option_was_chosen() -> None:
+    follow = {
+        "id": "budget_kept",
+        "type": "yes_no",
+        "prompt": {"ru": "?", "en": "?"},
+        "show_if": {"item": "discovery", "equals": "asked_budget"},
+    }
+    with_condition = checklist(DISCOVERY, follow)
+    shown = visible_items(with_condition, {"discovery": Answer("asked_purpose,asked_budget")})
+    assert "budget_kept" in shown
+    assert "budget_kept" not in visible_items(with_condition, {"discovery": Answer("showed")})
+
+
+async def test_a_shopper_chooses_several_options_with_toggles_then_done(
+    api: FakeBotApi, database: Database, tmp_path: Path
+) -> None:
+    world = make_world(database)
+    path = tmp_path / "receipt_check.yaml"
+    data = checklist(DISCOVERY).model_dump(mode="json", by_alias=True, exclude_none=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with database.write() as session:
+        world.versions["receipt_check"] = checklist_versions.register(session, load_all([path]))[
+            "receipt_check"
+        ].id
+    add_person(database, 501, Role.EVALUATOR, ["S1"])
+    bot = RunningBot(api, world, clock=Clock.fixed(NOW, ZONE))
+    await bot.start()
+    try:
+        shopper = api.user(501, language_code="en")
+        await shopper.send_command("/visit")
+        await shopper.press("⭐ Tverskaya")
+        await shopper.press("Receipt check")
+        await shopper.press("Anna Ivanova · Seller")
+        await shopper.press("Yes")
+        assert "Choose everything that applies" in shopper.last_text()
+        await shopper.press("Asked what for")
+        await shopper.press("Showed the goods")
+        await shopper.press("Looked at the phone")
+        await shopper.press("✓ Looked at the phone")  # unchosen again
+        labels = [label for row in shopper.last_message().buttons for label, _ in row]
+        assert labels[:4] == [
+            "✓ Asked what for",
+            "Asked the budget",
+            "✓ Showed the goods",
+            "Looked at the phone",
+        ]
+        await shopper.press("✅ Done")
+        review = shopper.last_text()
+        assert "Asked what for, Showed the goods" in review
+        # given 1 of 1, discovery 0.75 of weight 2: 2.5 of 3 = 83.3 %
+        assert "83.3 %" in review
+        with database.read() as session:
+            stored = session.scalars(
+                select(StoredAnswer).where(StoredAnswer.item_id == "discovery")
+            ).one()
+        assert stored.value_text == "asked_purpose,showed"
+    finally:
+        await bot.stop()

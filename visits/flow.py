@@ -288,11 +288,24 @@ class VisitFlow:
             set_answer_value(row, self.checklist, scoring.Answer())
         self.advance()
 
-    def photos_done(self, item: Item) -> None:
-        if not item.kind.photos:
+    def toggle(self, item: Item, code: int) -> None:
+        """Choose or unchoose one option of a several-option item; "Done" moves on."""
+        if not item.kind.toggles:
             raise FlowError("stale")
-        if item.is_required and self.photo_counts().get(item.id, 0) == 0:
-            raise FlowError("photo_required")
+        given = self.answers().get(item.id)
+        before = given.value if given is not None and not given.na else None
+        self._store(item, scoring.Answer(item.kind.toggled(item, before, code)), measured=False)
+
+    def done(self, item: Item) -> None:
+        """The photos are sent, or the options chosen (none is an answer too): on."""
+        if item.kind.photos:
+            if item.is_required and self.photo_counts().get(item.id, 0) == 0:
+                raise FlowError("photo_required")
+        elif item.kind.toggles:
+            if item.id not in self.answers():
+                self._store(item, scoring.Answer(""), measured=False)
+        else:
+            raise FlowError("stale")
         self.advance()
 
     def _store(self, item: Item, value: scoring.Answer, *, measured: bool) -> None:

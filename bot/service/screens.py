@@ -18,7 +18,7 @@ from bot.i18n import Translator
 from bot.service.outcome import Button, Reply, Rows
 from bot.service.outcome import rows as _rows
 from checklists import scoring
-from checklists.item_types import AnswerValue, Asking
+from checklists.item_types import Asking
 from checklists.schema import Item
 from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, SHORT_DESCRIPTION, Screen, ScreenKind
 
@@ -129,11 +129,9 @@ def _answer_rows(screen: Screen, item: Item, t: Translator, asking: Asking) -> R
     with photos, then N/A."""
     kind = item.kind
     given = screen.answer
+    op = Op.TOGGLE if kind.toggles else Op.ANSWER
     rows = [
-        [
-            (_marked(label, given, kind.button_value(item, code)), _data(Op.ANSWER, screen, code))
-            for label, code in row
-        ]
+        [(_marked(label, item, given, code), _data(op, screen, code)) for label, code in row]
         for row in kind.buttons(item, asking)
     ]
     if kind.stopwatch:
@@ -142,8 +140,8 @@ def _answer_rows(screen: Screen, item: Item, t: Translator, asking: Asking) -> R
             rows.append([(start, _data(Op.TIMER_START, screen))])
         else:
             rows.append([(stop, _data(Op.TIMER_STOP, screen))])
-    if kind.photos and screen.photos:
-        rows.append([(t("button.photos_done"), _data(Op.PHOTOS_DONE, screen))])
+    if (kind.photos and screen.photos) or kind.toggles:
+        rows.append([(t("button.done"), _data(Op.DONE, screen))])
     if item.na:
         chosen = given is not None and given.na
         label = (CHOSEN if chosen else "") + t("answer.na")
@@ -151,8 +149,10 @@ def _answer_rows(screen: Screen, item: Item, t: Translator, asking: Asking) -> R
     return _rows(*rows)
 
 
-def _marked(label: str, given: scoring.Answer | None, value: AnswerValue) -> str:
-    return CHOSEN + label if given is not None and not given.na and given.value == value else label
+def _marked(label: str, item: Item, given: scoring.Answer | None, code: int) -> str:
+    if given is None or given.na or given.value is None:
+        return label
+    return CHOSEN + label if item.kind.is_chosen(item, given.value, code) else label
 
 
 def _navigation(screen: Screen, item: Item, t: Translator, hint: bool) -> Rows:

@@ -236,8 +236,10 @@ class Visiting:
                 draft.ask_comment(draft.check_current(index))
             case Op.RESUME | Op.KEEP:
                 draft.keep()
-            case Op.PHOTOS_DONE:
-                draft.photos_done(draft.check_current(index))
+            case Op.TOGGLE:
+                draft.toggle(draft.check_current(index), args[0])
+            case Op.DONE:
+                draft.done(draft.check_current(index))
             case Op.REVIEW:
                 draft.check_current(index)
                 draft.review()

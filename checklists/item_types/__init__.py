@@ -20,6 +20,7 @@ from checklists.item_types.base import (
 )
 from checklists.item_types.choice import Choice
 from checklists.item_types.date import Date
+from checklists.item_types.multi import Multi
 from checklists.item_types.nps import Nps
 from checklists.item_types.number import Count, Number
 from checklists.item_types.photo import Photo
@@ -37,6 +38,7 @@ KINDS: dict[str, ItemKind] = {
         Count(),
         Scale(),
         Choice(),
+        Multi(),
         Nps(),
         Photo(),
         Text(),

@@ -12,9 +12,10 @@ Telegram and no database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class ItemKind:
     """Whether the bot measures the answer with start and stop buttons."""
     photos: ClassVar[bool] = False
     """Whether the answer is photos sent to the item, not a value."""
+    toggles: ClassVar[bool] = False
+    """Whether its buttons choose several options, each pressed on and off, then "Done"."""
     required_by_default: ClassVar[bool] = True
     feeds_nps: ClassVar[bool] = False
     """Whether the answer is the visit's "would you recommend" rating (0..10)."""
@@ -102,6 +105,20 @@ class ItemKind:
     def condition(self, item: Item) -> Callable[[object], bool] | None:
         """Which values a ``show_if`` on this item may name, or None if it cannot be one."""
         return None
+
+    def matches(self, item: Item, value: AnswerValue, expected: Sequence[AnswerValue]) -> bool:
+        """Whether an answer is one of the values a ``show_if`` names."""
+        if isinstance(value, str):
+            return value in [str(v) for v in expected]
+        return any(not isinstance(v, str) and Fraction(value) == Fraction(v) for v in expected)
+
+    def is_chosen(self, item: Item, value: AnswerValue, code: int) -> bool:
+        """Whether the button with ``code`` stands for the answer ``value`` (it is marked)."""
+        return self.button_value(item, code) == value
+
+    def toggled(self, item: Item, value: AnswerValue | None, code: int) -> str:
+        """The value after the option at ``code`` is pressed, for the types that toggle."""
+        raise NotImplementedError
 
     # Answering
 
