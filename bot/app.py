@@ -7,7 +7,9 @@ Handlers stay thin: they read who sent what, run the application's call in a wor
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -243,9 +245,7 @@ class TelegramFront:
                 chat_id,
                 _ignore_unchanged(
                     query.edit_message_text(
-                        _fit(outcome.edit.text),
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=_inline(outcome.edit),
+                        *_fit(outcome.edit.text), reply_markup=_inline(outcome.edit)
                     )
                 ),
             )
@@ -294,9 +294,7 @@ class TelegramFront:
             sent = await _each(
                 "sending a reply",
                 chat.id,
-                context.bot.send_message(
-                    chat.id, _fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=markup
-                ),
+                context.bot.send_message(chat.id, *_fit(reply.text), reply_markup=markup),
             )
             if reply.visit is not None and isinstance(sent, Message):
                 await self._run(self.service.shown, reply.visit, sent.message_id)
@@ -304,7 +302,7 @@ class TelegramFront:
             await _each(
                 "alerting about a critical failure",
                 chat_id,
-                context.bot.send_message(chat_id, _fit(text), parse_mode=ParseMode.HTML),
+                context.bot.send_message(chat_id, *_fit(text)),
             )
         if outcome.role is not None:
             await _each(
@@ -364,9 +362,27 @@ def _inline(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-def _fit(text: str) -> str:
-    limit = MessageLimit.MAX_TEXT_LENGTH
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _fit(text: str) -> tuple[str, ParseMode | None]:
+    """The message and how Telegram should read it. Telegram counts a message's length after
+    its tags are read, in UTF-16 code units; one over the limit goes as plain text cut to it
+    (a cut through the HTML could break a tag, and Telegram would refuse the whole message)."""
+    plain = html.unescape(_TAG.sub("", text))
+    if _utf16(plain) <= MessageLimit.MAX_TEXT_LENGTH:
+        return text, ParseMode.HTML
+    kept, used = [], 0
+    for char in plain:
+        used += _utf16(char)
+        if used > MessageLimit.MAX_TEXT_LENGTH - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…", None
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 async def _each(what: str, chat_id: int | None, call: Awaitable[object]) -> object:

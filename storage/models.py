@@ -322,6 +322,8 @@ class Photo(Base):
     item_id: Mapped[str | None] = mapped_column(String(40))
     file_id: Mapped[str] = mapped_column(String(256))
     file_unique_id: Mapped[str] = mapped_column(String(128), index=True)
+    caption: Mapped[str | None] = mapped_column(Text)
+    """What the shopper wrote under the photo."""
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -606,3 +606,110 @@ async def test_3_a_role_button_for_an_invitation_not_opened_changes_nothing(
         person = session.scalars(select(Person).where(Person.telegram_id == SHOPPER)).one()
         assert person.role == Role.EVALUATOR
         assert session.get(Invitation, admin_invitation.id).used_at is None  # type: ignore[union-attr]
+
+
+# What a hostile review of the above found
+
+
+async def test_a_review_too_long_for_telegram_still_arrives_with_its_verdict_and_buttons(
+    api: FakeBotApi, bot: RunningBot
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await open_visit(shopper)
+    for _ in range(9):  # long comments of characters HTML makes longer still
+        await shopper.press("💬 Comment")
+        await shopper.send_text("&" * 40 + '"' * 40)
+        shown = labels(shopper)
+        await shopper.press(next(b for b in shown if b in ("Yes", "4", "3") or b[0] == "▶"))
+        if any(b.startswith("⏹") for b in labels(shopper)):
+            await shopper.press(next(b for b in labels(shopper) if b.startswith("⏹")))
+    await shopper.press("📋 All answers")
+    review = shopper.last_message()
+    assert "Score:" in review.shown_text
+    assert any(label == "◀ Back" for row in review.buttons for label, _ in row)
+    assert len(keyboards(shopper)) == 1
+
+
+async def test_nul_characters_typed_by_an_admin_or_a_manager_are_dropped(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    from storage.models import ReviewDecision
+
+    shopper = api.user(SHOPPER, language_code="en")
+    await flagged_visit(shopper)
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("↩ Return")
+    await admin.send_text("bad\x00reason")
+    with world.database.read() as session:
+        assert session.scalars(select(ReviewDecision.reason)).one() == "badreason"
+
+
+async def test_the_employee_cannot_change_once_the_visit_has_answers(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await open_visit(shopper)
+    await shopper.send_text("12")
+    [visit] = visits_of(world.database, SHOPPER)
+    await shopper.press_raw(f"edit:{visit.id}:0")  # not from the review: refused anyway
+    await shopper.press("📋 All answers")
+    await shopper.press("1")
+    await shopper.press_raw(f"who:{visit.id}:0")
+    assert "out of date" in (shopper.answers_to_callbacks[-1].text or "")
+    oleg = world.anna_id + 1
+    await shopper.press_raw(f"em:{world.store_id}:{world.versions['store_visit']}:{oleg}")
+    [visit] = visits_of(world.database, SHOPPER)
+    assert visit.employee_id == world.anna_id
+
+
+async def test_with_employee_names_off_no_button_lists_the_staff(
+    api: FakeBotApi, world: World
+) -> None:
+    bot = await running(api, world, employee_names=False)
+    try:
+        shopper = api.user(SHOPPER, language_code="en")
+        await shopper.send_command("/visit")
+        await shopper.press_raw(f"ep:{world.store_id}:{world.versions['store_visit']}:0")
+        assert "not valid" in (shopper.answers_to_callbacks[-1].text or "")
+        assert not any("Anna" in m.shown_text for m in shopper.messages())
+    finally:
+        await bot.stop()
+
+
+async def test_a_caption_on_the_review_is_kept_with_its_photo(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    from storage.models import Photo
+
+    shopper = api.user(SHOPPER, language_code="en")
+    await open_visit(shopper)
+    await shopper.press("📋 All answers")
+    await shopper.send_photo(file_id="p1", file_unique_id="u1", caption="The queue at the till")
+    with world.database.read() as session:
+        photo = session.scalars(select(Photo)).one()
+        assert (photo.item_id, photo.caption) == (None, "The queue at the till")
+
+
+async def test_a_description_of_invisible_characters_is_refused(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await open_visit(shopper, employee="Not in the list")
+    await shopper.send_text("\u200b\u2060 \ufeff")
+    assert any("empty" in m.shown_text for m in shopper.messages())
+    [visit] = visits_of(world.database, SHOPPER)
+    assert visit.employee_description is None
+
+
+async def test_next_past_a_running_stopwatch_stops_it(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await open_visit(shopper)
+    await shopper.send_text("12")
+    await shopper.press("◀ Back")
+    await shopper.press("▶ Walking in")
+    await shopper.press("Next ▶")
+    [visit] = visits_of(world.database, SHOPPER)
+    assert visit.timer_item is None and visit.current_item == "greeted"

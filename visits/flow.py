@@ -8,6 +8,7 @@ call runs inside one write transaction, so an answer is either saved whole or no
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -272,6 +273,9 @@ class VisitFlow:
         measured)."""
         if item.id not in self.answers():
             raise FlowError("stale")
+        if self.visit.timer_item == item.id:  # a new measurement left unfinished
+            self.visit.timer_item = None
+            self.visit.timer_started_at = None
         self.advance()
 
     def not_applicable(self, item: Item) -> None:
@@ -372,17 +376,19 @@ class VisitFlow:
             limit = item.kind.photo_limit(item)
             if self.photo_counts().get(item.id, 0) >= limit:
                 raise FlowError("too_many_photos", max=limit)
+        kept_caption = _kept(caption, MAX_COMMENT)[0] if _meaningful(caption) else None
         self.visit.photos.append(
             Photo(
                 visit_id=self.visit.id,
                 item_id=item_id,
                 file_id=file_id,
                 file_unique_id=file_unique_id,
+                caption=kept_caption,
             )
         )
         if self.visit.awaiting == Awaiting.COMMENT:
             self.visit.awaiting = None
-        if item is None or not caption.strip():
+        if item is None or kept_caption is None:
             return False
         row = self._comment_row(item.id)
         joined = "\n".join(part for part in (row.comment, caption.strip()) if part)
@@ -401,8 +407,9 @@ class VisitFlow:
         return cut
 
     def may_change_employee(self) -> bool:
-        """While describing the employee, or on the first question."""
-        if not self.visit.asks_employee:
+        """While describing the employee, or on the first question before anything was
+        answered: a visit's answers are about the employee they were given for."""
+        if not self.visit.asks_employee or self.answers():
             return False
         if self.visit.awaiting == Awaiting.DESCRIPTION:
             return True
@@ -479,8 +486,22 @@ def start_visit(
 
 
 def _kept(text: str, limit: int) -> tuple[str, bool]:
-    """Typed text without its surrounding blanks, cut to ``limit``; whether it was cut."""
-    text = text.strip()
-    if not text:
+    """Typed text without its surrounding blanks (invisible format characters included), cut
+    to ``limit``; whether it was cut. Text with nothing to read is refused."""
+    text = _INVISIBLE_EDGES.sub("", text)
+    if not _meaningful(text):
         raise FlowError("empty_text")
     return text[:limit].rstrip(), len(text) > limit
+
+
+_INVISIBLE = (
+    r"[\s\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
+"""White space, and characters that show nothing: zero-width, direction marks, fillers."""
+_INVISIBLE_EDGES = re.compile(f"^{_INVISIBLE}+|{_INVISIBLE}+$")
+
+
+def _meaningful(text: str) -> bool:
+    """Whether ``text`` has anything a person can read."""
+    return bool(re.sub(_INVISIBLE, "", text))

@@ -163,7 +163,8 @@ def decide(
     now: datetime,
 ) -> Visit:
     """Accept, reject (the shopper may resubmit until a deadline) or void a flagged visit."""
-    visit = session.get(Visit, visit_id)
+    # Locked: two admins deciding at once (on PostgreSQL) must not both decide, nor alert.
+    visit = session.get(Visit, visit_id, with_for_update=True)
     if (
         visit is None
         or visit.status != VisitStatus.SUBMITTED

@@ -127,6 +127,7 @@ class Service:
 
     def text(self, who: TelegramIdentity, text: str, update_id: int | None = None) -> Outcome:
         """Typed text: the reply to what this person was asked, a menu button, or an answer."""
+        text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; it means nothing
         with self._write(who, update_id) as r:
             waiting = r.session.get(PendingInput, r.person.id) if r.person else None
             reply = self._typed_replies.get(PendingKind(waiting.kind)) if waiting else None

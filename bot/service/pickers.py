@@ -43,6 +43,8 @@ class Pickers:
             return self._press_in_draft(r, draft, op, numbers)
         if op == Op.STORES:
             return r.out(edit=self.store_page(r, numbers[0]))
+        if op in (Op.EMPLOYEES, Op.EMPLOYEE) and not self.setting.employee_names:
+            return drafts.refuse(r, self.setting, "error.bad_button")  # no staff list at all
         store = session.get(Store, numbers[0])
         if store is None or not store.active:
             return drafts.refuse(r, self.setting, "error.bad_button")

@@ -193,6 +193,22 @@ def _review(screen: Screen, t: Translator) -> Reply:
     result = screen.result
     assert result is not None
     lines = [_header(screen, t), "", "<b>" + t("review.title") + "</b>"]
+    # The verdict first: a long review that has to be cut loses its last items, not this.
+    lines.append(
+        t(
+            "review.score",
+            score=percent(result.score, t),
+            pass_mark=percent(screen.checklist.pass_mark, t),
+        )
+    )
+    if result.critical_failures:
+        checklist = screen.checklist
+        names = [checklist.item(i).standard_name(t.language) for i in result.critical_failures]
+        key = "review.critical" if len(names) == 1 else "review.critical_many"
+        lines.append(t(key, items=escape(", ".join(names))))
+    if screen.missing:
+        lines.append(t("review.missing", count=len(screen.missing)))
+    lines.append("")
     edit_buttons: list[Button] = []
     for index, item in enumerate(screen.checklist.items):
         if not result.items[item.id].visible:
@@ -218,27 +234,11 @@ def _review(screen: Screen, t: Translator) -> Reply:
         edit_buttons.append((str(number), encode(Op.EDIT, screen.visit_id, index)))
     if screen.visit_photos:
         lines.append(t("review.visit_photos", count=screen.visit_photos))
-    lines += [
-        "",
-        t(
-            "review.score",
-            score=percent(result.score, t),
-            pass_mark=percent(screen.checklist.pass_mark, t),
-        ),
-    ]
+    lines.append("")
     for section in screen.checklist.sections:
         if result.sections.get(section.id) is not None:
-            lines.append(
-                f"  {escape(section.title.get(t.language))}: "
-                f"{percent(result.sections[section.id], t)}"
-            )
-    if result.critical_failures:
-        checklist = screen.checklist
-        names = [checklist.item(i).standard_name(t.language) for i in result.critical_failures]
-        key = "review.critical" if len(names) == 1 else "review.critical_many"
-        lines.append(t(key, items=escape(", ".join(names))))
-    if screen.missing:
-        lines += ["", t("review.missing", count=len(screen.missing))]
+            title = escape(section.title.get(t.language))
+            lines.append(f"{title}: {percent(result.sections[section.id], t)}")
     lines += ["", t("review.edit_hint")]
     grid = [edit_buttons[i : i + 8] for i in range(0, len(edit_buttons), 8)]
     final: list[Button] = [(t("button.back"), _data(Op.BACK, screen))]

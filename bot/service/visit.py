@@ -135,8 +135,6 @@ class Visiting:
         return self._as_evaluator(r, act)
 
     def text(self, r: Request, text: str) -> Outcome:
-        text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; it means nothing
-
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
             if draft is None:
                 return r.out(send=[Reply(r.t("visit.use_buttons_or_visit"), menu=True)])

@@ -25,6 +25,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("screen_message_id", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("visit_flag") as batch_op:
         batch_op.add_column(sa.Column("params", sa.JSON(), nullable=True))
+    with op.batch_alter_table("photo") as batch_op:
+        batch_op.add_column(sa.Column("caption", sa.Text(), nullable=True))
     # A person's language was their Telegram app's until now; from here on it is the one
     # they choose with /language, and nobody has chosen yet.
     op.execute("UPDATE person SET language = NULL")
@@ -36,6 +38,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("photo") as batch_op:
+        batch_op.drop_column("caption")
     with op.batch_alter_table("visit_flag") as batch_op:
         batch_op.drop_column("params")
     with op.batch_alter_table("visit") as batch_op:
