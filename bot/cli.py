@@ -191,6 +191,30 @@ def checklists_validate(context: Context, paths: tuple[Path, ...]) -> None:
         click.echo(f"ok  {item.path}  ({item.checklist.id} v{item.checklist.version})")
 
 
+@checklists_group.command("convert")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file the conversion writes if it exists.")
+def checklists_convert(path: Path, force: bool) -> None:
+    """A checklist .xlsx as .yaml beside it, or a .yaml as .xlsx; the content stays the same."""
+    from checklists import spreadsheet
+
+    try:
+        [loaded] = load_all([path])
+    except ChecklistError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException("nothing was converted; fix the file and run again") from None
+    workbook = path.suffix.lower() == ".xlsx"
+    target = path.with_suffix(".yaml" if workbook else ".xlsx")
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; add --force to replace it")
+    if workbook:
+        spreadsheet.write_yaml(loaded.checklist, target)
+    else:
+        spreadsheet.write(loaded.checklist, target)
+    click.echo(f"written: {target} ({loaded.checklist.id} v{loaded.checklist.version})")
+
+
 @checklists_group.command("list")
 @pass_context
 def checklists_list(context: Context) -> None:

@@ -14,12 +14,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from checklists import spreadsheet
 from checklists.schema import Checklist, CrossItemProblems, Loc, Section, cross_item_problems
 
 SHIPPED_DIR = Path(__file__).resolve().parent
@@ -62,17 +63,56 @@ class LoadedChecklist:
 
 
 def checklist_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their ``*.yaml``/``*.yml`` files, in a stable order."""
+    """Expand folders into their ``*.yaml``/``*.yml``/``*.xlsx`` files, in a stable order."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+            found = [*path.glob("*.yaml"), *path.glob("*.yml"), *path.glob("*.xlsx")]
+            files.extend(sorted(p for p in found if not p.name.startswith("~$")))
         else:
             files.append(path)
     return files
 
 
 def load_file(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
+    """A checklist file, YAML or a workbook (``checklists.spreadsheet``)."""
+    if path.suffix.lower() == ".xlsx":
+        return _load_workbook(path)
+    return _load_yaml(path)
+
+
+def _load_workbook(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def parse_value(text: str, row: int) -> object:
+        try:
+            return _yaml_value(text)
+        except (_Refused, yaml.YAMLError) as exc:
+            reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc)
+            problems.append(Problem(path, row, f"'{text}' is not a value as in YAML: {reason}"))
+            return None
+
+    try:
+        data, places, found = spreadsheet.read(path, parse_value)
+    except spreadsheet.SpreadsheetProblems as exc:
+        return None, [Problem(path, row, message) for row, message in exc.problems]
+    except OSError as exc:
+        return None, [Problem(path, 1, f"cannot read the file: {exc}")]
+    problems += [Problem(path, row, message) for row, message in found]
+    return _validated(data, places, path, problems)
+
+
+def _yaml_value(text: str) -> object:
+    """One value written as in YAML (a cell's ``{item: greeted, equals: yes}``)."""
+    loader = _LimitedLoader(text)
+    try:
+        node = loader.get_single_node()
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
+def _load_yaml(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)
@@ -105,10 +145,20 @@ def load_file(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
     if node is None or not isinstance(data, dict):
         return None, [Problem(path, 1, "the file must hold one checklist, a mapping of fields")]
     problems = [Problem(path, line, message) for line, message in duplicates]
+    return _validated(data, _Places(node), path, problems)
+
+
+class Locating(Protocol):
+    def locate(self, loc: Loc) -> tuple[int, str]: ...
+
+
+def _validated(
+    data: dict[str, Any], places: Locating, path: Path, problems: list[Problem]
+) -> tuple[LoadedChecklist | None, list[Problem]]:
+    """The checklist in ``data``, or every problem with it, each at its place in the file."""
     try:
         checklist = Checklist.model_validate(data)
     except ValidationError as exc:
-        places = _Places(node)
         problems.extend(_problems_from(exc, places, path))
         sections_checked = any(
             error["loc"][:1] == ("sections",)
@@ -129,7 +179,7 @@ def load_all(paths: Iterable[Path]) -> list[LoadedChecklist]:
     problems: list[Problem] = []
     files = checklist_files(paths)
     if not files:
-        raise ChecklistError([Problem(Path("."), 0, "no checklist files (*.yaml) found")])
+        raise ChecklistError([Problem(Path("."), 0, "no checklist files (*.yaml, *.xlsx) found")])
     for path in files:
         checklist, found = load_file(path)
         problems.extend(found)
@@ -238,7 +288,7 @@ def line_of_key(path: Path, key: str) -> int:
     return found[0].start_mark.line + 1 if found is not None else 1
 
 
-def _section_problems(sections: object, places: _Places, path: Path) -> list[Problem]:
+def _section_problems(sections: object, places: Locating, path: Path) -> list[Problem]:
     """Cross-item rules when only fields outside ``sections`` failed, so none goes unseen."""
     try:
         valid = _SECTIONS.validate_python(sections)
@@ -250,7 +300,7 @@ def _section_problems(sections: object, places: _Places, path: Path) -> list[Pro
     ]
 
 
-def _problem(places: _Places, path: Path, loc: Loc, message: str) -> Problem:
+def _problem(places: Locating, path: Path, loc: Loc, message: str) -> Problem:
     line, where = places.locate(loc)
     return Problem(path, line, f"{where}: {message}" if where else message)
 
@@ -274,7 +324,7 @@ def _duplicate_keys(node: yaml.Node) -> Iterable[tuple[int, str]]:
             yield from _duplicate_keys(child)
 
 
-def _problems_from(exc: ValidationError, places: _Places, path: Path) -> list[Problem]:
+def _problems_from(exc: ValidationError, places: Locating, path: Path) -> list[Problem]:
     problems: list[Problem] = []
     for error in exc.errors():
         cross = error.get("ctx", {}).get("error")
