@@ -18,6 +18,7 @@ same mapping a YAML file gives, validated by the same schema; every problem poin
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -394,19 +395,25 @@ def write(checklist: Checklist, path: Path) -> None:
     for number, (name, value) in enumerate(rows):
         sheet.write_string(number, 0, name, header)
         _write(sheet, number, 1, value, wrapped)
+        sheet.set_row(number, _height([(value, 60)]))
     sheet.set_column(0, 0, 16)
     sheet.set_column(1, 1, 60)
     items = workbook.add_worksheet("items")
     names = list(ITEM_COLUMNS)
     for column, name in enumerate(names):
         items.write_string(0, column, name, header)
+    wide = range(names.index("prompt_ru"), names.index("hint_en") + 1)
     for number, values in enumerate(_item_rows(checklist), start=1):
         for column, name in enumerate(names):
             if values.get(name) not in (None, ""):
                 _write(items, number, column, values[name], wrapped)
+        cells = [
+            (values.get(name), 40 if column in wide else 14) for column, name in enumerate(names)
+        ]
+        items.set_row(number, _height(cells))
     items.freeze_panes(1, 4)
     items.set_column(0, len(names) - 1, 14)
-    items.set_column(names.index("prompt_ru"), names.index("hint_en"), 40)
+    items.set_column(wide.start, wide.stop - 1, 40)
     options = workbook.add_worksheet("options")
     for column, name in enumerate(OPTION_COLUMNS):
         options.write_string(0, column, name, header)
@@ -446,6 +453,12 @@ def _item_rows(checklist: Checklist) -> Iterator[dict[str, object]]:
                         dumped[key], default_flow_style=True, allow_unicode=True, width=10_000
                     ).strip()
             yield values
+
+
+def _height(cells: list[tuple[object, int]]) -> float:
+    """A row tall enough for its wrapped text (LibreOffice does not grow a row to fit it)."""
+    lines = max((math.ceil(len(str(text)) / width) for text, width in cells if text), default=1)
+    return 15.0 * max(1, lines)
 
 
 def _write(sheet: Any, row: int, column: int, value: object, text_format: Any) -> None:
