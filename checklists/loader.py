@@ -306,8 +306,10 @@ def _problem(places: Locating, path: Path, loc: Loc, message: str) -> Problem:
 
 
 def content_hash(checklist: Checklist) -> str:
-    """A hash of the meaning of a checklist, blind to comments and formatting."""
-    canonical = json.dumps(checklist.model_dump(mode="json", by_alias=True), sort_keys=True)
+    """A hash of the meaning of a checklist, blind to comments and formatting, and to fields
+    left at their defaults (so that a field the schema gains later changes no hash)."""
+    data = checklist.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    canonical = json.dumps(data, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -144,6 +144,27 @@ TypeName = Annotated[str, AfterValidator(_known_type)]
 """The name of an item type in ``checklists.item_types.KINDS``."""
 
 
+class Requirement(Strict):
+    """Evidence an answer needs before the shopper moves on: ``when`` the answer is this,
+    so many photos, a comment, so many voice notes or recordings."""
+
+    when: str | int | float
+    photo: Annotated[int, Field(ge=1, le=10)] | None = None
+    comment: bool = False
+    voice: Annotated[int, Field(ge=1, le=10)] | None = None
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _yaml_booleans_are_yes_no(cls, value: object) -> object:
+        return _yes_no(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> Requirement:
+        if self.photo is None and not self.comment and self.voice is None:
+            raise ValueError("a requirement needs 'photo', 'comment' or 'voice'")
+        return self
+
+
 class Item(Strict):
     id: Slug
     type: TypeName
@@ -170,6 +191,8 @@ class Item(Strict):
     """A ``multi`` item scores 1 only when every scored option was chosen."""
     score_any: bool = False
     """A ``multi`` item scores 1 when any scored option was chosen."""
+    require: list[Requirement] | None = None
+    """Evidence some answers need (a "No" on the greeting needs a comment, say)."""
 
     @property
     def kind(self) -> ItemKind:
@@ -230,6 +253,13 @@ def _item_problems(item: Item) -> list[str]:
         problems.append(f"a '{kind.name}' item takes no 'min' or 'max'")
     if item.max_photos is not None and not kind.photos:
         problems.append("only a 'photo' item takes 'max_photos'")
+    for requirement in item.require or []:
+        allowed = kind.condition(item)
+        if allowed is None:
+            problems.append(f"a '{kind.name}' item has no answer evidence could depend on")
+            break
+        if not allowed(requirement.when):
+            problems.append(f"'when' {requirement.when!r} is never an answer to '{item.id}'")
     if (item.score_all or item.score_any) and not kind.toggles:
         problems.append(f"a '{kind.name}' item takes no 'score_all' or 'score_any'")
     if (item.start is not None or item.stop is not None) and not kind.stopwatch:

@@ -23,6 +23,10 @@ def register(session: Session, loaded: list[LoadedChecklist]) -> dict[str, Check
             select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist.id)
         ).all()
         same = next((v for v in stored if v.version == checklist.version), None)
+        if same is not None and same.content_hash != item.content_hash and _says(same, checklist):
+            # Hashed differently by an earlier release (its schema had fewer fields): the
+            # same checklist, so the same version.
+            same.content_hash = item.content_hash
         if same is not None and same.content_hash != item.content_hash:
             highest = max(v.version for v in stored)
             problems.append(
@@ -48,6 +52,14 @@ def register(session: Session, loaded: list[LoadedChecklist]) -> dict[str, Check
         raise ChecklistError(problems)
     session.flush()
     return current
+
+
+def _says(version: ChecklistVersion, checklist: Checklist) -> bool:
+    """Whether a stored version holds exactly ``checklist``."""
+    try:
+        return Checklist.model_validate(version.definition) == checklist
+    except ValueError:
+        return False
 
 
 def definition(version: ChecklistVersion) -> Checklist:

@@ -130,3 +130,22 @@ def test_submitting_twice_makes_one_submission(database: Database) -> None:
     with database.read() as session:
         visit = session.get(Visit, visit_id)
         assert visit is not None and visit.submitted_at == submitted_at
+
+
+def test_a_version_hashed_by_an_earlier_release_is_the_same_version(
+    database: Database, tmp_path: Path
+) -> None:
+    """An upgrade that teaches the schema a new field changes how a checklist is hashed, not
+    what it says: a deployment's registered versions stay the versions they were."""
+    shutil.copy(SHIPPED_DIR / "store_visit.yaml", tmp_path / "store_visit.yaml")
+    first = _register(database, tmp_path)["store_visit"]
+    with database.write() as session:
+        stored = session.get(ChecklistVersion, first.id)
+        assert stored is not None
+        stored.content_hash = "hashed-by-an-earlier-release"
+    again = _register(database, tmp_path)["store_visit"]
+    assert again.id == first.id and again.content_hash == first.content_hash
+    path = tmp_path / "store_visit.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("pass_mark: 80", "pass_mark: 75"))
+    with pytest.raises(ChecklistError):
+        _register(database, tmp_path)  # a real change still needs a new version
