@@ -70,7 +70,14 @@ from checklists.loader import SHIPPED_DIR, load_all
 from storage import checklist_versions, migrate
 from storage.db import Database
 from storage.models import Role, Visit, VisitStatus
-from testkit.bot_harness import TOKEN, RunningBot, World, add_person, make_world
+from testkit.bot_harness import (
+    STORE_VISIT_ALL_MET,
+    TOKEN,
+    RunningBot,
+    World,
+    add_person,
+    make_world,
+)
 from testkit.fakebotapi import FakeBotApi, FakeUser, Reaction, RecordedRequest
 
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText"})
@@ -88,19 +95,7 @@ VISIT: tuple[Step, ...] = (
     ("press", "Store visit"),
     ("press", "Anna Ivanova · Seller"),
     ("text", "25"),  # greet_time, typed
-    ("press", "Yes"),  # greeted
-    ("press", "Yes"),  # smiled
-    ("press", "Yes"),  # named_self (shown because greeted = yes)
-    ("press", "Yes"),  # listened
-    ("press", "Yes"),  # needs_questions
-    ("press", "3"),  # three_yes
-    ("press", "Yes"),  # best_solution
-    ("press", "Yes"),  # no_bare_no
-    ("press", "Yes"),  # extra_mile
-    ("press", "5"),  # service_rating
-    ("press", "Clean and tidy"),  # tidiness
-    ("press", "Yes"),  # farewell
-    ("press", "10"),  # nps
+    *(("press", answer) for answer in STORE_VISIT_ALL_MET),
     ("press", "Skip ▶"),  # storefront_photo
     ("press", "Skip ▶"),  # comment
     ("press", "✅ Submit"),

@@ -42,7 +42,7 @@ from bot.reports import ReportService
 from bot.service import Service
 from bot.service.account import ROLE_COMMANDS
 from bot.service.outcome import Outcome, Reply
-from storage.models import Role
+from storage.models import AttachmentKind, Role
 from storage.people import TelegramIdentity
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,9 @@ def build_application(
     application.add_handler(CommandHandler("followup", front.on_followup))
     application.add_handler(CallbackQueryHandler(front.on_callback))
     application.add_handler(MessageHandler(filters.PHOTO, front.on_photo))
+    application.add_handler(
+        MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, front.on_recording)
+    )
     application.add_handler(MessageHandler(filters.LOCATION, front.on_location))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, front.on_text))
     application.add_handler(MessageHandler(filters.COMMAND, front.on_help))
@@ -207,6 +210,30 @@ class TelegramFront:
             update.message.caption or "",
         )
 
+    async def on_recording(self, update: Update, context: Context) -> None:
+        message = update.message
+        assert message is not None
+        kind, media = next(
+            (kind, media)
+            for kind, media in (
+                (AttachmentKind.VOICE, message.voice),
+                (AttachmentKind.AUDIO, message.audio),
+                (AttachmentKind.VIDEO_NOTE, message.video_note),
+            )
+            if media is not None
+        )
+        await self._command(
+            update,
+            context,
+            self.service.recording,
+            kind,
+            media.file_id,
+            media.file_unique_id,
+            _seconds(media.to_dict().get("duration")),
+            update.update_id,
+            message.caption or "",
+        )
+
     async def on_location(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.location is not None
         where = update.message.location
@@ -298,6 +325,10 @@ class TelegramFront:
             )
             if reply.visit is not None and isinstance(sent, Message):
                 await self._run(self.service.shown, reply.visit, sent.message_id)
+        for kind, file_id in outcome.media:
+            await _each(
+                "sending a recording", chat.id, self._send_file(context, chat.id, kind, file_id)
+            )
         for chat_id, text in outcome.notify:
             await _each(
                 "alerting about a critical failure",
@@ -310,6 +341,19 @@ class TelegramFront:
                 chat.id,
                 self._role_commands(context, chat.id, outcome.role, outcome.language),
             )
+
+    def _send_file(
+        self, context: Context, chat_id: int, kind: str, file_id: str
+    ) -> Awaitable[Message]:
+        """A file Telegram already has, sent by its id the way it was received."""
+        match kind:
+            case AttachmentKind.VOICE:
+                return context.bot.send_voice(chat_id, file_id)
+            case AttachmentKind.AUDIO:
+                return context.bot.send_audio(chat_id, file_id)
+            case AttachmentKind.VIDEO_NOTE:
+                return context.bot.send_video_note(chat_id, file_id)
+        return context.bot.send_photo(chat_id, file_id)
 
     def _menu(self, language: str) -> ReplyKeyboardMarkup:
         t = Translator(language)
@@ -379,6 +423,12 @@ def _fit(text: str) -> tuple[str, ParseMode | None]:
 
 
 _TAG = re.compile(r"<[^>]*>")
+
+
+def _seconds(duration: object) -> int | None:
+    """A recording's length in whole seconds, as the Bot API sent it: read from the
+    serialised form, because the attribute warns that it will become a timedelta."""
+    return int(duration) if isinstance(duration, int | float) else None
 
 
 def _utf16(text: str) -> int:

@@ -10,8 +10,9 @@ A checklist workbook has three sheets, headers in English or Russian:
 - ``options``: one row an option of a ``choice`` or ``multi`` item (``item_id``,
   ``option_id``, ``label_ru``, ``label_en``, ``score``).
 
-``show_if`` and ``bands`` cells are written as in YAML, on one line
-(``{item: greeted, equals: yes}``, ``[{max: 30, score: 1}, {score: 0}]``). Reading gives the
+``show_if``, ``bands`` and ``require`` cells are written as in YAML, on one line
+(``{item: greeted, equals: yes}``, ``[{max: 30, score: 1}, {score: 0}]``,
+``[{when: no, comment: true}]``). Reading gives the
 same mapping a YAML file gives, validated by the same schema; every problem points at the row
 (``FILE.xlsx:ROW:``, with the sheet named when it is not ``items``). Writing uses XlsxWriter.
 """
@@ -58,6 +59,7 @@ ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "required": ("required", "обязательный"),
     "show_if": ("show_if", "показывать если"),
     "bands": ("bands", "шкала"),
+    "require": ("require", "требует"),
     "min": ("min", "минимум"),
     "max": ("max", "максимум"),
     "max_photos": ("max_photos", "фото не больше"),
@@ -89,7 +91,7 @@ SHEETS = {"checklist": ("checklist", "чек-лист"), "items": ("items", "п�
 SHEETS["options"] = ("options", "варианты")
 FLAGS = ("critical", "na", "required", "score_all", "score_any")
 NUMBERS = ("weight", "min", "max", "max_photos")
-STRUCTURED = ("show_if", "bands")
+STRUCTURED = ("show_if", "bands", "require")
 CHANNELS = {"магазин": "store", "телефон": "phone", "онлайн": "online", "чат": "online"}
 _TRUE = frozenset({"yes", "y", "true", "1", "да", "д"})
 _FALSE = frozenset({"no", "n", "false", "0", "нет", "н"})
@@ -138,7 +140,7 @@ def read(
     """The checklist mapping a workbook holds, where each part of it is, and what is wrong
     with its cells (the schema then finds the rest, so every problem is told at once);
     SpreadsheetProblems when it is no checklist workbook at all. ``parse_value`` reads a
-    ``show_if`` or ``bands`` cell at a row, None when it cannot."""
+    ``show_if``, ``bands`` or ``require`` cell at a row, None when it cannot."""
     _check_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)

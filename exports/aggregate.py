@@ -42,10 +42,12 @@ from exports.weeks import Week
 from storage.checklist_versions import definition
 from storage.models import (
     Answer,
+    AttachmentKind,
     ChecklistVersion,
     CorrectiveAction,
     Employee,
     Person,
+    Photo,
     Store,
     Visit,
     VisitFlag,
@@ -611,6 +613,18 @@ def _visit_sheet(
     connection = session.connection()
     for visit_id, kind in connection.execute(flag_query):
         flags.setdefault(visit_id, []).append(words(f"flag.{kind}"))
+    is_photo = Photo.kind == AttachmentKind.PHOTO
+    evidence_query = (
+        select(
+            Photo.visit_id,
+            func.count().filter(is_photo),
+            func.count().filter(~is_photo),
+        )
+        .join(Visit, Visit.id == Photo.visit_id)
+        .where(*window.submitted())
+        .group_by(Photo.visit_id)
+    )
+    evidence = {v: (p, r) for v, p, r in connection.execute(evidence_query)}
 
     visit_rows = []
     unmatched = []
@@ -644,6 +658,8 @@ def _visit_sheet(
                 answers=values,
                 comments=comments,
                 flags="; ".join(flags.get(row.id, [])),
+                photos=evidence.get(row.id, (0, 0))[0],
+                recordings=evidence.get(row.id, (0, 0))[1],
             )
         )
         description = (row.employee_description or "").strip()

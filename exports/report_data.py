@@ -135,6 +135,9 @@ class VisitRow:
     """Every comment of the visit, each prefixed with its item, one per line."""
     flags: str = ""
     """Integrity checks the visit failed before an admin accepted it, named in the language."""
+    photos: int = 0
+    recordings: int = 0
+    """Voice notes, audio files and video notes the shopper sent."""
 
 
 @dataclass(frozen=True)

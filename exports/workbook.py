@@ -707,6 +707,8 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
         Column(t("column.critical_failed")),
         *(Column(item.header, Kind.ANSWER) for item in report.item_columns),
         Column(t("column.comments")),
+        Column(t("column.photos"), Kind.NUMBER),
+        Column(t("column.recordings"), Kind.NUMBER),
         Column(t("column.flags")),
     ]
     items = [item.item_id for item in report.item_columns]
@@ -724,6 +726,8 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
             yes if visit.critical_failed else no,
             *(_answer(visit.answers.get(item), yes, no) for item in items),
             visit.comments,
+            visit.photos,
+            visit.recordings,
             visit.flags or None,
         ]
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import ColumnElement, func, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import (
+    AttachmentKind,
     ChecklistVersion,
     Photo,
     ReviewStatus,
@@ -35,9 +36,16 @@ class Records:
     def photo_counts(self, visit_id: int) -> dict[str, int]:
         """Photos per item, counted in SQL: every screen needs this, and loading the photos
         as objects cost more than the rest of the query work of an update."""
+        return self._counts(visit_id, Photo.kind == AttachmentKind.PHOTO)
+
+    def recording_counts(self, visit_id: int) -> dict[str, int]:
+        """Voice notes, audio files and video notes per item."""
+        return self._counts(visit_id, Photo.kind != AttachmentKind.PHOTO)
+
+    def _counts(self, visit_id: int, kind: ColumnElement[bool]) -> dict[str, int]:
         counts = self.session.execute(
             select(Photo.item_id, func.count())
-            .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None))
+            .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None), kind)
             .group_by(Photo.item_id)
         )
         return {str(item_id): int(count) for item_id, count in counts}

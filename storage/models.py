@@ -314,7 +314,18 @@ class Answer(Base):
     visit: Mapped[Visit] = relationship(back_populates="answers")
 
 
+class AttachmentKind(StrEnum):
+    """What a shopper sent as evidence: Telegram's kind of message."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO_NOTE = "video_note"
+
+
 class Photo(Base):
+    """A photo or a recording a shopper sent during a visit, for an item or the visit."""
+
     __tablename__ = "photo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -324,6 +335,11 @@ class Photo(Base):
     file_unique_id: Mapped[str] = mapped_column(String(128), index=True)
     caption: Mapped[str | None] = mapped_column(Text)
     """What the shopper wrote under the photo."""
+    kind: Mapped[AttachmentKind] = mapped_column(
+        String(16), default=AttachmentKind.PHOTO, server_default=AttachmentKind.PHOTO.value
+    )
+    duration: Mapped[int | None]
+    """A recording's length in seconds, as Telegram gives it."""
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,6 +28,22 @@ TOKEN = "123456:TEST-token"
 SCRIPTED_RULES = IntegrityRules(min_seconds_per_item=0)
 """Scripted shoppers answer in milliseconds; the speed check has its own tests."""
 ZONE = ZoneInfo("Europe/Moscow")
+STORE_VISIT_ALL_MET = (
+    *("Yes",) * 5,  # greeted, smiled, named_self, listened, needs_questions
+    "Asked what it is for",
+    "Asked about preferences",
+    "Asked about the budget",
+    "✅ Done",  # discovery
+    "Yes",  # offer_made
+    "5",  # three_yes
+    *("Yes",) * 3,  # best_solution, no_bare_no, extra_mile
+    "5",  # service_rating
+    "Clean and tidy",  # tidiness
+    "Yes",  # farewell
+    "10",  # nps
+)
+"""The buttons an English-speaking shopper presses after greet_time to meet every standard
+of the shipped store visit; the optional photo and comment are left for the script."""
 
 
 @dataclass

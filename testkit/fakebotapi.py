@@ -151,6 +151,20 @@ class StoredFile:
             doc["mime_type"] = self.mime_type
         return doc
 
+    def as_recording(self, kind: str, duration: int) -> JSON:
+        """This file as a ``voice``, ``audio`` or ``video_note`` object of a message."""
+        shown: JSON = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "duration": duration,
+            "file_size": len(self.data),
+        }
+        if kind == "video_note":
+            shown["length"] = 240
+        elif self.mime_type:
+            shown["mime_type"] = self.mime_type
+        return shown
+
     def as_photo(self) -> list[JSON]:
         return [
             {
@@ -203,6 +217,9 @@ class SentMessage:
     reply_markup: JSON | None = None
     photo: StoredFile | None = None
     document: StoredFile | None = None
+    voice: StoredFile | None = None
+    audio: StoredFile | None = None
+    video_note: StoredFile | None = None
     raw_text: str | None = None  # text/caption as sent, before parse_mode was applied
     edit_date: int | None = None
     edits: int = 0
@@ -236,6 +253,10 @@ class SentMessage:
                 msg["entities"] = self.entities
         if self.photo is not None:
             msg["photo"] = self.photo.as_photo()
+        for kind in ("voice", "audio", "video_note"):
+            recording = getattr(self, kind)
+            if recording is not None:
+                msg[kind] = recording.as_recording(kind, 5)
         if self.document is not None:
             msg["document"] = self.document.as_document()
         if self.caption is not None:
@@ -511,6 +532,9 @@ class FakeBotApi:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_voice,
+            "sendAudio": self._send_audio,
+            "sendVideoNote": self._send_video_note,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -983,6 +1007,15 @@ class FakeBotApi:
     async def _send_document(self, record: RecordedRequest) -> JSON:
         return await self._send_media(record, "document", "application/octet-stream")
 
+    async def _send_voice(self, record: RecordedRequest) -> JSON:
+        return await self._send_media(record, "voice", "audio/ogg")
+
+    async def _send_audio(self, record: RecordedRequest) -> JSON:
+        return await self._send_media(record, "audio", "audio/mpeg")
+
+    async def _send_video_note(self, record: RecordedRequest) -> JSON:
+        return await self._send_media(record, "video_note", "video/mp4")
+
     def _edited(self, message: SentMessage) -> JSON:
         message.edit_date = int(time.time())
         message.edits += 1
@@ -1196,6 +1229,25 @@ class FakeUser:
         text = " ".join([command, *args])
         entity = {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
         return await self.send_text(text, entities=[entity], **wait)
+
+    async def send_recording(
+        self,
+        kind: str = "voice",
+        file_id: str | None = None,
+        file_unique_id: str | None = None,
+        duration: int = 5,
+        caption: str | None = None,
+        **wait: Unpack[WaitOptions],
+    ) -> Reaction:
+        """Send a voice note (``kind="voice"``), an audio file or a video note."""
+        mime = {"voice": "audio/ogg", "audio": "audio/mpeg", "video_note": "video/mp4"}[kind]
+        stored = self.api.add_file(
+            b"OggS-fake", None, mime, file_id=file_id, file_unique_id=file_unique_id
+        )
+        message = self._message(**{kind: stored.as_recording(kind, duration)})
+        if caption is not None:
+            message["caption"] = caption
+        return await self._act({"message": message}, wait)
 
     async def send_photo(
         self,

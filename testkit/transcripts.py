@@ -46,8 +46,13 @@ COMMENT = {
     "ru": "Пришлось ждать у кассы: сотрудник был у стеллажа.",
     "en": "I waited at the till; the employee was at the shelves.",
 }
-NO_ANSWERS = {"smiled", "no_bare_no", "named_self"}
-"""Answered "No" so that the final screen shows failed standards (one of them critical)."""
+NO_ANSWERS = {"smiled", "no_bare_no", "named_self", "farewell"}
+"""Answered "No" so that the final screen shows failed standards (one of them critical) and
+a "No" that needs a comment asks for it."""
+EVIDENCE = {
+    "ru": "Сотрудник отвернулся и не ответил на «до свидания».",
+    "en": "The employee turned away and did not answer my goodbye.",
+}
 
 
 def transcript_path(checklist_id: str, language: str) -> Path:
@@ -182,6 +187,16 @@ class Shopper:
             await self.act(f"sends a photo ({item.id})", photo)
             await self.act("presses “✅”", user.press(self.button("✅")))
             return
+        if kind.recordings:
+            voice = user.send_recording(file_id="voice-1", file_unique_id="unique-voice-1")
+            await self.act(f"sends a voice note ({item.id})", voice)
+            await self.act("presses “✅”", user.press(self.button("✅")))
+            return
+        if kind.toggles:
+            for label in self.labels()[:2]:
+                await self.act(f"marks “{label}” ({item.id})", user.press(label))
+            await self.act("presses “✅”", user.press(self.button("✅")))
+            return
         if kind.name == "text":
             await self.act(f"types an answer ({item.id})", user.send_text(TYPED[self.language]))
             return
@@ -197,6 +212,9 @@ class Shopper:
         else:
             choice = labels[0]
         await self.act(f"presses “{choice}” ({item.id})", user.press(choice))
+        if "❗" in user.last_text():  # the answer needs a comment first
+            await self.act("presses “💬” to comment", user.press(self.button("💬")))
+            await self.act("types why", user.send_text(EVIDENCE[self.language]))
 
     def labels(self) -> list[str]:
         return [label for row in self.user.last_message().buttons for label, _ in row]

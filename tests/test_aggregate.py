@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import delete, event, update
 
 from bot.i18n import Translator
-from checklists.loader import SHIPPED_DIR, load_all
+from checklists.loader import load_all
 from checklists.scoring import Answer as Given
 from exports import aggregate
 from exports.aggregate import build_report
@@ -55,6 +55,16 @@ WEEK = Week(2026, 10)
 NOW = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
 ALL = Scope(ScopeKind.ALL)
 NA = Given(na=True)
+CHECKLISTS = Path(__file__).parent / "fixtures" / "checklists"
+"""The checklists these figures were worked out on: a copy of the shipped ones as they were,
+so that the shipped checklists may change without changing what is computed here."""
+SHIPPED = {c.checklist.id: c.checklist.version for c in load_all([CHECKLISTS])}
+STORE_V1, STORE_V2 = (
+    f"store_visit v{SHIPPED['store_visit']}",
+    f"store_visit v{SHIPPED['store_visit'] + 1}",
+)
+PHONE_V1 = f"phone_call v{SHIPPED['phone_call']}"
+"""The names the Visits sheet gives the shipped versions, and the test's next one."""
 
 
 def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -80,10 +90,10 @@ class World:
 def _store_visit_v2(folder: Path) -> Path:
     """Version 2 of store_visit: a new title and a reworded ``smiled``, same item ids."""
     path = folder / "store_visit.yaml"
-    shutil.copy(SHIPPED_DIR / "store_visit.yaml", path)
+    shutil.copy(CHECKLISTS / "store_visit.yaml", path)
     text = path.read_text(encoding="utf-8")
     for old, new in (
-        ("version: 2\n", "version: 3\n"),
+        (f"version: {SHIPPED['store_visit']}\n", f"version: {SHIPPED['store_visit'] + 1}\n"),
         ('en: "Store visit"', 'en: "Store visit (2026)"'),
         ('en: "Did the employee smile at you?"', 'en: "Did the employee smile at you warmly?"'),
         ('en: "A smile"', 'en: "A warm smile"'),
@@ -98,7 +108,7 @@ def _store_visit_v2(folder: Path) -> Path:
 def world(database: Database, tmp_path: Path) -> World:
     built = World(database)
     with database.write() as session:
-        v1 = checklist_versions.register(session, load_all([SHIPPED_DIR]))
+        v1 = checklist_versions.register(session, load_all([CHECKLISTS]))
         v2 = checklist_versions.register(session, load_all([_store_visit_v2(tmp_path)]))
         versions = {
             "store_visit v1": v1["store_visit"],
@@ -395,36 +405,36 @@ def test_every_visit_is_listed_with_its_answers_as_given_and_its_comments(world:
     ids = world.ids
     expected = [
         # Ordered by submission time; times are Moscow wall-clock without a zone.
-        VisitRow(ids["V1"], naive(3, 2, 0), "S1", "S1-01", "E-01", "store_visit v2", V1,
+        VisitRow(ids["V1"], naive(3, 2, 0), "S1", "S1-01", "E-01", STORE_V1, V1,
                  True, False,
                  answers(greet_time=20.0, greeted="yes", smiled="yes", named_self="yes",
                          tidiness="Clean and tidy", nps=10.0), ""),
-        VisitRow(ids["V7"], naive(3, 3, 9), "S1", "S1-02", "E-02", "store_visit v2", V7,
+        VisitRow(ids["V7"], naive(3, 3, 9), "S1", "S1-02", "E-02", STORE_V1, V7,
                  False, False,
                  answers(greet_time=25.0, greeted="yes", smiled="no", named_self="no",
                          three_yes=5.0, tidiness="Untidy"), ""),
-        VisitRow(ids["V4"], naive(3, 3, 12), "S2", "S2-01", "E-02", "store_visit v2", V4,
+        VisitRow(ids["V4"], naive(3, 3, 12), "S2", "S2-01", "E-02", STORE_V1, V4,
                  True, False,
                  answers(greet_time=30.0, greeted="yes", smiled="yes", three_yes=4.0,
                          tidiness="Minor issues", nps=9.0),
                  "storefront_photo: Window dirty"),
         # Comments in checklist order, whatever order they were typed in.
-        VisitRow(ids["V2"], naive(3, 4, 15), "S1", "S1-01", "E-02", "store_visit v3", V2,
+        VisitRow(ids["V2"], naive(3, 4, 15), "S1", "S1-01", "E-02", STORE_V2, V2,
                  False, False,
                  answers(greet_time=45.0, greeted="yes", smiled="no", named_self="no",
                          three_yes="N/A",
                          tidiness="Minor issues", nps=9.0),
                  "greet_time: Waited by the door\nsmiled: Looked tired"),
-        VisitRow(ids["V5"], naive(3, 5, 18, 30), "S2", "", "E-01", "store_visit v2", V5,
+        VisitRow(ids["V5"], naive(3, 5, 18, 30), "S2", "", "E-01", STORE_V1, V5,
                  False, False,
                  answers(greet_time=60.0, greeted="yes", smiled="no", three_yes=2.0,
                          tidiness="Clean and tidy"), ""),
-        VisitRow(ids["V6"], naive(3, 6, 11), "S2", "S2-01", "E-01", "phone_call v2", V6,
+        VisitRow(ids["V6"], naive(3, 6, 11), "S2", "S2-01", "E-01", PHONE_V1, V6,
                  False, True,
                  answers(answer_time=10.0, greeted="yes", named_self="no", nps=8.0), ""),
         # named_self was answered, then hidden by greeted = no: not shown. The text answer
         # is kept exactly as typed (the workbook writer defuses formulas).
-        VisitRow(ids["V3"], naive(3, 8, 23, 59), "S1", "S1-02", "E-01", "store_visit v2", V3,
+        VisitRow(ids["V3"], naive(3, 8, 23, 59), "S1", "S1-02", "E-01", STORE_V1, V3,
                  False, True,
                  answers(greet_time=90.0, greeted="no", smiled="yes", tidiness="Untidy",
                          nps=3.0, comment='=HYPERLINK("http://x")'), ""),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Answer, Person, Photo, Role, Store, Visit, VisitStatus
-from testkit.bot_harness import RunningBot, World, invite, make_world
+from testkit.bot_harness import STORE_VISIT_ALL_MET, RunningBot, World, invite, make_world
 from testkit.fakebotapi import FakeBotApi, FakeUser
 
 EVALUATOR_ID, OTHER_ID, MANAGER_ID, STRANGER_ID = 501, 502, 601, 700
@@ -93,7 +93,10 @@ async def test_a_shopper_registers_and_completes_a_scored_visit(
     await shopper.press("Yes")  # named_self
     await shopper.press("Yes")  # listened
     await shopper.press("Yes")  # needs_questions
-    await shopper.press("N/A")  # three_yes: no offer
+    for way in ("Asked what it is for", "Asked about preferences", "Asked about the budget"):
+        await shopper.press(way)  # discovery: three ways of four, 1.05 capped at 1
+    await shopper.press("✅ Done")
+    await shopper.press("No")  # offer_made: no offer, so three_yes is not asked
     await shopper.press("Yes")  # best_solution
     await shopper.press("No")  # no_bare_no
     await shopper.press("Yes")  # extra_mile
@@ -108,21 +111,22 @@ async def test_a_shopper_registers_and_completes_a_scored_visit(
     review = shopper.last_text()
     assert "Check your answers" in review
     # Earned: greet_time (measured, ≤ 30 s) 1×2, greeted 2, smiled 1, named_self 1,
-    # listened 1, needs_questions 2, best_solution 2, no_bare_no 0, extra_mile 1,
-    # service_rating 4 of 1..5 → 0.75, tidiness 0.5, farewell 1 = 14.25 of 16 (three_yes N/A).
-    assert "89.06 %" not in review and "89.1 %" in review
+    # listened 1, needs_questions 2, discovery 1, best_solution 2, no_bare_no 0,
+    # extra_mile 1, service_rating 4 of 1..5 → 0.75, tidiness 0.5, farewell 1 = 15.25 of 17
+    # (offer_made weighs nothing; three_yes is not asked without an offer).
+    assert "89.71 %" not in review and "89.7 %" in review
     submit = shopper.last_message()
     submit_data = next(data for row in submit.buttons for text, data in row if text == "✅ Submit")
     assert submit_data is not None
     await shopper.press("✅ Submit", message_id=submit.message_id)
     await shopper.press_raw(submit_data, message_id=submit.message_id)  # a second tap
     assert "already finished" in shopper.answers_to_callbacks[-1].text
-    assert "Visit submitted. Score 89.1 %" in shopper.last_text()
+    assert "Visit submitted. Score 89.7 %" in shopper.last_text()
     assert "passed" in shopper.last_text()
 
     [visit] = visits_of(world.database, EVALUATOR_ID)
     assert visit.status == VisitStatus.SUBMITTED
-    assert visit.score == pytest.approx(100 * 14.25 / 16)
+    assert visit.score == pytest.approx(100 * 15.25 / 17)
     assert visit.passed and not visit.critical_failed and visit.nps == 9
     assert visit.employee_id == world.anna_id
     rows = answers(world.database, visit.id)
@@ -130,7 +134,7 @@ async def test_a_shopper_registers_and_completes_a_scored_visit(
     assert rows["greet_time"].value_number <= 2
     assert rows["greeted"].comment == "Greeted me at the door"
     assert rows["smiled"].value_text == "yes"
-    assert rows["three_yes"].na and rows["three_yes"].score is None
+    assert "three_yes" not in rows and rows["discovery"].score == 1
     assert rows["comment"].value_text == '=HYPERLINK("http://x","click")'
     assert [p.file_unique_id for p in visit.photos] == ["uniq-1"]
     assert not any(m.text and "critical" in m.text for m in manager.messages()[1:])
@@ -146,13 +150,18 @@ async def test_a_failed_critical_standard_alerts_the_stores_managers_by_pseudony
     await shopper.send_text("Tall man with a red badge")
     await shopper.press("▶ Walking in")  # greet_time, measured: the visit counts at once
     await shopper.press("⏹ Someone came up")
-    await shopper.press("No")  # greeted: critical, hides named_self
+    await shopper.press("No")  # greeted: critical, hides named_self, needs a comment
+    await shopper.press("💬 Comment")
+    await shopper.send_text("Kept looking at the phone")
     assert "smile" in shopper.last_text()
     for answer in [
-        "Yes",
-        "Yes",
-        "Yes",
-        "3",
+        "Yes",  # smiled
+        "Yes",  # listened
+        "Yes",  # needs_questions
+        "Asked about the budget",
+        "✅ Done",  # discovery
+        "Yes",  # offer_made
+        "3",  # three_yes
         "Yes",
         "Yes",
         "Yes",
@@ -221,11 +230,11 @@ async def test_bad_input_is_explained_and_the_same_question_asked_again(
     await shopper.send_text("12")
     reaction = await shopper.send_text("yes please")  # a yes/no item wants buttons
     assert "with the buttons" in reaction.texts[0] and "greet you" in reaction.texts[1]
-    await shopper.press("Yes")
-    await shopper.press("Yes")
-    await shopper.press("Yes")
-    await shopper.press("Yes")
-    await shopper.press("Yes")
+    for answer in ("Yes", "Yes", "Yes", "Yes", "Yes"):  # greeted … needs_questions
+        await shopper.press(answer)
+    await shopper.press("Asked what it is for")
+    await shopper.press("✅ Done")  # discovery
+    await shopper.press("Yes")  # offer_made
     reaction = await shopper.send_text("-1")  # three_yes
     assert "outside the allowed range 0–20" in reaction.texts[0]
     [visit] = visits_of(world.database, EVALUATOR_ID)
@@ -317,34 +326,23 @@ async def test_an_answer_changed_from_the_review_updates_show_if_and_score(
     shopper = await register(api, world, EVALUATOR_ID, Role.EVALUATOR, ["S1"])
     await open_visit(shopper)
     await shopper.send_text("10")
-    for answer in [
-        "Yes",
-        "Yes",
-        "Yes",
-        "Yes",
-        "Yes",
-        "5",
-        "Yes",
-        "Yes",
-        "Yes",
-        "5",
-        "Clean and tidy",
-        "Yes",
-        "10",
-    ]:
+    for answer in STORE_VISIT_ALL_MET:
         await shopper.press(answer)
     await shopper.press("Skip ▶")
     await shopper.press("Skip ▶")
     assert "Score: 100 %" in shopper.last_text()
     await shopper.press("2")  # greeted is the second item of the review
     await shopper.press("No")
+    assert "❗ This answer needs: a comment" in shopper.last_text()
+    await shopper.press("💬 Comment")
+    await shopper.send_text("No greeting at all")
     review = shopper.last_text()
     assert "Check your answers" in review and "A critical standard not met: Greeting" in review
     assert "introduce themselves" not in review
     await shopper.press("✅ Submit")
     [visit] = visits_of(world.database, EVALUATOR_ID)
-    # named_self is hidden: greeted 0 of 2 → (18 − 2 − 1) of 17... earned 18 − 1 − 2 = 15 of 17.
-    assert visit.score == pytest.approx(100 * 15 / 17)
+    # named_self is hidden: 19 − 1 = 18 to earn, and greeted earns 0 of its 2: 16 of 18.
+    assert visit.score == pytest.approx(100 * 16 / 18)
     assert visit.critical_failed
 
 

@@ -70,6 +70,8 @@ def _edited(tmp_path: Path, change: str) -> Path:
             items.cell(6, headers.index("show_if") + 1, "{item: ghost, equals: yes}")
         case "bands":
             items.cell(8, headers.index("bands") + 1, "[{max: 30, score: 1}")
+        case "require":  # row 3 is greeted: evidence for an answer it cannot have
+            items.cell(3, headers.index("require") + 1, "[{when: maybe, photo: 1}]")
         case "russian":
             for column, russian in enumerate(("раздел", "название раздела ru"), start=1):
                 items.cell(1, column, russian)
@@ -111,6 +113,19 @@ def test_a_condition_on_no_earlier_item_and_a_broken_cell_are_reported_at_their_
     first = raised.value.problems[0]
     assert first.line == 8 and "is not a value as in YAML: expected ',' or ']'" in first.message
     assert all("\n" not in p.message for p in raised.value.problems)
+
+
+def test_an_evidence_rule_is_read_from_its_cell_and_one_that_cannot_be_met_is_refused(
+    tmp_path: Path,
+) -> None:
+    greeted = SHIPPED["store_visit"].checklist.item("greeted")
+    assert [r.model_dump(exclude_defaults=True) for r in greeted.require or []] == [
+        {"when": "no", "comment": True}
+    ]
+    with pytest.raises(ChecklistError) as raised:
+        load_all([_edited(tmp_path, "require")])
+    [problem] = raised.value.problems
+    assert problem.line == 3 and "'maybe' is never an answer to 'greeted'" in problem.message
 
 
 def test_russian_headers_and_channel_names_are_read(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from bot.settings import SettingsError, load_settings
-from checklists.loader import SHIPPED_DIR
+from checklists.loader import SHIPPED_DIR, load_all
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def test_checklists_list_shows_id_version_channel_and_item_count(msbot: CliRunne
     lines = run(msbot, "checklists", "list").output.splitlines()
     assert lines[0].split() == ["id", "version", "channel", "items", "title"]
     store = next(line.split() for line in lines if line.startswith("store_visit"))
-    assert store[:4] == ["store_visit", "v2", "store", "16"]
+    shipped = next(c.checklist for c in load_all([SHIPPED_DIR]) if c.checklist.id == "store_visit")
+    assert store[:4] == ["store_visit", f"v{shipped.version}", "store", str(len(shipped.items))]
 
 
 def test_validate_prints_every_problem_as_file_line_message_and_exits_1(

@@ -16,7 +16,15 @@ from sqlalchemy import select
 from bot.i18n import catalogue
 from storage.db import Database
 from storage.models import Answer, Person, Role, Visit, VisitFlag, VisitStatus
-from testkit.bot_harness import ZONE, RunningBot, World, add_person, invite, make_world
+from testkit.bot_harness import (
+    STORE_VISIT_ALL_MET,
+    ZONE,
+    RunningBot,
+    World,
+    add_person,
+    invite,
+    make_world,
+)
 from testkit.fakebotapi import FakeBotApi, FakeUser
 
 SHOPPER, OTHER, ADMIN, MANAGER = 501, 502, 900, 601
@@ -66,22 +74,32 @@ async def open_visit(
 
 async def answer_everything(user: FakeUser, *, critical: str = "Yes") -> None:
     """Answer every question the way a hurried shopper would: ``critical`` to the first
-    yes/no, "Yes" to the others, the highest number offered, seconds typed, optional ones
-    skipped; then submit."""
-    first_yes_no = True
-    for _ in range(60):
+    yes/no, "Yes" to the others, the highest number offered, the first of several ticks,
+    seconds typed, a comment where an answer demands one, optional ones skipped; then
+    submit."""
+    first_yes_no, ticked = True, None
+    for _ in range(80):
         text, shown = user.last_text(), labels(user)
         submit = [b for b in shown if b in ("✅ Submit", "✅ Отправить")]
         yes = [b for b in shown if b in ("Yes", "Да")]
         skip = [b for b in shown if b in ("Skip ▶", "Пропустить ▶")]
+        done = [b for b in shown if b in ("✅ Done", "✅ Готово")]
+        comment = [b for b in shown if b in ("💬 Comment", "💬 Комментарий")]
         if submit:
             await user.press(submit[0])
             return
-        if yes:
+        if "❗" in text and comment:
+            await user.press(comment[0])
+            await user.send_text("Noted")
+        elif yes:
             await user.press(yes[0] if critical == "Yes" or not first_yes_no else critical)
             first_yes_no = False
         elif skip:
             await user.press(skip[0])
+        elif done:  # several ticks: the first, then done
+            question = user.last_message().message_id
+            await user.press(done[0] if ticked == question else shown[0])
+            ticked = question
         elif any(b.isdigit() for b in shown):
             await user.press([b for b in shown if b.isdigit()][-1])
         elif "seconds" in text or "секунд" in text:
@@ -445,10 +463,13 @@ async def test_13_the_final_screen_says_why_and_names_standards_met_in_part(
     await open_visit(shopper)
     await shopper.press("▶ Walking in")
     await shopper.press("⏹ Someone came up")
-    await shopper.press("No")  # greeted: critical
-    while "courtesy" not in shopper.last_text():  # the next questions, to the courtesy scale
-        shown = labels(shopper)
-        await shopper.press("Yes" if "Yes" in shown else "3" if "3" in shown else shown[0])
+    await shopper.press("No")  # greeted: critical, and a "No" asks for a comment
+    await shopper.press("💬 Comment")
+    await shopper.send_text("Nobody said a word")
+    # smiled, listened … extra_mile; named_self is not asked without a greeting
+    for answer in STORE_VISIT_ALL_MET[2:14]:
+        await shopper.press(answer)
+    assert "courtesy" in shopper.last_text()
     await shopper.press("4")
     await answer_everything(shopper)
     final = shopper.last_text()
@@ -620,6 +641,10 @@ async def test_a_review_too_long_for_telegram_still_arrives_with_its_verdict_and
         await shopper.press("💬 Comment")
         await shopper.send_text("&" * 40 + '"' * 40)
         shown = labels(shopper)
+        if "✅ Done" in shown:  # several ticks: the first, then done
+            await shopper.press(shown[0])
+            await shopper.press("✅ Done")
+            continue
         await shopper.press(next(b for b in shown if b in ("Yes", "4", "3") or b[0] == "▶"))
         if any(b.startswith("⏹") for b in labels(shopper)):
             await shopper.press(next(b for b in labels(shopper) if b.startswith("⏹")))

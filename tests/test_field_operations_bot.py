@@ -24,26 +24,11 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
-from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world
+from testkit.bot_harness import STORE_VISIT_ALL_MET, ZONE, RunningBot, World, add_person, make_world
 from testkit.fakebotapi import FakeBotApi, FakeUser
 from visits import assignments
 
 SHOPPER, ADMIN, MANAGER = 501, 900, 601
-ALL_YES = [
-    "Yes",
-    "Yes",
-    "Yes",
-    "Yes",
-    "Yes",
-    "5",
-    "Yes",
-    "Yes",
-    "Yes",
-    "5",
-    "Clean and tidy",
-    "Yes",
-    "10",
-]
 
 
 @pytest.fixture
@@ -75,7 +60,7 @@ async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tv
     else:
         await shopper.press("▶ Walking in")
         await shopper.press("⏹ Someone came up")
-    for answer in ALL_YES:
+    for answer in STORE_VISIT_ALL_MET:
         await shopper.press(answer)
     await shopper.press("Skip ▶")
     await shopper.press("Skip ▶")
@@ -183,7 +168,7 @@ async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
     assert "location is saved" in reaction.texts[0]
     await shopper.press("▶ Walking in")
     await shopper.press("⏹ Someone came up")
-    for answer in ALL_YES:
+    for answer in STORE_VISIT_ALL_MET:
         await shopper.press(answer)
     await shopper.press("Skip ▶")
     await shopper.press("Skip ▶")
@@ -220,7 +205,7 @@ async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     await shopper.press("Anna Ivanova · Seller")
     await shopper.press("▶ Walking in")
     await shopper.press("⏹ Someone came up")
-    for answer in ["Yes", "No", *ALL_YES[2:]]:  # smiled: no
+    for answer in ["Yes", "No", *STORE_VISIT_ALL_MET[2:]]:  # smiled: no
         await shopper.press(answer)
     await shopper.press("Skip ▶")
     await shopper.press("Skip ▶")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.i18n import LANGUAGES, Translator, catalogue, pick_language
 from bot.service.account import ROLE_COMMANDS
+from checklists.item_types import Asking
+from checklists.loader import SHIPPED_DIR, load_all
 from storage.models import Role
 from storage.people import InvitationRefused
 
@@ -71,3 +74,21 @@ def test_the_persons_telegram_language_wins_when_the_bot_speaks_it(
     telegram: str | None, default: str, expected: str
 ) -> None:
     assert pick_language(telegram, default) == expected
+
+
+def test_every_answer_an_item_type_shows_is_worded_in_the_workbooks_too() -> None:
+    """An item type's ``cell`` is the Visits sheet's: whatever words it uses are in the
+    reports' catalogue too. Every button's value of every shipped item, and none chosen."""
+    today = date(2026, 11, 30)
+    for language in LANGUAGES:
+        words = Translator(language, "reports")
+        for loaded in load_all([SHIPPED_DIR]):
+            for item in loaded.checklist.items:
+                asking = Asking(Translator(language), today, loaded.checklist.channel.value)
+                values = [
+                    item.kind.button_value(item, code)
+                    for row in item.kind.buttons(item, asking)
+                    for _, code in row
+                ]
+                for value in [*values, *([""] if item.kind.toggles else [])]:
+                    item.kind.cell(item, value, words)  # a KeyError: a word missing

@@ -41,7 +41,8 @@ def test_a_worked_store_visit_scores_as_computed_by_hand() -> None:
     # Earned: greet_time 45 s is in the ≤ 60 s band (0.5 × 2 = 1), greeted 2, smiled 0,
     # named_self 1, listened 1, needs_questions 2, best_solution 2, no_bare_no 0,
     # extra_mile 1, service_rating 4 of 1..5 (0.75 × 1), tidiness minor issues (0.5 × 1),
-    # farewell 1 = 12.25. Weights: 18 in all, less three_yes (N/A, weight 2) = 16.
+    # farewell 1 = 12.25. Weights: 16 — three_yes (weight 2) is not asked without an offer,
+    # discovery (weight 1) was left unanswered, and offer_made weighs 0.
     assert result.score == pytest.approx(100 * 12.25 / 16)
     assert result.score == 76.5625
     assert not result.passed  # below the pass mark of 80
@@ -95,7 +96,9 @@ def test_a_failed_critical_item_fails_the_visit_but_the_total_is_still_reported(
 
 def test_three_or_more_yes_answers_meet_the_three_yes_rule() -> None:
     scores = {
-        count: score_visit(STORE, {**GOOD_VISIT, "three_yes": Answer(count)}).items["three_yes"]
+        count: score_visit(
+            STORE, {**GOOD_VISIT, "offer_made": Answer("yes"), "three_yes": Answer(count)}
+        ).items["three_yes"]
         for count in (0, 2, 3, 7)
     }
     assert [scores[c].score for c in (0, 2, 3, 7)] == [0, 0, 1, 1]

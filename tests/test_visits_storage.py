@@ -40,10 +40,12 @@ def test_a_changed_checklist_without_a_new_version_is_refused(
     with pytest.raises(ChecklistError) as refused:
         _register(database, tmp_path)
     problem = refused.value.problems[0]
-    assert problem.line == 5 and "set 'version: 3'" in problem.message
-    path.write_text(path.read_text(encoding="utf-8").replace("version: 2", "version: 3"))
+    shipped = load_all([SHIPPED_DIR / "store_visit.yaml"])[0].checklist.version
+    assert problem.line == 5 and f"set 'version: {shipped + 1}'" in problem.message
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f"version: {shipped}", f"version: {shipped + 1}"))
     current = _register(database, tmp_path)
-    assert current["store_visit"].version == 3
+    assert current["store_visit"].version == shipped + 1
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(ChecklistVersion)) == 2
 
@@ -55,7 +57,8 @@ def test_formatting_and_comments_do_not_count_as_a_change(
     _register(database, tmp_path)
     path = tmp_path / "store_visit.yaml"
     path.write_text("# a new comment\n\n" + path.read_text(encoding="utf-8"))
-    assert _register(database, tmp_path)["store_visit"].version == 2
+    shipped = load_all([SHIPPED_DIR / "store_visit.yaml"])[0].checklist.version
+    assert _register(database, tmp_path)["store_visit"].version == shipped
 
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

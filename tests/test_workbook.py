@@ -84,6 +84,8 @@ VISITS_HEADERS = [
     "Seconds to greeting",
     "What the employee said",
     "Comments",
+    "Photos",
+    "Recordings",
     "Integrity flags",
 ]
 
@@ -152,6 +154,8 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
                 False,
                 {"greet_30s": "Yes", "greet_seconds": 25.0, "remark": HYPERLINK},
                 "remark: +7 999 123\nsecond line",
+                photos=2,
+                recordings=1,
             ),
             VisitRow(
                 102,
@@ -280,7 +284,7 @@ def test_every_sheet_has_a_frozen_filtered_bold_filled_header(book: Any) -> None
         ("Summary", SUMMARY_HEADER_ROW, "H"),
         ("Standards", 1, "G"),
         ("Employees", 1, "N"),
-        ("Visits", 1, "N"),
+        ("Visits", 1, "P"),
     ]:
         sheet = book[name]
         assert sheet.freeze_panes == f"A{header_row + 1}", name
@@ -490,6 +494,8 @@ def test_visits_have_real_datetimes_answers_as_numbers_and_comments(
         "Seconds to greeting": 25,
         "What the employee said": HYPERLINK,
         "Comments": "remark: +7 999 123\nsecond line",
+        "Photos": 2,
+        "Recordings": 1,
         "Integrity flags": None,
     }
     assert rows[0]["Date and time"].is_date

@@ -21,6 +21,7 @@ from checklists.schema import Checklist, Item
 from storage.checklist_versions import definition
 from storage.models import (
     Answer,
+    AttachmentKind,
     Awaiting,
     ChecklistVersion,
     Employee,
@@ -34,6 +35,8 @@ from storage.visits import answer_value, set_answer_value
 from visits.clock import Clock
 
 MAX_COMMENT = 1000
+MAX_RECORDINGS = 10
+"""Voice notes, audio files or video notes one item takes."""
 MAX_DESCRIPTION = 500
 SHORT_DESCRIPTION = 40
 """How much of a typed description of the employee the question's header shows."""
@@ -72,6 +75,9 @@ class Screen:
     measured: bool = False
     comment: str | None = None
     photos: int = 0
+    recordings: int = 0
+    needs: tuple[tuple[str, int], ...] = ()
+    """Evidence the current answer still needs (``VisitFlow.evidence_missing``)."""
     timer_started_at: datetime | None = None
     answers: dict[str, scoring.Answer] = field(default_factory=dict)
     result: scoring.VisitScore | None = None
@@ -83,6 +89,8 @@ class Screen:
     """Every item's comment, for the review."""
     photo_counts: dict[str, int] = field(default_factory=dict)
     """Photos per item, for the review."""
+    recording_counts: dict[str, int] = field(default_factory=dict)
+    """Recordings per item, for the review."""
     visit_photos: int = 0
     """Photos sent on the review screen, for the visit as a whole."""
 
@@ -101,6 +109,10 @@ class VisitRecords(Protocol):
 
     def photo_counts(self, visit_id: int) -> dict[str, int]:
         """Photos per item of a visit."""
+        ...
+
+    def recording_counts(self, visit_id: int) -> dict[str, int]:
+        """Voice notes, audio files and video notes per item of a visit."""
         ...
 
     def add(self, visit: Visit) -> None:
@@ -138,13 +150,52 @@ class VisitFlow:
         return [item for item in self.items if item.id in shown]
 
     def missing(self) -> tuple[str, ...]:
+        """Items that apply and lack an answer they need: a required one, or the evidence
+        an answer given requires."""
         answers, photos = self.answers(), self.photo_counts()
+        recordings = self.recording_counts()
+
+        def unanswered(item: Item) -> bool:
+            if item.kind.photos:
+                return photos.get(item.id, 0) == 0
+            if item.kind.recordings:
+                return recordings.get(item.id, 0) == 0
+            return item.id not in answers
+
         return tuple(
             item.id
             for item in self.visible()
-            if item.is_required
-            and (photos.get(item.id, 0) == 0 if item.kind.photos else item.id not in answers)
+            if (item.is_required and unanswered(item)) or self.evidence_missing(item)
         )
+
+    def recording_counts(self) -> dict[str, int]:
+        return self.records.recording_counts(self.visit.id)
+
+    def evidence_missing(self, item: Item) -> tuple[tuple[str, int], ...]:
+        """What the item's answer still needs before the shopper moves on, by the item's
+        ``require`` rules: ``("photo", 2)``, ``("comment", 1)``, ``("voice", 1)``."""
+        given = self.answers().get(item.id) if item.require else None
+        if given is None or given.na or given.value is None:
+            return ()
+        row = self.rows().get(item.id)
+        have = {
+            "photo": self.photo_counts().get(item.id, 0),
+            "comment": 1 if row is not None and row.comment else 0,
+            "voice": self.recording_counts().get(item.id, 0),
+        }
+        needs: dict[str, int] = {}
+        for rule in item.require or []:
+            if not item.kind.matches(item, given.value, [rule.when]):
+                continue
+            wanted = {
+                "photo": rule.photo or 0,
+                "comment": int(rule.comment),
+                "voice": rule.voice or 0,
+            }
+            for what, count in wanted.items():
+                if count > have[what]:
+                    needs[what] = max(needs.get(what, 0), count - have[what])
+        return tuple(needs.items())
 
     def index_of(self, item_id: str) -> int:
         return next(i for i, item in enumerate(self.items) if item.id == item_id)
@@ -178,6 +229,7 @@ class VisitFlow:
                 missing=self.missing(),
                 comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
                 photo_counts=photos,
+                recording_counts=self.recording_counts(),
                 visit_photos=sum(1 for p in self.visit.photos if p.item_id is None),
             )
         visible = self.visible()
@@ -194,6 +246,8 @@ class VisitFlow:
             measured=bool(row and row.measured),
             comment=row.comment if row else None,
             photos=self.photo_counts().get(item.id, 0),
+            recordings=self.recording_counts().get(item.id, 0),
+            needs=self.evidence_missing(item),
             timer_started_at=visit.timer_started_at if visit.timer_item == item.id else None,
             answers=answers,
         )
@@ -264,15 +318,24 @@ class VisitFlow:
     # Answering
 
     def answer(self, item: Item, raw: AnswerValue, *, measured: bool = False) -> None:
+        """Keep the answer and move on, unless the answer needs evidence first."""
         value = check_value(item, raw, today=self.clock.today())
         self._store(item, scoring.Answer(value), measured=measured)
-        self.advance()
+        if not self.evidence_missing(item):
+            self.advance()
+
+    def _on_if_complete(self, item: Item | None, needed: tuple[tuple[str, int], ...]) -> None:
+        """Evidence was added: if it completes what the answer needed, on to the next."""
+        if item is not None and needed and not self.evidence_missing(item):
+            self.advance()
 
     def keep_answer(self, item: Item) -> None:
         """On to the next question with the answer given before (a measured time stays
         measured)."""
         if item.id not in self.answers():
             raise FlowError("stale")
+        if self.evidence_missing(item):
+            raise FlowError("evidence_missing")
         if self.visit.timer_item == item.id:  # a new measurement left unfinished
             self.visit.timer_item = None
             self.visit.timer_started_at = None
@@ -305,6 +368,9 @@ class VisitFlow:
         if item.kind.photos:
             if item.is_required and self.photo_counts().get(item.id, 0) == 0:
                 raise FlowError("photo_required")
+        elif item.kind.recordings:
+            if item.is_required and self.recording_counts().get(item.id, 0) == 0:
+                raise FlowError("recording_required")
         elif item.kind.toggles:
             if item.id not in self.answers():
                 self._store(item, scoring.Answer(""), measured=False)
@@ -356,8 +422,11 @@ class VisitFlow:
         if self.visit.awaiting != Awaiting.COMMENT or self.visit.current_item is None:
             raise FlowError("stale")
         kept, cut = _kept(text, MAX_COMMENT)
-        self._comment_row(self.visit.current_item).comment = kept
+        item = self.checklist.item(self.visit.current_item)
+        needed = self.evidence_missing(item)
+        self._comment_row(item.id).comment = kept
         self.visit.awaiting = None
+        self._on_if_complete(item, needed)
         return cut
 
     def _comment_row(self, item_id: str) -> Answer:
@@ -370,12 +439,28 @@ class VisitFlow:
     def add_photo(self, file_id: str, file_unique_id: str, caption: str = "") -> bool:
         """Attach a photo to the current item (or the visit, on the review); its caption is
         added to the item's comment. True when that comment was cut to ``MAX_COMMENT``."""
+        return self.attach(AttachmentKind.PHOTO, file_id, file_unique_id, caption)
+
+    def attach(
+        self,
+        kind: AttachmentKind,
+        file_id: str,
+        file_unique_id: str,
+        caption: str = "",
+        duration: int | None = None,
+    ) -> bool:
+        """Attach a photo or a recording to the current item (or the visit, on the review);
+        its caption is added to the item's comment. True when that comment was cut to
+        ``MAX_COMMENT``."""
         item_id = self.visit.current_item
         item = self.checklist.item(item_id) if item_id else None
-        if item is not None and item.kind.photos:
+        counts = self.photo_counts() if kind == AttachmentKind.PHOTO else self.recording_counts()
+        limit = MAX_RECORDINGS
+        if item is not None and item.kind.photos and kind == AttachmentKind.PHOTO:
             limit = item.kind.photo_limit(item)
-            if self.photo_counts().get(item.id, 0) >= limit:
-                raise FlowError("too_many_photos", max=limit)
+        if item is not None and counts.get(item.id, 0) >= limit:
+            raise FlowError("too_many_files", max=limit)
+        needed = self.evidence_missing(item) if item is not None else ()
         kept_caption = _kept(caption, MAX_COMMENT)[0] if _meaningful(caption) else None
         self.visit.photos.append(
             Photo(
@@ -384,15 +469,18 @@ class VisitFlow:
                 file_id=file_id,
                 file_unique_id=file_unique_id,
                 caption=kept_caption,
+                kind=kind,
+                duration=duration,
             )
         )
         if self.visit.awaiting == Awaiting.COMMENT:
             self.visit.awaiting = None
-        if item is None or kept_caption is None:
-            return False
-        row = self._comment_row(item.id)
-        joined = "\n".join(part for part in (row.comment, caption.strip()) if part)
-        row.comment, cut = _kept(joined, MAX_COMMENT)
+        cut = False
+        if item is not None and kept_caption is not None:
+            row = self._comment_row(item.id)
+            joined = "\n".join(part for part in (row.comment, caption.strip()) if part)
+            row.comment, cut = _kept(joined, MAX_COMMENT)
+        self._on_if_complete(item, needed)
         return cut
 
     def describe_employee(self, text: str) -> bool:

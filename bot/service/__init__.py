@@ -34,7 +34,7 @@ from bot.service.pickers import Pickers
 from bot.service.report_requests import ReportRequests
 from bot.service.review import Review
 from bot.service.visit import Visiting
-from storage.models import PendingInput, PendingKind
+from storage.models import AttachmentKind, PendingInput, PendingKind
 from storage.people import TelegramIdentity
 
 MENU_ACTIONS = ("menu.new_visit", "menu.resume")
@@ -150,6 +150,20 @@ class Service:
     ) -> Outcome:
         with self._write(who, update_id) as r:
             return self.visiting.photo(r, file_id, unique_id, caption)
+
+    def recording(
+        self,
+        who: TelegramIdentity,
+        kind: AttachmentKind,
+        file_id: str,
+        unique_id: str,
+        duration: int | None,
+        update_id: int | None = None,
+        caption: str = "",
+    ) -> Outcome:
+        """A voice note, an audio file or a video note: evidence for the question asked."""
+        with self._write(who, update_id) as r:
+            return self.visiting.attachment(r, kind, file_id, unique_id, caption, duration)
 
     def location(
         self,

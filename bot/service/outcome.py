@@ -53,6 +53,8 @@ class Outcome:
     role: Role | None = None
     """Set when the person's role is known, so the command menu can fit it."""
     language: str = "ru"
+    media: list[tuple[str, str]] = field(default_factory=list)
+    """Files Telegram already has, to send to this chat: (``AttachmentKind``, file id)."""
     report: ReportRequest | None = None
     deliver_now: bool = False
     """Run the delivery ledger at once (after an admin's resend)."""

@@ -16,12 +16,22 @@ from bot.service.screens import percent
 from checklists.schema import Checklist
 from storage import reviews
 from storage.checklist_versions import definition
-from storage.models import Decision, PendingInput, PendingKind, ReviewStatus, Role, Visit, VisitFlag
+from storage.models import (
+    AttachmentKind,
+    Decision,
+    PendingInput,
+    PendingKind,
+    ReviewStatus,
+    Role,
+    Visit,
+    VisitFlag,
+)
 from visits import integrity
 
 DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
-"""The word a review button carries for each decision; ``n`` shows the next visit."""
-NEXT = "n"
+"""The word a review button carries for each decision; ``n`` shows the next visit, ``l``
+sends its recordings to listen to."""
+NEXT, LISTEN = "n", "l"
 
 
 @dataclass
@@ -44,6 +54,8 @@ class Review:
         word, visit_id = button
         if word == NEXT:
             return r.out(edit=self._card(r, after=visit_id))
+        if word == LISTEN:
+            return self._recordings(r, visit_id)
         if DECISIONS[word] == Decision.ACCEPTED:
             return self.decide(r, visit_id, Decision.ACCEPTED, "")
         visit = r.session.get(Visit, visit_id)
@@ -53,6 +65,14 @@ class Review:
             r, PendingKind.REVIEW_REASON, {"visit_id": visit_id, "decision": DECISIONS[word]}
         )
         return r.out(edit=Reply(r.t("ops.type_reason", visit=visit_id)))
+
+    def _recordings(self, r: Request, visit_id: int) -> Outcome:
+        """The visit's voice notes, audio files and video notes, to listen to."""
+        visit = r.session.get(Visit, visit_id)
+        found = [p for p in visit.photos if p.kind != AttachmentKind.PHOTO] if visit else []
+        if not found:
+            return r.out(toast=r.t("ops.no_recordings"), alert=True)
+        return r.out(media=[(str(p.kind), p.file_id) for p in found])
 
     def reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
         """The reason an admin typed for returning or voiding a visit."""
@@ -129,6 +149,8 @@ class Review:
                 (t("button.next"), encode(Op.DECIDE, NEXT, visit.id)),
             ),
         )
+        if any(p.kind != AttachmentKind.PHOTO for p in visit.photos):
+            buttons += (((t("ops.listen"), encode(Op.DECIDE, LISTEN, visit.id)),),)
         return Reply("\n".join(lines), buttons)
 
 
@@ -139,7 +161,7 @@ def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     word, visit_id = pressed.fields
     if not isinstance(word, str) or not isinstance(visit_id, int):
         return None
-    return (word, visit_id) if word in (*DECISIONS, NEXT) and visit_id >= 0 else None
+    return (word, visit_id) if word in (*DECISIONS, NEXT, LISTEN) and visit_id >= 0 else None
 
 
 def _facts(flag: VisitFlag, checklist: Checklist, t: Translator) -> str:

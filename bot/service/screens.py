@@ -121,6 +121,11 @@ def _status_lines(screen: Screen, item: Item, t: Translator, asking: Asking) -> 
         lines.append(t("visit.comment_saved", comment=escape(_short(screen.comment, 200))))
     if screen.photos:
         lines.append(t("visit.photos_saved", count=screen.photos))
+    if screen.recordings:
+        lines.append(t("visit.recordings_saved", count=screen.recordings))
+    if screen.needs:
+        needed = ", ".join(t(f"evidence.{what}", count=count) for what, count in screen.needs)
+        lines.append(t("visit.evidence_needed", needs=needed))
     return ["", *lines] if lines else []
 
 
@@ -140,7 +145,7 @@ def _answer_rows(screen: Screen, item: Item, t: Translator, asking: Asking) -> R
             rows.append([(start, _data(Op.TIMER_START, screen))])
         else:
             rows.append([(stop, _data(Op.TIMER_STOP, screen))])
-    if (kind.photos and screen.photos) or kind.toggles:
+    if (kind.photos and screen.photos) or (kind.recordings and screen.recordings) or kind.toggles:
         rows.append([(t("button.done"), _data(Op.DONE, screen))])
     if item.na:
         chosen = given is not None and given.na
@@ -216,16 +221,21 @@ def _review(screen: Screen, t: Translator) -> Reply:
         number = index + 1
         answer = screen.answers.get(item.id)
         photos = screen.photo_counts.get(item.id, 0)
-        if item.kind.photos:
-            mark = "❗" if item.id in screen.missing else "📷"
-            shown = t("review.photo_count", count=photos) if photos else t("review.no_answer")
+        recordings = screen.recording_counts.get(item.id, 0)
+        missing = item.id in screen.missing
+        if item.kind.photos or item.kind.recordings:
+            mark = "❗" if missing else "📷" if item.kind.photos else "🎙"
+            shown = t("review.no_answer") if missing else ""
         elif answer is None:
-            mark, shown = ("❗" if item.id in screen.missing else "➖"), t("review.no_answer")
+            mark, shown = ("❗" if missing else "➖"), t("review.no_answer")
         else:
-            mark = _mark(result.items[item.id].score)
+            mark = "❗" if missing else _mark(result.items[item.id].score)
             shown = show_answer(item, answer, t)
-            if photos:
-                shown += " · 📷 " + t("review.photo_count", count=photos)
+        if photos:
+            shown += " · 📷 " + t("review.photo_count", count=photos)
+        if recordings:
+            shown += " · 🎙 " + t("review.recording_count", count=recordings)
+        shown = shown.removeprefix(" · ")
         title = _short(item.standard_name(t.language), REVIEW_TITLE)
         lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}")
         comment = screen.comments.get(item.id)

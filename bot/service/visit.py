@@ -20,7 +20,7 @@ from checklists.answers import AnswerRejected
 from checklists.schema import Channel, Item
 from storage import visits
 from storage.checklist_versions import definition
-from storage.models import Awaiting, ReviewStatus, Visit, VisitStatus
+from storage.models import AttachmentKind, Awaiting, ReviewStatus, Visit, VisitStatus
 from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, FlowError, VisitFlow
 from visits.submission import submit_visit
 
@@ -145,6 +145,19 @@ class Visiting:
     def photo(self, r: Request, file_id: str, unique_id: str, caption: str = "") -> Outcome:
         """A photo for the question now asked (or the visit, on the review); its caption
         becomes the question's comment."""
+        return self.attachment(r, AttachmentKind.PHOTO, file_id, unique_id, caption)
+
+    def attachment(
+        self,
+        r: Request,
+        kind: AttachmentKind,
+        file_id: str,
+        unique_id: str,
+        caption: str = "",
+        duration: int | None = None,
+    ) -> Outcome:
+        """A photo or a recording (a voice note, an audio file, a video note) for the
+        question now asked, or the visit on the review."""
         caption = caption.replace("\x00", "")
 
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
@@ -152,7 +165,7 @@ class Visiting:
                 reply = Reply(r.t("visit.photo_without_question"), menu=draft is None)
                 return r.out(send=[reply])
             try:
-                cut = draft.add_photo(file_id, unique_id, caption)
+                cut = draft.attach(kind, file_id, unique_id, caption, duration)
             except FlowError as error:
                 explanation = Reply(r.t(f"error.{error.reason}", **error.params))
                 return r.out(send=[explanation, render(draft.screen(), r.t)])

@@ -24,6 +24,7 @@ from checklists.item_types.multi import Multi
 from checklists.item_types.nps import Nps
 from checklists.item_types.number import Count, Number
 from checklists.item_types.photo import Photo
+from checklists.item_types.recording import Recording
 from checklists.item_types.scale import Scale
 from checklists.item_types.text import Text
 from checklists.item_types.timer import Timer
@@ -41,6 +42,7 @@ KINDS: dict[str, ItemKind] = {
         Multi(),
         Nps(),
         Photo(),
+        Recording(),
         Text(),
         Date(),
     )

@@ -80,6 +80,8 @@ class ItemKind:
     """Whether the bot measures the answer with start and stop buttons."""
     photos: ClassVar[bool] = False
     """Whether the answer is photos sent to the item, not a value."""
+    recordings: ClassVar[bool] = False
+    """Whether the answer is voice notes, audio files or video notes sent to the item."""
     toggles: ClassVar[bool] = False
     """Whether its buttons choose several options, each pressed on and off, then "Done"."""
     required_by_default: ClassVar[bool] = True

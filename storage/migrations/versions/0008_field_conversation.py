@@ -27,6 +27,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("params", sa.JSON(), nullable=True))
     with op.batch_alter_table("photo") as batch_op:
         batch_op.add_column(sa.Column("caption", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("kind", sa.String(length=16), nullable=False, server_default="photo")
+        )
+        batch_op.add_column(sa.Column("duration", sa.Integer(), nullable=True))
     # A person's language was their Telegram app's until now; from here on it is the one
     # they choose with /language, and nobody has chosen yet.
     op.execute("UPDATE person SET language = NULL")
@@ -39,6 +43,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("photo") as batch_op:
+        batch_op.drop_column("duration")
+        batch_op.drop_column("kind")
         batch_op.drop_column("caption")
     with op.batch_alter_table("visit_flag") as batch_op:
         batch_op.drop_column("params")
