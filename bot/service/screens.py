@@ -231,10 +231,12 @@ def _review(screen: Screen, t: Translator) -> Reply:
         else:
             mark = "❗" if missing else _mark(result.items[item.id].score)
             shown = show_answer(item, answer, t)
+        # the evidence, marked with its emoji unless the item's own mark already shows it
         if photos:
-            shown += " · 📷 " + t("review.photo_count", count=photos)
+            shown += " · " + "📷 " * (not item.kind.photos) + t("review.photo_count", count=photos)
         if recordings:
-            shown += " · 🎙 " + t("review.recording_count", count=recordings)
+            counted = t("review.recording_count", count=recordings)
+            shown += " · " + "🎙 " * (not item.kind.recordings) + counted
         shown = shown.removeprefix(" · ")
         title = _short(item.standard_name(t.language), REVIEW_TITLE)
         lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}")
