@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from telegram.ext import Application
+from telegram.ext import Application, TypeHandler
 
 from bot import bootstrap
 from checklists.loader import SHIPPED_DIR, load_all
@@ -131,10 +131,26 @@ class RunningBot:
         self.reports = bootstrap.report_service(deployment)
         self.service = bootstrap.service(deployment)
         self.application = bootstrap.application(deployment)
+        self._track_handling(self.application)
         await self.application.initialize()
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(poll_interval=0, timeout=1)
+
+    def _track_handling(self, application: Application) -> None:  # type: ignore[type-arg]
+        """Tell the fake Bot API while an update is being handled: a handler in the first
+        group and one in the last, around the bot's own (which run one update at a time)."""
+        handling: set[int] = set()
+
+        async def began(update: object, _: object) -> None:
+            handling.add(id(update))
+
+        async def ended(update: object, _: object) -> None:
+            handling.discard(id(update))
+
+        application.add_handler(TypeHandler(object, began), group=-(10**6))
+        application.add_handler(TypeHandler(object, ended), group=10**6)
+        self.api.handling = lambda: bool(handling)
 
     async def stop(self) -> None:
         application = self.application

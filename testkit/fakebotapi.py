@@ -491,6 +491,10 @@ class FakeBotApi:
         hang_seconds: float = 30.0,
     ) -> None:
         self.quiet_period = quiet_period  # no calls for this long => the bot finished reacting
+        self.handling: Callable[[], bool] = lambda: False
+        """Set by a harness that can tell whether the bot is still handling an update: a
+        reaction is not over while it is, however long the bot is quiet (a loaded machine
+        can pause it between answering a button and editing its message)."""
         self.reaction_timeout = reaction_timeout
         self.hang_seconds = hang_seconds  # how long a "timeout" fault stalls at most
         self.requests: list[RecordedRequest] = []
@@ -1451,7 +1455,7 @@ class FakeUser:
             now = time.monotonic()
             mine = [r for r in api.requests[start:] if self._concerns(r)]
             if mine and (until is None or until(Reaction(update, mine))):
-                busy = any(r.finished is None for r in mine)
+                busy = any(r.finished is None for r in mine) or api.handling()
                 last = max(r.finished or r.time for r in mine)
                 if not busy and now - last >= api.quiet_period:
                     return Reaction(update, mine)
