@@ -15,6 +15,7 @@ import pytest
 
 from storage import migrate
 from storage.db import Database
+from testkit.bot_harness import RunningBot, World
 from testkit.databases import fresh_postgres_url
 from testkit.fakebotapi import FakeBotApi
 
@@ -70,3 +71,13 @@ async def api() -> AsyncIterator[FakeBotApi]:
     """A fake Telegram Bot API server on 127.0.0.1 for the real bot to talk to."""
     async with FakeBotApi() as fake:
         yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, world: World) -> AsyncIterator[RunningBot]:
+    """The bot running against the fake on the ``world`` the test module sets up."""
+    running = RunningBot(api, world)
+    await running.start()
+    yield running
+    await running.stop()
+    api.assert_no_unknown_methods()

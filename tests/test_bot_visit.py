@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -19,15 +18,6 @@ EVALUATOR_ID, OTHER_ID, MANAGER_ID, STRANGER_ID = 501, 502, 601, 700
 @pytest.fixture
 def world(database: Database) -> World:
     return make_world(database)
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, world: World) -> AsyncIterator[RunningBot]:
-    running = RunningBot(api, world)
-    await running.start()
-    yield running
-    await running.stop()
-    api.assert_no_unknown_methods()
 
 
 async def register(

@@ -4,7 +4,6 @@ real bot over HTTP, with stored answers and scores checked against hand computat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -94,15 +93,6 @@ def world(database: Database, tmp_path: Path) -> World:
     add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
     add_person(database, ADMIN, Role.ADMIN)
     return world
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, world: World) -> AsyncIterator[RunningBot]:
-    running = RunningBot(api, world)
-    await running.start()
-    yield running
-    await running.stop()
-    api.assert_no_unknown_methods()
 
 
 async def start(user: FakeUser, checklist_title: str) -> None:
@@ -203,14 +193,6 @@ async def test_the_three_yes_question_follows_the_offer_and_the_needs_both(
 # Recordings
 
 
-@pytest.fixture
-def call_world(database: Database) -> World:
-    world = make_world(database)
-    add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
-    add_person(database, ADMIN, Role.ADMIN)
-    return world
-
-
 async def finish_call(shopper: FakeUser, recording_id: str) -> None:
     """A phone call with the seconds typed (so an admin reviews it) and a voice note of it."""
     await start(shopper, "Phone call")
@@ -240,49 +222,37 @@ async def finish_call(shopper: FakeUser, recording_id: str) -> None:
 
 
 async def test_a_voice_note_of_the_call_is_kept_and_an_admin_listens_to_it(
-    api: FakeBotApi, call_world: World
+    api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
-    bot = RunningBot(api, call_world)
-    await bot.start()
-    try:
-        shopper = api.user(SHOPPER, language_code="en")
-        await finish_call(shopper, "call-1")
-        with call_world.database.read() as session:
-            [recording] = session.scalars(select(Photo)).all()
-            assert (recording.item_id, recording.kind, recording.duration) == (
-                "call_recording",
-                "voice",
-                42,
-            )
-        admin = api.user(ADMIN, language_code="en")
-        await admin.send_command("/review")
-        await admin.press("🎧 Listen to the recordings")
-        [sent] = api.calls("sendVoice", chat_id=ADMIN)
-        assert sent.params["voice"] == "voice-call-1"
-        await admin.press("✅ Accept")
-        with call_world.database.read() as session:
-            week = Week.containing(datetime.now(ZONE).date())
-            report = build_report(session, week, Scope(ScopeKind.ALL), zone=ZONE, language="en")
-        [row] = report.visits
-        assert (row.photos, row.recordings) == (0, 1), "the workbook counts the evidence"
-    finally:
-        await bot.stop()
+    shopper = api.user(SHOPPER, language_code="en")
+    await finish_call(shopper, "call-1")
+    with world.database.read() as session:
+        [recording] = session.scalars(select(Photo)).all()
+        assert (recording.item_id, recording.kind, recording.duration) == (
+            "call_recording",
+            "voice",
+            42,
+        )
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("🎧 Listen to the recordings")
+    [sent] = api.calls("sendVoice", chat_id=ADMIN)
+    assert sent.params["voice"] == "voice-call-1"
+    await admin.press("✅ Accept")
+    with world.database.read() as session:
+        week = Week.containing(datetime.now(ZONE).date())
+        report = build_report(session, week, Scope(ScopeKind.ALL), zone=ZONE, language="en")
+    [row] = report.visits
+    assert (row.photos, row.recordings) == (0, 1), "the workbook counts the evidence"
 
 
 async def test_a_recording_used_in_another_visit_is_flagged(
-    api: FakeBotApi, call_world: World
+    api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
-    bot = RunningBot(api, call_world)
-    await bot.start()
-    try:
-        shopper = api.user(SHOPPER, language_code="en")
-        await finish_call(shopper, "same-call")
-        await finish_call(shopper, "same-call")
-        with call_world.database.read() as session:
-            second = session.scalars(select(Visit.id).order_by(Visit.id.desc())).first()
-            kinds = session.scalars(
-                select(VisitFlag.kind).where(VisitFlag.visit_id == second)
-            ).all()
-        assert "duplicate_photo" in kinds
-    finally:
-        await bot.stop()
+    shopper = api.user(SHOPPER, language_code="en")
+    await finish_call(shopper, "same-call")
+    await finish_call(shopper, "same-call")
+    with world.database.read() as session:
+        second = session.scalars(select(Visit.id).order_by(Visit.id.desc())).first()
+        kinds = session.scalars(select(VisitFlag.kind).where(VisitFlag.visit_id == second)).all()
+    assert "duplicate_photo" in kinds

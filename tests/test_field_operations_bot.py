@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -38,15 +37,6 @@ def world(database: Database) -> World:
     add_person(database, ADMIN, Role.ADMIN)
     add_person(database, MANAGER, Role.MANAGER, ["S1"])
     return world
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, world: World) -> AsyncIterator[RunningBot]:
-    running = RunningBot(api, world)
-    await running.start()
-    yield running
-    await running.stop()
-    api.assert_no_unknown_methods()
 
 
 async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tverskaya") -> None:
