@@ -23,6 +23,7 @@ from checklists.schema import Checklist, Item
 from storage import people
 from storage.models import (
     Answer,
+    AttachmentKind,
     ChecklistVersion,
     Employee,
     Person,
@@ -286,8 +287,9 @@ def _insert_visits(session: Session, rng: random.Random, plans: list[_Plan]) -> 
             item = plan.checklist.item(item_id)
             if not result.items[item_id].visible:
                 continue
-            if item.kind.photos:
-                photo_rows.append(_photo(visit_id, item_id, plan.started_at + duration))
+            if item.kind.photos or item.kind.recordings:
+                kind = AttachmentKind.PHOTO if item.kind.photos else AttachmentKind.VOICE
+                photo_rows.append(_evidence(visit_id, item_id, kind, plan.started_at + duration))
                 continue
             item_result = result.items[item_id]
             numeric = item.kind.numeric and answer.value is not None
@@ -304,7 +306,9 @@ def _insert_visits(session: Session, rng: random.Random, plans: list[_Plan]) -> 
                     "answered_at": plan.started_at + duration / 2,
                     "score": item_result.score,
                     "weight": item_result.weight if item_result.score is not None else None,
-                    "comment": rng.choice(COMMENTS) if rng.random() < 0.05 else None,
+                    "comment": rng.choice(COMMENTS)
+                    if rng.random() < 0.05 or _needs_comment(item, answer)
+                    else None,
                 }
             )
     session.execute(insert(Visit), visit_rows)
@@ -314,14 +318,27 @@ def _insert_visits(session: Session, rng: random.Random, plans: list[_Plan]) -> 
     return len(visit_rows)
 
 
-def _photo(visit_id: int, item_id: str, added_at: datetime) -> dict[str, Any]:
+def _evidence(
+    visit_id: int, item_id: str, kind: AttachmentKind, added_at: datetime
+) -> dict[str, Any]:
+    """A photo or a voice note of the visit (a recording lasts a demo call's 3 minutes)."""
     return {
         "visit_id": visit_id,
         "item_id": item_id,
-        "file_id": f"demo-photo-{visit_id}",
-        "file_unique_id": f"demo-{visit_id}",
+        "kind": kind,
+        "file_id": f"demo-{kind}-{visit_id}",
+        "file_unique_id": f"demo-{visit_id}-{item_id}",
         "added_at": added_at,
+        "duration": None if kind == AttachmentKind.PHOTO else 180,
     }
+
+
+def _needs_comment(item: Item, answer: scoring.Answer) -> bool:
+    """Whether the checklist requires a comment on this answer (a "No" on a greeting)."""
+    return answer.value is not None and any(
+        rule.comment and item.kind.matches(item, answer.value, [rule.when])
+        for rule in item.require or []
+    )
 
 
 def _answers(rng: random.Random, checklist: Checklist, skill: float) -> dict[str, scoring.Answer]:
@@ -363,6 +380,8 @@ def _answer(rng: random.Random, item: Item, skill: float) -> scoring.Answer | No
             return scoring.Answer(max(0, min(10, round(10 * skill + rng.gauss(0, 1.5)))))
         case "photo":
             return scoring.Answer("photo") if rng.random() < 0.5 else None
+        case "recording":
+            return scoring.Answer("recording") if rng.random() < 0.4 else None
         case "text":
             return scoring.Answer(rng.choice(COMMENTS)) if rng.random() < 0.3 else None
     return None
