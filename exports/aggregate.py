@@ -698,7 +698,15 @@ def _shown_answers(
                 # The checklist's own id string: one object for every visit, not one per row.
                 values[item.id if item is not None else row.item_id] = value
     commented = sorted((r for r in rows if r.comment), key=lambda r: shown.order.get(r.item_id, -1))
-    return values, "\n".join(f"{r.item_id}: {r.comment}" for r in commented)
+    return values, "\n".join(
+        f"{_named(known.get(r.item_id), r.item_id, words.language)}: {r.comment}" for r in commented
+    )
+
+
+def _named(item: Item | None, item_id: str, language: str) -> str:
+    """A standard by its short name, as the manager knows it; an item no longer in the
+    checklist by its id."""
+    return item.standard_name(language) if item is not None else item_id
 
 
 def _shown_value(item: Item | None, row: _AnswerRow, words: Words) -> str | float | None:

@@ -132,7 +132,7 @@ class VisitRow:
     answers: dict[str, str | float]
     """Per item id: the answer as shown (text, number, "N/A"); absent when not asked."""
     comments: str
-    """Every comment of the visit, each prefixed with its item, one per line."""
+    """Every comment of the visit, each prefixed with its standard's short name, one per line."""
     flags: str = ""
     """Integrity checks the visit failed before an admin accepted it, named in the language."""
     photos: int = 0
