@@ -90,9 +90,13 @@ def build_application(
     application.add_handler(
         MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, front.on_recording)
     )
+    application.add_handler(
+        MessageHandler(filters.Document.AUDIO | filters.Document.VIDEO, front.on_recording_file)
+    )
     application.add_handler(MessageHandler(filters.LOCATION, front.on_location))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, front.on_text))
     application.add_handler(MessageHandler(filters.COMMAND, front.on_help))
+    application.add_handler(MessageHandler(filters.ALL, front.on_other))
     application.add_error_handler(front.on_error)
     return application
 
@@ -234,6 +238,29 @@ class TelegramFront:
             message.caption or "",
         )
 
+    async def on_recording_file(self, update: Update, context: Context) -> None:
+        """An audio or video file sent as a file: a recording all the same."""
+        message = update.message
+        assert message is not None and message.document is not None
+        await self._command(
+            update,
+            context,
+            self.service.recording,
+            AttachmentKind.DOCUMENT,
+            message.document.file_id,
+            message.document.file_unique_id,
+            None,
+            update.update_id,
+            message.caption or "",
+        )
+
+    async def on_other(self, update: Update, context: Context) -> None:
+        """A sticker, a contact, a poll, a file that is no recording …: one line saying what
+        the bot reads, rather than silence."""
+        if update.message is None:  # an edited message, a channel post: nothing to answer
+            return
+        await self._command(update, context, self.service.unsupported)
+
     async def on_location(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.location is not None
         where = update.message.location
@@ -353,6 +380,8 @@ class TelegramFront:
                 return context.bot.send_audio(chat_id, file_id)
             case AttachmentKind.VIDEO_NOTE:
                 return context.bot.send_video_note(chat_id, file_id)
+            case AttachmentKind.DOCUMENT:
+                return context.bot.send_document(chat_id, file_id)
         return context.bot.send_photo(chat_id, file_id)
 
     def _menu(self, language: str) -> ReplyKeyboardMarkup:
@@ -425,10 +454,17 @@ def _fit(text: str) -> tuple[str, ParseMode | None]:
 _TAG = re.compile(r"<[^>]*>")
 
 
+MAX_DURATION = 24 * 3600
+"""Seconds: a recording's length past a day is no length a shopper's recording has."""
+
+
 def _seconds(duration: object) -> int | None:
-    """A recording's length in whole seconds, as the Bot API sent it: read from the
-    serialised form, because the attribute warns that it will become a timedelta."""
-    return int(duration) if isinstance(duration, int | float) else None
+    """A recording's length in whole seconds, as the Bot API sent it (read from the
+    serialised form, because the attribute warns that it will become a timedelta); None
+    when it is missing or no length at all."""
+    if isinstance(duration, bool) or not isinstance(duration, int | float):
+        return None
+    return int(duration) if 0 <= duration <= MAX_DURATION else None
 
 
 def _utf16(text: str) -> int:

@@ -87,9 +87,10 @@ def _load_workbook(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
     def parse_value(text: str, row: int) -> object:
         try:
             return _yaml_value(text)
-        except (_Refused, yaml.YAMLError) as exc:
+        except (_Refused, _RepeatedKey, yaml.YAMLError) as exc:
             reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc)
-            problems.append(Problem(path, row, f"'{text}' is not a value as in YAML: {reason}"))
+            message = f"{_quoted(text)} is not a value as in YAML: {reason}"
+            problems.append(Problem(path, row, message))
             return None
 
     try:
@@ -102,11 +103,17 @@ def _load_workbook(path: Path) -> tuple[LoadedChecklist | None, list[Problem]]:
     return _validated(data, places, path, problems)
 
 
+class _RepeatedKey(ValueError):
+    """A key written twice in one cell: which of the two was meant cannot be known."""
+
+
 def _yaml_value(text: str) -> object:
     """One value written as in YAML (a cell's ``{item: greeted, equals: yes}``)."""
     loader = _LimitedLoader(text)
     try:
         node = loader.get_single_node()
+        for _, message in _duplicate_keys(node) if node is not None else ():
+            raise _RepeatedKey(message)
         return loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
@@ -326,18 +333,37 @@ def _duplicate_keys(node: yaml.Node) -> Iterable[tuple[int, str]]:
             yield from _duplicate_keys(child)
 
 
+_KINDS = {"str": "text", "int": "a number", "float": "a number", "bool": "yes or no"}
+"""What pydantic names each member of a union in an error's place, in words."""
+
+
 def _problems_from(exc: ValidationError, places: Locating, path: Path) -> list[Problem]:
     problems: list[Problem] = []
+    unions: dict[Loc, tuple[list[str], ErrorDetails]] = {}
     for error in exc.errors():
         cross = error.get("ctx", {}).get("error")
+        loc = tuple(error["loc"])
         if isinstance(cross, CrossItemProblems):
-            base = tuple(error["loc"])
             problems.extend(
-                _problem(places, path, (*base, *loc), msg) for loc, msg in cross.problems
+                _problem(places, path, (*loc, *inner), msg) for inner, msg in cross.problems
             )
+        elif loc and loc[-1] in _KINDS and error["type"].endswith(("_type", "_parsing")):
+            # one value tried against each member of a union (``str | int | float``)
+            unions.setdefault(loc[:-1], ([], error))[0].append(_KINDS[str(loc[-1])])
         else:
-            problems.append(_problem(places, path, tuple(error["loc"]), _sentence(error)))
+            problems.append(_problem(places, path, loc, _sentence(error)))
+    for loc, (kinds, error) in unions.items():
+        wanted = " or ".join(dict.fromkeys(kinds))
+        message = f"should be {wanted} (got {_quoted(error['input'])})"
+        problems.append(_problem(places, path, loc, message))
     return problems
+
+
+def _quoted(value: object, limit: int = 60) -> str:
+    """A value as a problem quotes it: cut to ``limit`` characters, so that a huge cell or
+    a deeply nested one does not become a huge message."""
+    shown = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class _Places:
@@ -399,12 +425,13 @@ def _sentence(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         return f"'{field}' is not a known field here"
     if kind in ("enum", "literal_error"):
-        return f"'{error['input']}' is not one of {ctx.get('expected', 'the allowed values')}"
+        expected = ctx.get("expected", "the allowed values")
+        return f"{_quoted(error['input'])} is not one of {expected}"
     if kind == "string_pattern_mismatch":
         return (
-            f"'{error['input']}' is not a valid id: use lower-case latin letters, digits "
-            "and '_', starting with a letter, at most 40 characters"
+            f"{_quoted(error['input'])} is not a valid id: use lower-case latin letters, "
+            "digits and '_', starting with a letter, at most 40 characters"
         )
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
-    return f"{error['msg'].rstrip('.')} (got {error['input']!r})"
+    return f"{error['msg'].rstrip('.')} (got {_quoted(error['input'])})"

@@ -321,6 +321,8 @@ class AttachmentKind(StrEnum):
     VOICE = "voice"
     AUDIO = "audio"
     VIDEO_NOTE = "video_note"
+    DOCUMENT = "document"
+    """An audio or video file sent as a file (a call recorder's .wav, say)."""
 
 
 class Photo(Base):

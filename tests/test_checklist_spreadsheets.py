@@ -72,6 +72,11 @@ def _edited(tmp_path: Path, change: str) -> Path:
             items.cell(8, headers.index("bands") + 1, "[{max: 30, score: 1}")
         case "require":  # row 3 is greeted: evidence for an answer it cannot have
             items.cell(3, headers.index("require") + 1, "[{when: maybe, photo: 1}]")
+        case "hostile":  # a list where an answer goes, a cell of 32,000 letters, a key twice
+            column = headers.index("require") + 1
+            items.cell(3, column, "[{when: [no, yes], comment: true}]")
+            items.cell(4, column, "A" * 32_000)
+            items.cell(5, column, "[{when: no, comment: true, comment: false}]")
         case "russian":
             for column, russian in enumerate(("раздел", "название раздела ru"), start=1):
                 items.cell(1, column, russian)
@@ -126,6 +131,17 @@ def test_an_evidence_rule_is_read_from_its_cell_and_one_that_cannot_be_met_is_re
         load_all([_edited(tmp_path, "require")])
     [problem] = raised.value.problems
     assert problem.line == 3 and "'maybe' is never an answer to 'greeted'" in problem.message
+
+
+def test_hostile_cells_get_one_short_line_each_at_their_rows(tmp_path: Path) -> None:
+    with pytest.raises(ChecklistError) as raised:
+        load_all([_edited(tmp_path, "hostile")])
+    by_row = {p.line: p.message for p in raised.value.problems}
+    assert sorted(by_row) == [3, 4, 5], raised.value.problems
+    assert "require.0.when: should be text or a number (got [False, True])" in by_row[3]
+    assert "should be a valid list" in by_row[4]
+    assert "key 'comment' appears twice" in by_row[5]
+    assert all(len(p.message) < 200 and "\n" not in p.message for p in raised.value.problems)
 
 
 def test_russian_headers_and_channel_names_are_read(tmp_path: Path) -> None:

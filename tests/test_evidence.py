@@ -27,11 +27,13 @@ SHOPPER, ADMIN = 501, 900
 PROMPT = {"ru": "?", "en": "?"}
 
 
-def checklist(*items: dict[str, Any], channel: str = "store") -> dict[str, Any]:
+def checklist(
+    *items: dict[str, Any], channel: str = "store", title: str = "Evidence check"
+) -> dict[str, Any]:
     return {
-        "id": "evidence_check",
+        "id": title.lower().replace(" ", "_"),
         "version": 1,
-        "title": {"ru": "Проверка", "en": "Evidence check"},
+        "title": {"ru": title, "en": title},
         "channel": channel,
         "pass_mark": 80,
         "sections": [{"id": "s", "title": {"ru": "Раздел", "en": "Section"}, "items": list(items)}],
@@ -45,6 +47,16 @@ CLEAN = {
     "require": [{"when": "no", "photo": 1}, {"when": "no", "comment": True}],
 }
 POLITE = {"id": "polite", "type": "yes_no", "prompt": {"ru": "Вежливо?", "en": "Was it polite?"}}
+FOUND = {
+    "id": "found",
+    "type": "multi",
+    "prompt": {"ru": "Как выяснили?", "en": "How did they find out?"},
+    "options": [
+        {"id": "asked", "label": {"ru": "Спросили", "en": "Asked"}, "score": 1},
+        {"id": "guessed", "label": {"ru": "Угадали", "en": "Guessed"}, "score": 0},
+    ],
+    "require": [{"when": "guessed", "comment": True}],
+}
 
 
 # The schema
@@ -85,11 +97,12 @@ def test_a_bare_no_in_when_means_the_answer_no() -> None:
 @pytest.fixture
 def world(database: Database, tmp_path: Path) -> World:
     world = make_world(database)
-    path = tmp_path / "evidence_check.yaml"
-    path.write_text(yaml.safe_dump(checklist(CLEAN, POLITE), allow_unicode=True), encoding="utf-8")
+    for made in (checklist(CLEAN, POLITE), checklist(FOUND, POLITE, title="Needs check")):
+        path = tmp_path / f"{made['id']}.yaml"
+        path.write_text(yaml.safe_dump(made, allow_unicode=True), encoding="utf-8")
     with database.write() as session:
-        current = checklist_versions.register(session, load_all([path]))
-        world.versions["evidence_check"] = current["evidence_check"].id
+        current = checklist_versions.register(session, load_all([tmp_path]))
+        world.versions.update({name: version.id for name, version in current.items()})
     add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
     add_person(database, ADMIN, Role.ADMIN)
     return world
@@ -132,6 +145,22 @@ async def test_a_no_that_demands_a_photo_and_a_comment_asks_for_both_before_movi
         [photo] = session.scalars(select(Photo)).all()
         assert photo.item_id == "clean"
         assert session.scalars(select(Visit.score)).one() == 50.0
+
+
+async def test_done_on_several_choices_waits_for_the_evidence_a_choice_needs(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await start(shopper, "Needs check")
+    await shopper.press("Guessed")
+    await shopper.press("✅ Done")
+    assert "How did they find out?" in shopper.last_text(), "still the same question"
+    assert "❗ This answer needs: a comment" in shopper.last_text()
+    assert "needs" in (shopper.answers_to_callbacks[-1].text or "")
+    await shopper.press("💬 Comment")
+    await shopper.send_text("Looked at my basket")
+    assert "Was it polite?" in shopper.last_text()
+    assert stored(world.database)["found"].comment == "Looked at my basket"
 
 
 async def test_a_yes_needs_no_evidence(api: FakeBotApi, bot: RunningBot) -> None:
@@ -193,8 +222,9 @@ async def test_the_three_yes_question_follows_the_offer_and_the_needs_both(
 # Recordings
 
 
-async def finish_call(shopper: FakeUser, recording_id: str) -> None:
-    """A phone call with the seconds typed (so an admin reviews it) and a voice note of it."""
+async def finish_call(shopper: FakeUser, recording_id: str, *, as_file: bool = False) -> None:
+    """A phone call with the seconds typed (so an admin reviews it) and a voice note of it
+    (or an audio file sent as a file)."""
     await start(shopper, "Phone call")
     await shopper.send_text("10")
     for _ in range(40):
@@ -202,7 +232,10 @@ async def finish_call(shopper: FakeUser, recording_id: str) -> None:
         if "✅ Submit" in shown:
             await shopper.press("✅ Submit")
             return
-        if "recording of the call" in shopper.last_text():
+        if "recording of the call" in shopper.last_text() and as_file:
+            await shopper.send_document(recording_id.encode(), "call.wav", "audio/wav")
+            await shopper.press("✅ Done")
+        elif "recording of the call" in shopper.last_text():
             await shopper.send_recording(
                 file_id=f"voice-{recording_id}", file_unique_id=recording_id, duration=42
             )
@@ -256,3 +289,92 @@ async def test_a_recording_used_in_another_visit_is_flagged(
         second = session.scalars(select(Visit.id).order_by(Visit.id.desc())).first()
         kinds = session.scalars(select(VisitFlag.kind).where(VisitFlag.visit_id == second)).all()
     assert "duplicate_photo" in kinds
+
+
+async def test_listening_is_only_for_a_visit_under_review(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    """A forged Listen button on a shopper's unsubmitted draft plays nothing."""
+    shopper = api.user(SHOPPER, language_code="en")
+    await start(shopper, "Evidence check")
+    await shopper.send_recording(file_id="draft-voice", file_unique_id="d1", duration=4)
+    with world.database.read() as session:
+        draft = session.scalars(select(Visit.id)).one()
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press_raw(f"rv:l:{draft}")
+    assert api.calls("sendVoice", chat_id=ADMIN) == []
+    assert "no longer waits for review" in (admin.answers_to_callbacks[-1].text or "")
+
+
+async def test_the_visit_takes_ten_recordings_of_its_own_and_calls_them_recordings(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await start(shopper, "Evidence check")
+    await shopper.press("📋 All answers")
+    for n in range(11):
+        await shopper.send_recording(file_id=f"v{n}", file_unique_id=f"u{n}", duration=3)
+    assert "At most 10" in shopper.messages()[-2].shown_text
+    assert "🎙 Recordings of the visit: 10" in shopper.last_text()
+    assert "Photos of the visit" not in shopper.last_text()
+    with world.database.read() as session:
+        assert len(session.scalars(select(Photo).where(Photo.item_id.is_(None))).all()) == 10
+
+
+async def test_a_call_recorded_as_a_file_is_a_recording_and_is_played_back_as_a_file(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await finish_call(shopper, "RIFF-WAVE", as_file=True)
+    with world.database.read() as session:
+        [recording] = session.scalars(select(Photo)).all()
+    assert (recording.kind, recording.item_id) == ("document", "call_recording")
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("🎧 Listen to the recordings")
+    played = [c.params.get("document") for c in api.calls("sendDocument", chat_id=ADMIN)]
+    assert played.count(recording.file_id) == 1  # (the week's workbook may go out too)
+
+
+async def test_a_message_the_bot_cannot_use_gets_one_line_and_changes_nothing(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await start(shopper, "Evidence check")
+    await shopper.send_document(b"%PDF-1.4", "receipt.pdf", "application/pdf")
+    assert "this kind of message I cannot use" in shopper.last_text()
+    with world.database.read() as session:
+        assert session.scalars(select(Photo)).all() == []
+
+
+async def test_a_recording_while_the_bot_asks_something_else_says_so_and_shows_the_question(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    await shopper.press("Evidence check")
+    await shopper.press("Not in the list")
+    asked = shopper.last_text()
+    await shopper.send_recording(file_id="early", file_unique_id="e1")
+    assert "answer what the bot asks first" in shopper.messages()[-2].shown_text
+    assert shopper.last_text() == asked
+    without_visit = api.user(502, language_code="en")
+    add_person(world.database, 502, Role.EVALUATOR, ["S1"])
+    await without_visit.send_recording(file_id="none", file_unique_id="n1")
+    assert "Start or continue a visit" in without_visit.last_text()
+
+
+async def test_a_recordings_length_is_kept_only_when_it_is_one(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    """Telegram sends whole seconds; anything else (a client's odd value) is no length."""
+    shopper = api.user(SHOPPER, language_code="en")
+    await start(shopper, "Evidence check")
+    for n, duration in enumerate([42, -5, 2**40]):
+        await shopper.send_recording(file_id=f"v{n}", file_unique_id=f"u{n}", duration=duration)
+    assert "🎙 Recordings: 3" in shopper.last_text()
+    with world.database.read() as session:
+        kept = session.scalars(select(Photo.duration).order_by(Photo.id)).all()
+    assert kept == [42, None, None]

@@ -17,6 +17,7 @@ from typing import Protocol
 from checklists import scoring
 from checklists.answers import AnswerRejected, check_value
 from checklists.item_types import AnswerValue
+from checklists.item_types.base import MAX_PHOTOS
 from checklists.schema import Checklist, Item
 from storage.checklist_versions import definition
 from storage.models import (
@@ -93,6 +94,8 @@ class Screen:
     """Recordings per item, for the review."""
     visit_photos: int = 0
     """Photos sent on the review screen, for the visit as a whole."""
+    visit_recordings: int = 0
+    """Recordings sent on the review screen, for the visit as a whole."""
 
 
 class FlowError(Exception):
@@ -230,7 +233,16 @@ class VisitFlow:
                 comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
                 photo_counts=photos,
                 recording_counts=self.recording_counts(),
-                visit_photos=sum(1 for p in self.visit.photos if p.item_id is None),
+                visit_photos=sum(
+                    1
+                    for p in self.visit.photos
+                    if p.item_id is None and p.kind == AttachmentKind.PHOTO
+                ),
+                visit_recordings=sum(
+                    1
+                    for p in self.visit.photos
+                    if p.item_id is None and p.kind != AttachmentKind.PHOTO
+                ),
             )
         visible = self.visible()
         item = self.checklist.item(visit.current_item)
@@ -376,6 +388,8 @@ class VisitFlow:
                 self._store(item, scoring.Answer(""), measured=False)
         else:
             raise FlowError("stale")
+        if self.evidence_missing(item):
+            raise FlowError("evidence_missing")
         self.advance()
 
     def _store(self, item: Item, value: scoring.Answer, *, measured: bool) -> None:
@@ -454,11 +468,18 @@ class VisitFlow:
         ``MAX_COMMENT``."""
         item_id = self.visit.current_item
         item = self.checklist.item(item_id) if item_id else None
-        counts = self.photo_counts() if kind == AttachmentKind.PHOTO else self.recording_counts()
-        limit = MAX_RECORDINGS
-        if item is not None and item.kind.photos and kind == AttachmentKind.PHOTO:
-            limit = item.kind.photo_limit(item)
-        if item is not None and counts.get(item.id, 0) >= limit:
+        photo = kind == AttachmentKind.PHOTO
+        if item is None:  # the visit's own, sent on the review: as many as an album
+            limit = MAX_PHOTOS if photo else MAX_RECORDINGS
+            count = sum(
+                1
+                for p in self.visit.photos
+                if p.item_id is None and (p.kind == AttachmentKind.PHOTO) == photo
+            )
+        else:
+            limit = item.kind.photo_limit(item) if photo and item.kind.photos else MAX_RECORDINGS
+            count = (self.photo_counts() if photo else self.recording_counts()).get(item.id, 0)
+        if count >= limit:
             raise FlowError("too_many_files", max=limit)
         needed = self.evidence_missing(item) if item is not None else ()
         kept_caption = _kept(caption, MAX_COMMENT)[0] if _meaningful(caption) else None

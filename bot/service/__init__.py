@@ -165,6 +165,11 @@ class Service:
         with self._write(who, update_id) as r:
             return self.visiting.attachment(r, kind, file_id, unique_id, caption, duration)
 
+    def unsupported(self, who: TelegramIdentity) -> Outcome:
+        """A kind of message the bot does not read."""
+        with self._read(who) as r:
+            return r.stranger() if r.person is None else r.say("error.unsupported_message")
+
     def location(
         self,
         who: TelegramIdentity,

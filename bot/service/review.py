@@ -25,6 +25,7 @@ from storage.models import (
     Role,
     Visit,
     VisitFlag,
+    VisitStatus,
 )
 from visits import integrity
 
@@ -67,9 +68,15 @@ class Review:
         return r.out(edit=Reply(r.t("ops.type_reason", visit=visit_id)))
 
     def _recordings(self, r: Request, visit_id: int) -> Outcome:
-        """The visit's voice notes, audio files and video notes, to listen to."""
+        """The voice notes, audio files and video notes of the visit under review, to listen
+        to; a visit not waiting for review (a shopper's draft, say) is nobody's to hear."""
         visit = r.session.get(Visit, visit_id)
-        found = [p for p in visit.photos if p.kind != AttachmentKind.PHOTO] if visit else []
+        if visit is None or (visit.status, visit.review_status) != (
+            VisitStatus.SUBMITTED,
+            ReviewStatus.PENDING,
+        ):
+            return r.out(toast=r.t("ops.not_pending"), alert=True)
+        found = [p for p in visit.photos if p.kind != AttachmentKind.PHOTO]
         if not found:
             return r.out(toast=r.t("ops.no_recordings"), alert=True)
         return r.out(media=[(str(p.kind), p.file_id) for p in found])

@@ -246,6 +246,8 @@ def _review(screen: Screen, t: Translator) -> Reply:
         edit_buttons.append((str(number), encode(Op.EDIT, screen.visit_id, index)))
     if screen.visit_photos:
         lines.append(t("review.visit_photos", count=screen.visit_photos))
+    if screen.visit_recordings:
+        lines.append(t("review.visit_recordings", count=screen.visit_recordings))
     lines.append("")
     for section in screen.checklist.sections:
         if result.sections.get(section.id) is not None:

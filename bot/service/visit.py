@@ -161,9 +161,11 @@ class Visiting:
         caption = caption.replace("\x00", "")
 
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
-            if draft is None or draft.visit.awaiting not in (None, Awaiting.COMMENT):
-                reply = Reply(r.t("visit.photo_without_question"), menu=draft is None)
-                return r.out(send=[reply])
+            if draft is None:
+                return r.out(send=[Reply(r.t("visit.file_without_visit"), menu=True)])
+            if draft.visit.awaiting not in (None, Awaiting.COMMENT):
+                explanation = Reply(r.t("visit.file_not_now"))
+                return r.out(send=[explanation, render(draft.screen(), r.t)])
             try:
                 cut = draft.attach(kind, file_id, unique_id, caption, duration)
             except FlowError as error:
