@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import select
@@ -334,6 +335,31 @@ async def test_an_answer_changed_from_the_review_updates_show_if_and_score(
     # named_self is hidden: 19 − 1 = 18 to earn, and greeted earns 0 of its 2: 16 of 18.
     assert visit.score == pytest.approx(100 * 16 / 18)
     assert visit.critical_failed
+
+
+async def test_the_progress_total_never_grows_and_shrinks_when_an_answer_hides_questions(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    """Questions that wait on an answer still ahead are counted until the answer hides
+    them: a total growing from 15 to 18 as the visit goes on reads as a fault."""
+    shopper = await register(api, world, EVALUATOR_ID, Role.EVALUATOR, ["S1"])
+    await open_visit(shopper)
+
+    def progress() -> tuple[int, int]:
+        found = re.search(r"^(\d+)/(\d+) · ", shopper.last_text(), re.MULTILINE)
+        assert found, shopper.last_text()
+        return int(found[1]), int(found[2])
+
+    seen = [progress()]
+    await shopper.send_text("10")
+    for answer in STORE_VISIT_ALL_MET[:8]:  # to the last tick of the needs discovery
+        seen.append(progress())
+        await shopper.press(answer)
+    assert [total for _, total in seen] == [18] * 9, seen
+    assert [position for position, _ in seen] == [1, 2, 3, 4, 5, 6, 7, 7, 7]
+    await shopper.press("✅ Done")
+    await shopper.press("No")  # no offer: three_yes is not asked
+    assert progress() == (9, 17)
 
 
 async def test_two_shoppers_at_once_do_not_interfere(

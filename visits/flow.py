@@ -152,6 +152,28 @@ class VisitFlow:
         shown = scoring.visible_items(self.checklist, self.answers())
         return [item for item in self.items if item.id in shown]
 
+    def may_be_asked(self) -> list[Item]:
+        """The items asked, and those whose condition waits on a question still ahead: the
+        progress counts these, so that its total shrinks when an answer hides a question
+        instead of growing as answers show them ("3/16" … "9/18" read as a fault)."""
+        answers, visible = self.answers(), {item.id for item in self.visible()}
+        here = self.index_of(self.visit.current_item) if self.visit.current_item else 0
+        ahead = {
+            item.id
+            for n, item in enumerate(self.items)
+            if n >= here and item.id in visible and item.id not in answers
+        }
+        counted: list[Item] = []
+        for item in self.items:
+            waits = item.show_if is not None and any(
+                leaf.item in ahead for leaf in item.show_if.leaves()
+            )
+            if item.id in visible or waits:
+                counted.append(item)
+                if waits:
+                    ahead.add(item.id)  # what depends on it waits too
+        return counted
+
     def missing(self) -> tuple[str, ...]:
         """Items that apply and lack an answer they need: a required one, or the evidence
         an answer given requires."""
@@ -244,7 +266,7 @@ class VisitFlow:
                     if p.item_id is None and p.kind != AttachmentKind.PHOTO
                 ),
             )
-        visible = self.visible()
+        counted = self.may_be_asked()
         item = self.checklist.item(visit.current_item)
         row = self.rows().get(item.id)
         return replace(
@@ -252,8 +274,8 @@ class VisitFlow:
             kind=ScreenKind.COMMENT if visit.awaiting == Awaiting.COMMENT else ScreenKind.QUESTION,
             item=item,
             item_index=self.index_of(item.id),
-            position=next((n for n, i in enumerate(visible, 1) if i.id == item.id), 0),
-            total=len(visible),
+            position=next((n for n, i in enumerate(counted, 1) if i.id == item.id), 0),
+            total=len(counted),
             answer=answers.get(item.id),
             measured=bool(row and row.measured),
             comment=row.comment if row else None,
