@@ -19,6 +19,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 REMINDER_SECONDS = 30 * 60
+ALBUM = 10
+"""Photos in one album: Telegram's limit."""
 R = TypeVar("R")
 
 
@@ -352,10 +355,14 @@ class TelegramFront:
             )
             if reply.visit is not None and isinstance(sent, Message):
                 await self._run(self.service.shown, reply.visit, sent.message_id)
+        photos = [file_id for kind, file_id in outcome.media if kind == AttachmentKind.PHOTO]
+        for start in range(0, len(photos), ALBUM):
+            album = photos[start : start + ALBUM]
+            await _each("sending photos", chat.id, self._send_album(context, chat.id, album))
         for kind, file_id in outcome.media:
-            await _each(
-                "sending a recording", chat.id, self._send_file(context, chat.id, kind, file_id)
-            )
+            if kind != AttachmentKind.PHOTO:
+                sending = self._send_file(context, chat.id, kind, file_id)
+                await _each("sending a recording", chat.id, sending)
         for chat_id, text in outcome.notify:
             await _each(
                 "alerting about a critical failure",
@@ -368,6 +375,12 @@ class TelegramFront:
                 chat.id,
                 self._role_commands(context, chat.id, outcome.role, outcome.language),
             )
+
+    def _send_album(self, context: Context, chat_id: int, file_ids: list[str]) -> Awaitable[object]:
+        """Photos Telegram already has, as one album (Telegram's albums take 2 to 10)."""
+        if len(file_ids) == 1:
+            return context.bot.send_photo(chat_id, file_ids[0])
+        return context.bot.send_media_group(chat_id, [InputMediaPhoto(f) for f in file_ids])
 
     def _send_file(
         self, context: Context, chat_id: int, kind: str, file_id: str

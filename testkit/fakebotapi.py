@@ -539,6 +539,7 @@ class FakeBotApi:
             "sendVoice": self._send_voice,
             "sendAudio": self._send_audio,
             "sendVideoNote": self._send_video_note,
+            "sendMediaGroup": self._send_media_group,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1019,6 +1020,27 @@ class FakeBotApi:
 
     async def _send_video_note(self, record: RecordedRequest) -> JSON:
         return await self._send_media(record, "video_note", "video/mp4")
+
+    async def _send_media_group(self, record: RecordedRequest) -> list[JSON]:
+        """An album: 2 to 10 photos (or documents, audio files) of files the server has,
+        each its own message, as Telegram does."""
+        params = record.params
+        chat_id = self._target_chat(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media in the album")
+        messages = []
+        for entry in media:
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if kind not in ("photo", "document", "audio"):
+                raise ApiError(400, "Bad Request: wrong media type in the album")
+            stored = self.files.get(str(entry.get("media")))
+            if stored is None:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            message = self._new_message(chat_id)
+            setattr(message, kind, stored)
+            messages.append(self._store(message))
+        return messages
 
     def _edited(self, message: SentMessage) -> JSON:
         message.edit_date = int(time.time())

@@ -268,7 +268,7 @@ async def test_a_voice_note_of_the_call_is_kept_and_an_admin_listens_to_it(
         )
     admin = api.user(ADMIN, language_code="en")
     await admin.send_command("/review")
-    await admin.press("🎧 Listen to the recordings")
+    await admin.press("📎 Photos and recordings")
     [sent] = api.calls("sendVoice", chat_id=ADMIN)
     assert sent.params["voice"] == "voice-call-1"
     await admin.press("✅ Accept")
@@ -332,7 +332,7 @@ async def test_a_call_recorded_as_a_file_is_a_recording_and_is_played_back_as_a_
     assert (recording.kind, recording.item_id) == ("document", "call_recording")
     admin = api.user(ADMIN, language_code="en")
     await admin.send_command("/review")
-    await admin.press("🎧 Listen to the recordings")
+    await admin.press("📎 Photos and recordings")
     played = [c.params.get("document") for c in api.calls("sendDocument", chat_id=ADMIN)]
     assert played.count(recording.file_id) == 1  # (the week's workbook may go out too)
 

@@ -185,6 +185,68 @@ async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
     assert "Only an administrator" in evaluator.last_text()
 
 
+async def test_an_admin_reviews_a_flagged_visit_with_its_answers_and_photos_and_accepts_it(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await shopper.send_command("/visit")
+    await shopper.press("⭐ Tverskaya")
+    await shopper.press("Store visit")
+    await shopper.press("Anna Ivanova · Seller")
+    await shopper.send_text("12")  # typed, not measured: flagged
+    for answer in STORE_VISIT_ALL_MET:
+        await shopper.press(answer)
+    await shopper.send_photo(file_id="front-1", file_unique_id="f1")
+    await shopper.send_photo(file_id="front-2", file_unique_id="f2")
+    await shopper.press("✅ Done")
+    await shopper.send_text("The windows were spotless")
+    await shopper.press("✅ Submit")
+    first = only_visit(world.database)
+    await complete_visit(shopper, typed=True)  # a second flagged visit in the queue
+
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    card = admin.last_text()
+    assert f"Visit #{first.id}" in card and "Waiting for review: 1 of 2" in card
+    assert "Employee: Anna Ivanova" in card and "from opening to submitting" in card
+    assert "timer typed, not measured: Approached within 30 s" in card
+    await admin.press("Next ▶")
+    assert "Waiting for review: 2 of 2" in admin.last_text()
+    await admin.press("◀ Previous")
+    assert f"Visit #{first.id}" in admin.last_text()
+
+    await admin.press("📋 Answers")
+    answers = admin.last_text()
+    assert "✅ 2. Greeting — Yes" in answers
+    assert "📷 17. Storefront photo — photos: 2" in answers
+    assert "The windows were spotless" in answers and "Score: 100 %" in answers
+    await admin.press("📎 Photos and recordings")
+    [album] = api.calls("sendMediaGroup", chat_id=ADMIN)
+    assert [m["media"] for m in album.params["media"]] == ["front-1", "front-2"]
+    await admin.press("◀ Back to the card")
+    assert f"Visit #{first.id}" in admin.last_text()
+    await admin.press("✅ Accept")
+    assert "Waiting for review: 1 of 1" in admin.last_text()
+    assert only_visit(world.database).id != first.id
+    with world.database.read() as session:
+        assert session.get(Visit, first.id).review_status == "accepted"  # type: ignore[union-attr]
+
+
+async def test_only_an_admin_sees_a_visits_answers_and_evidence_in_review(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)
+    visit = only_visit(world.database)
+    manager = api.user(MANAGER, language_code="en")
+    await manager.send_command("/help")
+    for word in ("s", "l", "n", "p", "c"):
+        await manager.press_raw(f"rv:{word}:{visit.id}")
+        assert "Only an administrator" in (manager.answers_to_callbacks[-1].text or "")
+    assert api.calls("sendMediaGroup") == [] and api.calls("sendPhoto", chat_id=MANAGER) == []
+    assert all("Greeting" not in m.shown_text for m in manager.messages())
+
+
 async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.drafts import Records
-from storage.models import VisitStatus
+from storage.models import Visit, VisitStatus
 from visits.clock import Clock
-from visits.flow import VisitFlow
+from visits.flow import Screen, VisitFlow
 
 
 def settle(records: Records, evaluator_id: int, now: datetime) -> None:
@@ -39,3 +39,9 @@ def open_draft(
     if visit is None or (visit_id is not None and visit.id != visit_id):
         return None
     return VisitFlow(records, visit, clock)
+
+
+def submitted(records: Records, visit: Visit, clock: Clock) -> Screen:
+    """A submitted visit as its review screen shows it (answers, comments, evidence, score),
+    for an admin to read; nothing is changed."""
+    return VisitFlow(records, visit, clock).review_screen()

@@ -227,8 +227,19 @@ class VisitFlow:
 
     def screen(self) -> Screen:
         visit = self.visit
+        base = self._base()
+        if visit.awaiting == Awaiting.DESCRIPTION:
+            return replace(base, kind=ScreenKind.DESCRIPTION)
+        if visit.awaiting == Awaiting.CANCEL:
+            return replace(base, kind=ScreenKind.CANCEL)
+        if visit.current_item is None:
+            return self.review_screen()
+        return self._question(base, self.checklist.item(visit.current_item))
+
+    def _base(self) -> Screen:
+        visit = self.visit
         employee = visit.employee.name if visit.employee else (visit.employee_description or "")
-        base = Screen(
+        return Screen(
             ScreenKind.REVIEW,
             visit.id,
             self.checklist,
@@ -239,35 +250,32 @@ class VisitFlow:
             live_message=visit.screen_message_id,
             today=self.clock.today(),
         )
-        if visit.awaiting == Awaiting.DESCRIPTION:
-            return replace(base, kind=ScreenKind.DESCRIPTION)
-        if visit.awaiting == Awaiting.CANCEL:
-            return replace(base, kind=ScreenKind.CANCEL)
+
+    def review_screen(self) -> Screen:
+        """Every answer with its comment and evidence, and the score: the shopper's last
+        look before submitting, and an admin's look at a submitted visit."""
         answers = self.answers()
-        if visit.current_item is None:
-            result = scoring.score_visit(self.checklist, answers)
-            photos = self.photo_counts()
-            return replace(
-                base,
-                answers=answers,
-                result=result,
-                missing=self.missing(),
-                comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
-                photo_counts=photos,
-                recording_counts=self.recording_counts(),
-                visit_photos=sum(
-                    1
-                    for p in self.visit.photos
-                    if p.item_id is None and p.kind == AttachmentKind.PHOTO
-                ),
-                visit_recordings=sum(
-                    1
-                    for p in self.visit.photos
-                    if p.item_id is None and p.kind != AttachmentKind.PHOTO
-                ),
-            )
+        result = scoring.score_visit(self.checklist, answers)
+        photos = self.photo_counts()
+        return replace(
+            self._base(),
+            answers=answers,
+            result=result,
+            missing=self.missing(),
+            comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
+            photo_counts=photos,
+            recording_counts=self.recording_counts(),
+            visit_photos=sum(
+                1 for p in self.visit.photos if p.item_id is None and p.kind == AttachmentKind.PHOTO
+            ),
+            visit_recordings=sum(
+                1 for p in self.visit.photos if p.item_id is None and p.kind != AttachmentKind.PHOTO
+            ),
+        )
+
+    def _question(self, base: Screen, item: Item) -> Screen:
+        visit, answers = self.visit, self.answers()
         counted = self.may_be_asked()
-        item = self.checklist.item(visit.current_item)
         row = self.rows().get(item.id)
         return replace(
             base,

@@ -12,10 +12,11 @@ from bot.i18n import Translator
 from bot.service.alerts import critical_alerts
 from bot.service.base import Request, Setting, await_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
-from bot.service.screens import percent
+from bot.service.screens import answer_lines, percent, short
 from checklists.schema import Checklist
 from storage import reviews
 from storage.checklist_versions import definition
+from storage.drafts import Records
 from storage.models import (
     AttachmentKind,
     Decision,
@@ -27,12 +28,14 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
-from visits import integrity
+from visits import drafts, integrity
 
 DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
-"""The word a review button carries for each decision; ``n`` shows the next visit, ``l``
-sends its recordings to listen to."""
-NEXT, LISTEN = "n", "l"
+"""The word a review button carries for each decision."""
+NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE = "n", "p", "c", "s", "l"
+"""The words of the buttons that move through the queue (next, previous, back to the card)
+and show the visit's answers or send its photos and recordings."""
+LOOKS = (NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE)
 
 
 @dataclass
@@ -43,7 +46,7 @@ class Review:
         """``/review``: the first flagged visit waiting."""
         if r.person is None or r.person.role != Role.ADMIN:
             return r.refuse("ops.admins_only")
-        return r.out(send=[self._card(r, after=0)])
+        return r.out(send=[self._card(r, 0, 0)])
 
     def press(self, r: Request, pressed: Pressed | None) -> Outcome:
         """``rv:<a|r|v|n>:<visit>``: accept, ask a reason to return or void, or show the next."""
@@ -53,10 +56,14 @@ class Review:
         if button is None:
             return r.out(toast=r.t("error.bad_button"), alert=True)
         word, visit_id = button
-        if word == NEXT:
-            return r.out(edit=self._card(r, after=visit_id))
-        if word == LISTEN:
-            return self._recordings(r, visit_id)
+        if word in (NEXT, PREVIOUS, CARD):
+            step = {NEXT: 1, PREVIOUS: -1, CARD: 0}[word]
+            return r.out(edit=self._card(r, visit_id, step))
+        if word in (ANSWERS, EVIDENCE):
+            visit = _under_review(r, visit_id)
+            if visit is None:
+                return r.out(toast=r.t("ops.not_pending"), alert=True)
+            return self._answers(r, visit) if word == ANSWERS else self._evidence(r, visit)
         if DECISIONS[word] == Decision.ACCEPTED:
             return self.decide(r, visit_id, Decision.ACCEPTED, "")
         visit = r.session.get(Visit, visit_id)
@@ -67,19 +74,23 @@ class Review:
         )
         return r.out(edit=Reply(r.t("ops.type_reason", visit=visit_id)))
 
-    def _recordings(self, r: Request, visit_id: int) -> Outcome:
-        """The voice notes, audio files and video notes of the visit under review, to listen
-        to; a visit not waiting for review (a shopper's draft, say) is nobody's to hear."""
-        visit = r.session.get(Visit, visit_id)
-        if visit is None or (visit.status, visit.review_status) != (
-            VisitStatus.SUBMITTED,
-            ReviewStatus.PENDING,
-        ):
-            return r.out(toast=r.t("ops.not_pending"), alert=True)
-        found = [p for p in visit.photos if p.kind != AttachmentKind.PHOTO]
-        if not found:
-            return r.out(toast=r.t("ops.no_recordings"), alert=True)
-        return r.out(media=[(str(p.kind), p.file_id) for p in found])
+    def _answers(self, r: Request, visit: Visit) -> Outcome:
+        """Every answer of the visit under review by its standard's name, with the
+        shopper's comments and the evidence counted, in place of the card."""
+        screen = drafts.submitted(Records(r.session), visit, self.setting.clock)
+        lines, _ = answer_lines(screen, r.t)
+        title = r.t("ops.review_answers", visit=visit.id, store=escape(visit.store.name))
+        buttons: list[Button] = [(r.t("ops.back_to_card"), encode(Op.DECIDE, CARD, visit.id))]
+        if visit.photos:
+            buttons.append((r.t("ops.evidence"), encode(Op.DECIDE, EVIDENCE, visit.id)))
+        return r.out(edit=Reply("\n".join([title, "", *lines]), (tuple(buttons),)))
+
+    def _evidence(self, r: Request, visit: Visit) -> Outcome:
+        """The photos (as albums) and the recordings of the visit under review."""
+        if not visit.photos:
+            return r.out(toast=r.t("ops.no_evidence"), alert=True)
+        ordered = sorted(visit.photos, key=lambda p: (p.kind != AttachmentKind.PHOTO, p.id))
+        return r.out(media=[(str(p.kind), p.file_id) for p in ordered])
 
     def reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
         """The reason an admin typed for returning or voiding a visit."""
@@ -102,7 +113,7 @@ class Review:
             return r.out(toast=r.t(f"ops.{error.reason}"), alert=True)
         outcome = r.out(
             toast=r.t(f"ops.decided_{decision}", visit=visit_id),
-            edit=self._card(r, after=visit_id),
+            edit=self._card(r, visit_id, 1),
         )
         shopper = visit.evaluator
         if decision != Decision.ACCEPTED and shopper.telegram_id is not None and shopper.active:
@@ -124,13 +135,16 @@ class Review:
         outcome.notify += critical_alerts(r.session, visit, setting)
         return outcome
 
-    def _card(self, r: Request, after: int) -> Reply:
+    def _card(self, r: Request, visit_id: int, step: int) -> Reply:
+        """The card of a visit waiting for review: ``step`` places from ``visit_id`` in the
+        queue (longest waiting first, round the end); the first when that one is decided."""
         t = r.t
         waiting = reviews.pending_reviews(r.session)
-        pending = [v for v in waiting if v.id > after] or waiting
-        if not pending:
+        if not waiting:
             return Reply(t("ops.nothing_to_review"))
-        visit = pending[0]
+        ids = [v.id for v in waiting]
+        index = (ids.index(visit_id) + step) % len(ids) if visit_id in ids else 0
+        visit = waiting[index]
         flags = reviews.flags_of(r.session, visit.id)
         checklist = definition(visit.checklist_version)
         lines = [
@@ -141,24 +155,61 @@ class Review:
                 checklist=escape(checklist.title.get(t.language)),
                 shopper=visit.evaluator.pseudonym,
                 score=percent(visit.score, t),
+                position=index + 1,
                 count=len(waiting),
             ),
+            *self._served_by(visit, t),
+            *_time_taken(visit, t),
             "",
             *(f"⚑ {t('flag.' + f.kind)}: {escape(_facts(f, checklist, t))}" for f in flags),
         ]
+        looks: list[Button] = [(t("ops.answers"), encode(Op.DECIDE, ANSWERS, visit.id))]
+        if visit.photos:
+            looks.append((t("ops.evidence"), encode(Op.DECIDE, EVIDENCE, visit.id)))
         buttons: tuple[tuple[Button, ...], ...] = (
             (
                 (t("ops.accept"), encode(Op.DECIDE, "a", visit.id)),
                 (t("ops.reject"), encode(Op.DECIDE, "r", visit.id)),
-            ),
-            (
                 (t("ops.void"), encode(Op.DECIDE, "v", visit.id)),
-                (t("button.next"), encode(Op.DECIDE, NEXT, visit.id)),
             ),
+            tuple(looks),
         )
-        if any(p.kind != AttachmentKind.PHOTO for p in visit.photos):
-            buttons += (((t("ops.listen"), encode(Op.DECIDE, LISTEN, visit.id)),),)
+        if len(waiting) > 1:
+            buttons += (
+                (
+                    (t("button.previous"), encode(Op.DECIDE, PREVIOUS, visit.id)),
+                    (t("button.next"), encode(Op.DECIDE, NEXT, visit.id)),
+                ),
+            )
         return Reply("\n".join(lines), buttons)
+
+    def _served_by(self, visit: Visit, t: Translator) -> list[str]:
+        """Who served the shopper, when the deployment collects it."""
+        if not self.setting.employee_names or not visit.asks_employee:
+            return []
+        if visit.employee is not None:
+            return [t("ops.review_employee", employee=escape(visit.employee.name))]
+        described = short(visit.employee_description or "", 80)
+        return [t("ops.review_described", description=escape(described))] if described else []
+
+
+def _time_taken(visit: Visit, t: Translator) -> list[str]:
+    """How long the shopper took, from opening the visit to submitting it."""
+    if visit.submitted_at is None:
+        return []
+    minutes = max(0, round((visit.submitted_at - visit.started_at).total_seconds() / 60))
+    return [t("ops.review_took", minutes=minutes)]
+
+
+def _under_review(r: Request, visit_id: int) -> Visit | None:
+    """The visit if it waits for review; a shopper's draft, say, is nobody's to look at."""
+    visit = r.session.get(Visit, visit_id)
+    if visit is None or (visit.status, visit.review_status) != (
+        VisitStatus.SUBMITTED,
+        ReviewStatus.PENDING,
+    ):
+        return None
+    return visit
 
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:
@@ -168,7 +219,7 @@ def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     word, visit_id = pressed.fields
     if not isinstance(word, str) or not isinstance(visit_id, int):
         return None
-    return (word, visit_id) if word in (*DECISIONS, NEXT, LISTEN) and visit_id >= 0 else None
+    return (word, visit_id) if word in (*DECISIONS, *LOOKS) and visit_id >= 0 else None
 
 
 def _facts(flag: VisitFlag, checklist: Checklist, t: Translator) -> str:

@@ -74,7 +74,7 @@ def _header(screen: Screen, t: Translator) -> str:
     parts = [screen.checklist.title.get(t.language), screen.store]
     if screen.employee:
         who = screen.employee
-        parts.append(_short(who, SHORT_DESCRIPTION) if screen.described else who)
+        parts.append(short(who, SHORT_DESCRIPTION) if screen.described else who)
     return "<b>" + escape(" · ".join(parts)) + "</b>"
 
 
@@ -118,7 +118,7 @@ def _status_lines(screen: Screen, item: Item, t: Translator, asking: Asking) -> 
     if screen.timer_started_at is not None:
         lines.append(t("visit.timer_running", stop=item.kind.labels(item, asking)[1]))
     if screen.comment:
-        lines.append(t("visit.comment_saved", comment=escape(_short(screen.comment, 200))))
+        lines.append(t("visit.comment_saved", comment=escape(short(screen.comment, 200))))
     if screen.photos:
         lines.append(t("visit.photos_saved", count=screen.photos))
     if screen.recordings:
@@ -185,20 +185,37 @@ def show_answer(item: Item, answer: scoring.Answer, t: Translator) -> str:
     if answer.na:
         return t("answer.na")
     assert answer.value is not None
-    return _short(item.kind.shown(item, answer.value, t), 60)
+    return short(item.kind.shown(item, answer.value, t), 60)
 
 
-def _short(text: str, limit: int) -> str:
+def short(text: str, limit: int) -> str:
+    """Text cut to ``limit`` characters with an ellipsis, for a line that must stay one."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _review(screen: Screen, t: Translator) -> Reply:
     """Every question that applies, numbered by its place in the checklist (so a number
     never shifts), with its answer, comment and photos; the score; what is missing."""
+    lines, edit_buttons = answer_lines(screen, t)
+    lines = [_header(screen, t), "", "<b>" + t("review.title") + "</b>", *lines]
+    lines += ["", t("review.edit_hint")]
+    grid = [edit_buttons[i : i + 8] for i in range(0, len(edit_buttons), 8)]
+    final: list[Button] = [(t("button.back"), _data(Op.BACK, screen))]
+    if not screen.missing:
+        final.append((t("button.submit"), _data(Op.SUBMIT, screen)))
+    return Reply(
+        "\n".join(lines),
+        _rows(*grid, final, [(t("button.cancel_visit"), _data(Op.CANCEL, screen))]),
+    )
+
+
+def answer_lines(screen: Screen, t: Translator) -> tuple[list[str], list[Button]]:
+    """The verdict, then each question that applies by its standard's name with its answer,
+    comment and evidence, then the sections' scores; and a button to change each answer.
+    The verdict comes first: a long review that has to be cut loses its last items."""
     result = screen.result
     assert result is not None
-    lines = [_header(screen, t), "", "<b>" + t("review.title") + "</b>"]
-    # The verdict first: a long review that has to be cut loses its last items, not this.
+    lines: list[str] = []
     lines.append(
         t(
             "review.score",
@@ -238,11 +255,11 @@ def _review(screen: Screen, t: Translator) -> Reply:
             counted = t("review.recording_count", count=recordings)
             shown += " · " + "🎙 " * (not item.kind.recordings) + counted
         shown = shown.removeprefix(" · ")
-        title = _short(item.standard_name(t.language), REVIEW_TITLE)
+        title = short(item.standard_name(t.language), REVIEW_TITLE)
         lines.append(f"{mark} {number}. {escape(title)} — {escape(shown)}")
         comment = screen.comments.get(item.id)
         if comment:
-            lines.append("      " + t("visit.comment_saved", comment=escape(_short(comment, 80))))
+            lines.append("      " + t("visit.comment_saved", comment=escape(short(comment, 80))))
         edit_buttons.append((str(number), encode(Op.EDIT, screen.visit_id, index)))
     if screen.visit_photos:
         lines.append(t("review.visit_photos", count=screen.visit_photos))
@@ -253,15 +270,7 @@ def _review(screen: Screen, t: Translator) -> Reply:
         if result.sections.get(section.id) is not None:
             title = escape(section.title.get(t.language))
             lines.append(f"{title}: {percent(result.sections[section.id], t)}")
-    lines += ["", t("review.edit_hint")]
-    grid = [edit_buttons[i : i + 8] for i in range(0, len(edit_buttons), 8)]
-    final: list[Button] = [(t("button.back"), _data(Op.BACK, screen))]
-    if not screen.missing:
-        final.append((t("button.submit"), _data(Op.SUBMIT, screen)))
-    return Reply(
-        "\n".join(lines),
-        _rows(*grid, final, [(t("button.cancel_visit"), _data(Op.CANCEL, screen))]),
-    )
+    return lines, edit_buttons
 
 
 def _mark(score: float | None) -> str:
