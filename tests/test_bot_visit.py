@@ -322,6 +322,7 @@ async def test_an_answer_changed_from_the_review_updates_show_if_and_score(
     await shopper.press("Skip ▶")
     await shopper.press("Skip ▶")
     assert "Score: 100 %" in shopper.last_text()
+    assert "📷 17. Storefront photo — no answer" in shopper.last_text(), "a skipped photo"
     await shopper.press("2")  # greeted is the second item of the review
     await shopper.press("No")
     assert "❗ This answer needs: a comment" in shopper.last_text()

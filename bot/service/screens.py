@@ -242,7 +242,7 @@ def answer_lines(screen: Screen, t: Translator) -> tuple[list[str], list[Button]
         missing = item.id in screen.missing
         if item.kind.photos or item.kind.recordings:
             mark = "❗" if missing else "📷" if item.kind.photos else "🎙"
-            shown = t("review.no_answer") if missing else ""
+            shown = "" if photos or recordings else t("review.no_answer")
         elif answer is None:
             mark, shown = ("❗" if missing else "➖"), t("review.no_answer")
         else:
