@@ -75,6 +75,7 @@ class Op(StrEnum):
     LANGUAGE = "lang"
     # Field operations
     DECIDE = "rv"
+    CORRECT = "rc"
     FOLLOW_UP = "fu"
 
 
@@ -121,7 +122,8 @@ OPS: dict[Op, Spec] = {
     },
     Op.SWITCH_ROLE: Spec(Route.ACCOUNT, (int, int)),  # invitation, 1: switch, 0: keep
     Op.LANGUAGE: Spec(Route.ACCOUNT, (str,)),  # ru|en
-    Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|n (accept, return, void, next), visit
+    Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|n|p|c|s|l (see review), visit
+    Op.CORRECT: Spec(Route.REVIEW, (int, int, int)),  # visit, item, type's code (-1: ask)
     Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
 }
 """Every button the bot makes: what it carries and who answers it."""

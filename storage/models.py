@@ -120,6 +120,8 @@ class PendingKind(StrEnum):
 
     REVIEW_REASON = "review_reason"
     """An admin's reason for returning or voiding a visit."""
+    CORRECTION_REASON = "correction_reason"
+    """An admin's reason for correcting an answer of a visit under review."""
     ACTION = "action"
     """A manager's corrective action."""
     ACTION_DUE = "action_due"

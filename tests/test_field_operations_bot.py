@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +17,9 @@ from storage.models import (
     Answer,
     Assignment,
     AssignmentStatus,
+    AuditEvent,
     CorrectiveAction,
+    Person,
     ReviewDecision,
     Role,
     Visit,
@@ -232,6 +235,45 @@ async def test_an_admin_reviews_a_flagged_visit_with_its_answers_and_photos_and_
         assert session.get(Visit, first.id).review_status == "accepted"  # type: ignore[union-attr]
 
 
+async def test_a_corrected_answer_is_kept_with_who_why_and_when_and_changes_the_score(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)
+    visit = only_visit(world.database)
+    assert visit.score == 100
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("📋 Answers")
+    assert "To correct an answer, press its number." in admin.last_text()
+    await admin.press("2")  # greeted
+    assert "Correct “Greeting” (now: Yes)" in admin.last_text()
+    await admin.press("No")
+    assert "from Yes to No" in admin.last_text()
+    await admin.send_text("The recording shows no greeting")
+    # greeted fails (0 of 2) and hides named_self (1): 16 of 18 to earn.
+    assert "Corrected: Greeting. The visit now scores 88.9 %" in admin.messages()[-2].shown_text
+    assert f"Visit #{visit.id}" in admin.last_text() and "score 88.9 %" in admin.last_text()
+    corrected = only_visit(world.database)
+    assert corrected.score == pytest.approx(100 * 16 / 18) and corrected.critical_failed
+    with world.database.read() as session:
+        greeted = session.scalars(
+            select(Answer).where(Answer.visit_id == visit.id, Answer.item_id == "greeted")
+        ).one()
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "review:corrected")
+        ).all()
+        admin_id = session.scalars(select(Person.id).where(Person.telegram_id == ADMIN)).one()
+    assert greeted.value_text == "no"
+    assert event.actor == f"person:{admin_id}" and event.target == f"visit:{visit.id}"
+    assert json.loads(event.details) == {
+        "item": "greeted",
+        "from": "yes",
+        "to": "no",
+        "reason": "The recording shows no greeting",
+    }
+
+
 async def test_only_an_admin_sees_a_visits_answers_and_evidence_in_review(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
@@ -240,9 +282,13 @@ async def test_only_an_admin_sees_a_visits_answers_and_evidence_in_review(
     visit = only_visit(world.database)
     manager = api.user(MANAGER, language_code="en")
     await manager.send_command("/help")
-    for word in ("s", "l", "n", "p", "c"):
-        await manager.press_raw(f"rv:{word}:{visit.id}")
+    for data in ("s", "l", "n", "p", "c"):
+        await manager.press_raw(f"rv:{data}:{visit.id}")
         assert "Only an administrator" in (manager.answers_to_callbacks[-1].text or "")
+    for code in (-1, 0):
+        await manager.press_raw(f"rc:{visit.id}:1:{code}")
+        assert "Only an administrator" in (manager.answers_to_callbacks[-1].text or "")
+    assert only_visit(world.database).score == 100
     assert api.calls("sendMediaGroup") == [] and api.calls("sendPhoto", chat_id=MANAGER) == []
     assert all("Greeting" not in m.shown_text for m in manager.messages())
 

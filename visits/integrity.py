@@ -8,6 +8,7 @@ a set time) or voids it. Reports count accepted and unflagged visits only
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
+from checklists.item_types import AnswerValue
 from checklists.schema import Channel, Checklist
 from storage import reviews
 from storage.checklist_versions import definition
 from storage.models import (
+    Answer,
     AuditEvent,
     Decision,
     FlagKind,
@@ -29,7 +32,7 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
-from storage.visits import answers_of
+from storage.visits import answer_value, answers_of, fix_scores, set_answer_value
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,50 @@ class ReviewError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def correct(
+    session: Session,
+    visit_id: int,
+    item_id: str,
+    value: AnswerValue,
+    reason: str,
+    admin_id: int,
+    now: datetime,
+) -> tuple[Visit, scoring.Answer | None]:
+    """An admin's correction of one answer of a visit waiting for review, with the reason:
+    kept with who and when (an audit event), and the visit scored again. Returns the visit
+    and the answer as it was."""
+    visit = session.get(Visit, visit_id, with_for_update=True)
+    if (
+        visit is None
+        or visit.status != VisitStatus.SUBMITTED
+        or visit.review_status != ReviewStatus.PENDING
+    ):
+        raise ReviewError("not_pending")
+    if not reason.strip():
+        raise ReviewError("reason_required")
+    checklist = definition(visit.checklist_version)
+    row = next((a for a in visit.answers if a.item_id == item_id), None)
+    before = answer_value(row) if row is not None else None
+    if row is None:
+        row = Answer(visit_id=visit.id, item_id=item_id)
+        visit.answers.append(row)
+    set_answer_value(row, checklist, scoring.Answer(value))
+    fix_scores(visit, checklist)
+    was = None if before is None else "n/a" if before.na else before.value
+    details = {"item": item_id, "from": was, "to": value, "reason": reason.strip()}
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=f"person:{admin_id}",
+            action="review:corrected",
+            target=f"visit:{visit_id}",
+            details=json.dumps(details, ensure_ascii=False),
+        )
+    )
+    session.flush()
+    return visit, before
 
 
 def decide(

@@ -55,6 +55,7 @@ class Service:
         self._typed_replies: dict[PendingKind, Callable[[Request, PendingInput, str], Outcome]]
         self._typed_replies = {
             PendingKind.REVIEW_REASON: self.review.reason,
+            PendingKind.CORRECTION_REASON: self.review.correction_reason,
             PendingKind.ACTION: self.followups.action,
             PendingKind.ACTION_DUE: self.followups.due,
         }

@@ -12,8 +12,11 @@ from bot.i18n import Translator
 from bot.service.alerts import critical_alerts
 from bot.service.base import Request, Setting, await_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
-from bot.service.screens import answer_lines, percent, short
-from checklists.schema import Checklist
+from bot.service.screens import answer_lines, percent, short, show_answer
+from checklists import scoring
+from checklists.answers import check_value
+from checklists.item_types import AnswerRejected, Asking
+from checklists.schema import Checklist, Item
 from storage import reviews
 from storage.checklist_versions import definition
 from storage.drafts import Records
@@ -28,6 +31,7 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
+from storage.visits import answer_value
 from visits import drafts, integrity
 
 DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
@@ -49,9 +53,12 @@ class Review:
         return r.out(send=[self._card(r, 0, 0)])
 
     def press(self, r: Request, pressed: Pressed | None) -> Outcome:
-        """``rv:<a|r|v|n>:<visit>``: accept, ask a reason to return or void, or show the next."""
+        """``rv:<word>:<visit>``: accept, ask a reason to return or void, move through the
+        queue, show the answers or the evidence; ``rc:…``: correct an answer."""
         if r.person is None or r.person.role != Role.ADMIN:
             return r.refuse_button("ops.admins_only")
+        if pressed is not None and pressed.op == Op.CORRECT:
+            return self._correct(r, pressed.numbers())
         button = _button(pressed)
         if button is None:
             return r.out(toast=r.t("error.bad_button"), alert=True)
@@ -76,14 +83,92 @@ class Review:
 
     def _answers(self, r: Request, visit: Visit) -> Outcome:
         """Every answer of the visit under review by its standard's name, with the
-        shopper's comments and the evidence counted, in place of the card."""
+        shopper's comments and the evidence counted, in place of the card; a number
+        button for each answer an admin can correct."""
         screen = drafts.submitted(Records(r.session), visit, self.setting.clock)
         lines, _ = answer_lines(screen, r.t)
         title = r.t("ops.review_answers", visit=visit.id, store=escape(visit.store.name))
-        buttons: list[Button] = [(r.t("ops.back_to_card"), encode(Op.DECIDE, CARD, visit.id))]
+        asking = self._asking(r, screen.checklist)
+        assert screen.result is not None
+        numbers: list[Button] = [
+            (str(index + 1), encode(Op.CORRECT, visit.id, index, -1))
+            for index, item in enumerate(screen.checklist.items)
+            if screen.result.items[item.id].visible and _correctable(item, asking)
+        ]
+        looks: list[Button] = [(r.t("ops.back_to_card"), encode(Op.DECIDE, CARD, visit.id))]
         if visit.photos:
-            buttons.append((r.t("ops.evidence"), encode(Op.DECIDE, EVIDENCE, visit.id)))
-        return r.out(edit=Reply("\n".join([title, "", *lines]), (tuple(buttons),)))
+            looks.append((r.t("ops.evidence"), encode(Op.DECIDE, EVIDENCE, visit.id)))
+        grid = tuple(tuple(numbers[i : i + 8]) for i in range(0, len(numbers), 8))
+        shown = [title, "", *lines, *(["", r.t("ops.correct_hint")] if numbers else [])]
+        return r.out(edit=Reply("\n".join(shown), (*grid, tuple(looks))))
+
+    def _asking(self, r: Request, checklist: Checklist) -> Asking:
+        return Asking(r.t, self.setting.clock.today(), checklist.channel.value)
+
+    def _correct(self, r: Request, fields: tuple[int, ...]) -> Outcome:
+        """``rc:<visit>:<item>:-1`` offers the answers the item takes; ``rc:…:<code>``
+        asks for the reason to change the answer to that one."""
+        visit_id, index, code = fields
+        visit = _under_review(r, visit_id)
+        if visit is None:
+            return r.out(toast=r.t("ops.not_pending"), alert=True)
+        checklist = definition(visit.checklist_version)
+        asking = self._asking(r, checklist)
+        item = checklist.items[index] if 0 <= index < len(checklist.items) else None
+        if item is None or not _correctable(item, asking):
+            return r.out(toast=r.t("error.bad_button"), alert=True)
+        row = next((a for a in visit.answers if a.item_id == item.id), None)
+        now = show_answer(item, answer_value(row), r.t) if row else r.t("review.no_answer")
+        name = escape(item.standard_name(r.t.language))
+        if code < 0:
+            rows = tuple(
+                tuple((label, encode(Op.CORRECT, visit.id, index, c)) for label, c in row_)
+                for row_ in item.kind.buttons(item, asking)
+            )
+            back = ((r.t("ops.back_to_answers"), encode(Op.DECIDE, ANSWERS, visit.id)),)
+            text = r.t("ops.correct_choose", standard=name, answer=escape(now))
+            return r.out(edit=Reply(text, (*rows, back)))
+        try:
+            value = check_value(item, item.kind.button_value(item, code), today=asking.today)
+        except AnswerRejected:
+            return r.out(toast=r.t("error.bad_button"), alert=True)
+        await_text(
+            r,
+            PendingKind.CORRECTION_REASON,
+            {"visit_id": visit.id, "item_id": item.id, "value": value},
+        )
+        new = show_answer(item, scoring.Answer(value), r.t)
+        text = r.t("ops.correct_reason", standard=name, answer=escape(now), new=escape(new))
+        return r.out(edit=Reply(text))
+
+    def correction_reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
+        """The reason an admin typed for correcting an answer: the answer changes, the visit
+        is scored again, and its card comes back."""
+        assert r.person is not None
+        r.session.delete(waiting)
+        if not text.strip():
+            return r.say("ops.reason_required")
+        payload = waiting.payload
+        visit_id, item_id = int(payload["visit_id"]), str(payload["item_id"])
+        try:
+            visit, _ = integrity.correct(
+                r.session,
+                visit_id,
+                item_id,
+                payload["value"],
+                text,
+                r.person.id,
+                self.setting.clock.now(),
+            )
+        except integrity.ReviewError as error:
+            return r.say(f"ops.{error.reason}")
+        item = definition(visit.checklist_version).item(item_id)
+        done = r.t(
+            "ops.corrected",
+            standard=escape(item.standard_name(r.t.language)),
+            score=percent(visit.score, r.t),
+        )
+        return r.out(send=[Reply(done), self._card(r, visit_id, 0)])
 
     def _evidence(self, r: Request, visit: Visit) -> Outcome:
         """The photos (as albums) and the recordings of the visit under review."""
@@ -191,6 +276,12 @@ class Review:
             return [t("ops.review_employee", employee=escape(visit.employee.name))]
         described = short(visit.employee_description or "", 80)
         return [t("ops.review_described", description=escape(described))] if described else []
+
+
+def _correctable(item: Item, asking: Asking) -> bool:
+    """An answer an admin corrects with a button: yes/no, a choice, a scale, a count; not
+    several ticks, typed text or seconds."""
+    return not item.kind.toggles and bool(item.kind.buttons(item, asking))
 
 
 def _time_taken(visit: Visit, t: Translator) -> list[str]:
