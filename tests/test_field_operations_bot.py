@@ -42,12 +42,17 @@ def world(database: Database) -> World:
     return world
 
 
-async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tverskaya") -> None:
+async def open_store_visit(shopper: FakeUser, first: str = "⭐ Tverskaya") -> None:
+    """A store visit to Tverskaya (or the store picked ``first``) served by Anna."""
     await shopper.send_command("/visit")
     await shopper.press(first)
     if first == "⭐ Tverskaya":
         await shopper.press("Store visit")
     await shopper.press("Anna Ivanova · Seller")
+
+
+async def complete_visit(shopper: FakeUser, *, typed: bool, first: str = "⭐ Tverskaya") -> None:
+    await open_store_visit(shopper, first)
     if typed:
         await shopper.send_text("12")
     else:
@@ -153,10 +158,7 @@ async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
     shopper = api.user(SHOPPER, language_code="en")
-    await shopper.send_command("/visit")
-    await shopper.press("⭐ Tverskaya")
-    await shopper.press("Store visit")
-    await shopper.press("Anna Ivanova · Seller")
+    await open_store_visit(shopper)
     reaction = await shopper.send_location(55.80, 37.61)
     assert "location is saved" in reaction.texts[0]
     await shopper.press("▶ Walking in")
@@ -192,10 +194,7 @@ async def test_an_admin_reviews_a_flagged_visit_with_its_answers_and_photos_and_
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
     shopper = api.user(SHOPPER, language_code="en")
-    await shopper.send_command("/visit")
-    await shopper.press("⭐ Tverskaya")
-    await shopper.press("Store visit")
-    await shopper.press("Anna Ivanova · Seller")
+    await open_store_visit(shopper)
     await shopper.send_text("12")  # typed, not measured: flagged
     for answer in STORE_VISIT_ALL_MET:
         await shopper.press(answer)
@@ -297,10 +296,7 @@ async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
     shopper = api.user(SHOPPER, language_code="en")
-    await shopper.send_command("/visit")
-    await shopper.press("⭐ Tverskaya")
-    await shopper.press("Store visit")
-    await shopper.press("Anna Ivanova · Seller")
+    await open_store_visit(shopper)
     await shopper.press("▶ Walking in")
     await shopper.press("⏹ Someone came up")
     for answer in ["Yes", "No", *STORE_VISIT_ALL_MET[2:]]:  # smiled: no
@@ -369,10 +365,7 @@ async def test_the_same_update_delivered_twice_has_one_effect(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
     shopper = api.user(SHOPPER, language_code="en")
-    await shopper.send_command("/visit")
-    await shopper.press("⭐ Tverskaya")
-    await shopper.press("Store visit")
-    await shopper.press("Anna Ivanova · Seller")
+    await open_store_visit(shopper)
     first = await shopper.send_text("12")
     api.push_update(dict(first.update))  # Telegram delivers it again after a crash
     await api.wait_for(lambda: len(api.calls("sendMessage", chat_id=SHOPPER)) >= 3)
