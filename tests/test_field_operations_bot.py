@@ -209,11 +209,11 @@ async def test_an_admin_reviews_a_flagged_visit_with_its_answers_and_photos_and_
     admin = api.user(ADMIN, language_code="en")
     await admin.send_command("/review")
     card = admin.last_text()
-    assert f"Visit #{first.id}" in card and "Waiting for review: 1 of 2" in card
+    assert f"Visit #{first.id}" in card and "Visit 1 of 2 waiting for review" in card
     assert "Employee: Anna Ivanova" in card and "from opening to submitting" in card
     assert "timer typed, not measured: Approached within 30 s" in card
     await admin.press("Next ▶")
-    assert "Waiting for review: 2 of 2" in admin.last_text()
+    assert "Visit 2 of 2 waiting for review" in admin.last_text()
     await admin.press("◀ Previous")
     assert f"Visit #{first.id}" in admin.last_text()
 
@@ -228,7 +228,7 @@ async def test_an_admin_reviews_a_flagged_visit_with_its_answers_and_photos_and_
     await admin.press("◀ Back to the card")
     assert f"Visit #{first.id}" in admin.last_text()
     await admin.press("✅ Accept")
-    assert "Waiting for review: 1 of 1" in admin.last_text()
+    assert "Visit 1 of 1 waiting for review" in admin.last_text()
     assert only_visit(world.database).id != first.id
     with world.database.read() as session:
         assert session.get(Visit, first.id).review_status == "accepted"  # type: ignore[union-attr]
@@ -271,6 +271,41 @@ async def test_a_corrected_answer_is_kept_with_who_why_and_when_and_changes_the_
         "to": "no",
         "reason": "The recording shows no greeting",
     }
+    # A "No" on the greeting needs the shopper's comment: the visit cannot count as it is.
+    assert "Lacking since a correction: Greeting" in admin.last_text()
+    await admin.press("✅ Accept")
+    assert "return it to the shopper" in (admin.answers_to_callbacks[-1].text or "")
+    assert only_visit(world.database).review_status == "pending"
+    # named_self is hidden now: a forged button to correct it is refused
+    await admin.press_raw(f"rc:{visit.id}:3:0")
+    assert "not valid" in (admin.answers_to_callbacks[-1].text or "")
+
+
+async def test_a_correction_left_unfinished_is_dropped_not_applied_by_a_later_message(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("📋 Answers")
+    await admin.press("2")
+    await admin.press("Yes")
+    assert "That is already the answer." in (admin.answers_to_callbacks[-1].text or "")
+    await admin.press("No")
+    await admin.press("◀ Back to the answers")
+    await admin.send_text("hello?")
+    await admin.press("2")
+    await admin.press("No")
+    await admin.send_command("/review")
+    await admin.send_text("is anyone there?")
+    with world.database.read() as session:
+        greeted = session.scalars(select(Answer).where(Answer.item_id == "greeted")).one()
+        corrections = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "review:corrected")
+        ).all()
+    assert greeted.value_text == "yes" and corrections == []
+    assert only_visit(world.database).score == 100
 
 
 async def test_only_an_admin_sees_a_visits_answers_and_evidence_in_review(

@@ -113,7 +113,8 @@ class Service:
             return self.reports.resend(r, week)
 
     def review_queue(self, who: TelegramIdentity) -> Outcome:
-        with self._read(who) as r:
+        """``/review``; a write, as it drops a reason the admin left untyped."""
+        with self._write(who) as r:
             return self.review.start(r)
 
     def overdue(self, who: TelegramIdentity) -> Outcome:

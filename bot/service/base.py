@@ -95,6 +95,16 @@ def await_text(r: Request, kind: PendingKind, payload: dict[str, object]) -> Non
         waiting.kind, waiting.payload = kind, payload
 
 
+def forget_text(r: Request, *kinds: PendingKind) -> None:
+    """Drop what this person's next typed message was to answer, if it is one of ``kinds``:
+    they went on to something else, and a later message must not be taken for it."""
+    assert r.person is not None
+    waiting = r.session.get(PendingInput, r.person.id)
+    if waiting is not None and waiting.kind in kinds:
+        r.session.delete(waiting)
+        r.session.flush()
+
+
 def request(
     session: Session,
     who: people.TelegramIdentity,

@@ -10,7 +10,7 @@ from babel.numbers import format_decimal
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import Translator
 from bot.service.alerts import critical_alerts
-from bot.service.base import Request, Setting, await_text, translator_for
+from bot.service.base import Request, Setting, await_text, forget_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import answer_lines, percent, short, show_answer
 from checklists import scoring
@@ -40,6 +40,8 @@ NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE = "n", "p", "c", "s", "l"
 """The words of the buttons that move through the queue (next, previous, back to the card)
 and show the visit's answers or send its photos and recordings."""
 LOOKS = (NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE)
+REASONS = (PendingKind.REVIEW_REASON, PendingKind.CORRECTION_REASON)
+"""What an admin's typed message may be waiting to answer in review."""
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Review:
         """``/review``: the first flagged visit waiting."""
         if r.person is None or r.person.role != Role.ADMIN:
             return r.refuse("ops.admins_only")
+        forget_text(r, *REASONS)
         return r.out(send=[self._card(r, 0, 0)])
 
     def press(self, r: Request, pressed: Pressed | None) -> Outcome:
@@ -57,6 +60,7 @@ class Review:
         queue, show the answers or the evidence; ``rc:…``: correct an answer."""
         if r.person is None or r.person.role != Role.ADMIN:
             return r.refuse_button("ops.admins_only")
+        forget_text(r, *REASONS)  # any button of the review leaves a reason not typed
         if pressed is not None and pressed.op == Op.CORRECT:
             return self._correct(r, pressed.numbers())
         button = _button(pressed)
@@ -72,6 +76,9 @@ class Review:
                 return r.out(toast=r.t("ops.not_pending"), alert=True)
             return self._answers(r, visit) if word == ANSWERS else self._evidence(r, visit)
         if DECISIONS[word] == Decision.ACCEPTED:
+            visit = _under_review(r, visit_id)
+            if visit is not None and self._missing(r, visit):
+                return r.out(toast=r.t("ops.incomplete"), alert=True)
             return self.decide(r, visit_id, Decision.ACCEPTED, "")
         visit = r.session.get(Visit, visit_id)
         if visit is None or visit.review_status != ReviewStatus.PENDING:
@@ -112,10 +119,12 @@ class Review:
         visit = _under_review(r, visit_id)
         if visit is None:
             return r.out(toast=r.t("ops.not_pending"), alert=True)
-        checklist = definition(visit.checklist_version)
+        screen = drafts.submitted(Records(r.session), visit, self.setting.clock)
+        checklist, result = screen.checklist, screen.result
+        assert result is not None
         asking = self._asking(r, checklist)
         item = checklist.items[index] if 0 <= index < len(checklist.items) else None
-        if item is None or not _correctable(item, asking):
+        if item is None or not result.items[item.id].visible or not _correctable(item, asking):
             return r.out(toast=r.t("error.bad_button"), alert=True)
         row = next((a for a in visit.answers if a.item_id == item.id), None)
         now = show_answer(item, answer_value(row), r.t) if row else r.t("review.no_answer")
@@ -132,6 +141,8 @@ class Review:
             value = check_value(item, item.kind.button_value(item, code), today=asking.today)
         except AnswerRejected:
             return r.out(toast=r.t("error.bad_button"), alert=True)
+        if row is not None and answer_value(row) == scoring.Answer(value):
+            return r.out(toast=r.t("ops.correct_same"), alert=True)
         await_text(
             r,
             PendingKind.CORRECTION_REASON,
@@ -139,15 +150,16 @@ class Review:
         )
         new = show_answer(item, scoring.Answer(value), r.t)
         text = r.t("ops.correct_reason", standard=name, answer=escape(now), new=escape(new))
-        return r.out(edit=Reply(text))
+        back = ((r.t("ops.back_to_answers"), encode(Op.DECIDE, ANSWERS, visit.id)),)
+        return r.out(edit=Reply(text, (back,)))
 
     def correction_reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
         """The reason an admin typed for correcting an answer: the answer changes, the visit
         is scored again, and its card comes back."""
         assert r.person is not None
+        if not text.strip():  # still waiting: the answer is not changed without a reason
+            return r.say("ops.correction_reason_required")
         r.session.delete(waiting)
-        if not text.strip():
-            return r.say("ops.reason_required")
         payload = waiting.payload
         visit_id, item_id = int(payload["visit_id"]), str(payload["item_id"])
         try:
@@ -169,6 +181,12 @@ class Review:
             score=percent(visit.score, r.t),
         )
         return r.out(send=[Reply(done), self._card(r, visit_id, 0)])
+
+    def _missing(self, r: Request, visit: Visit) -> list[str]:
+        """The standards a visit lacks an answer or its evidence for, by name: after a
+        correction showed a question or asked for a comment, it cannot count as it is."""
+        screen = drafts.submitted(Records(r.session), visit, self.setting.clock)
+        return [screen.checklist.item(i).standard_name(r.t.language) for i in screen.missing]
 
     def _evidence(self, r: Request, visit: Visit) -> Outcome:
         """The photos (as albums) and the recordings of the visit under review."""
@@ -232,6 +250,7 @@ class Review:
         visit = waiting[index]
         flags = reviews.flags_of(r.session, visit.id)
         checklist = definition(visit.checklist_version)
+        missing = self._missing(r, visit)
         lines = [
             t(
                 "ops.review_card",
@@ -245,6 +264,7 @@ class Review:
             ),
             *self._served_by(visit, t),
             *_time_taken(visit, t),
+            *([t("ops.missing", standards=escape(", ".join(missing)))] if missing else []),
             "",
             *(f"⚑ {t('flag.' + f.kind)}: {escape(_facts(f, checklist, t))}" for f in flags),
         ]
