@@ -409,3 +409,26 @@ async def test_the_same_update_delivered_twice_has_one_effect(
         rows = session.scalars(select(Answer)).all()
     assert [(a.item_id, a.value_number) for a in rows] == [("greet_time", 12.0)]
     assert only_visit(world.database).current_item == "greeted"
+
+
+async def test_two_admins_making_one_correction_change_the_answer_once(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)
+    add_person(world.database, 901, Role.ADMIN)
+    admins = [api.user(ADMIN, language_code="en"), api.user(901, language_code="en")]
+    for admin in admins:
+        await admin.send_command("/review")
+        await admin.press("📋 Answers")
+        await admin.press("2")
+        await admin.press("No")
+    for admin in admins:
+        await admin.send_text("Heard no greeting on the recording")
+    assert "Corrected: Greeting" in admins[0].messages()[-2].shown_text
+    assert "That is already the answer." in admins[1].last_text()
+    with world.database.read() as session:
+        corrections = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "review:corrected")
+        ).all()
+    assert len(corrections) == 1

@@ -180,6 +180,8 @@ def correct(
     checklist = definition(visit.checklist_version)
     row = next((a for a in visit.answers if a.item_id == item_id), None)
     before = answer_value(row) if row is not None else None
+    if before == scoring.Answer(value):  # another admin made the same correction first
+        raise ReviewError("correct_same")
     if row is None:
         row = Answer(visit_id=visit.id, item_id=item_id)
         visit.answers.append(row)
