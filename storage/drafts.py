@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, func, select, type_coerce
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import (
@@ -27,28 +28,32 @@ them. The version's definition stays out, as ``definition`` has it validated alr
 loads it if not); answers and photos load lazily, which costs less than ``selectinload``."""
 
 
+class EvidenceCounts(NamedTuple):
+    """Per item of a visit: its photos, and its recordings (voice notes, audio, video notes)."""
+
+    photos: dict[str, int]
+    recordings: dict[str, int]
+
+
 class Records:
     """A session seen as the visit flow needs it (``visits.flow.VisitRecords``)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def photo_counts(self, visit_id: int) -> dict[str, int]:
-        """Photos per item, counted in SQL: every screen needs this, and loading the photos
-        as objects cost more than the rest of the query work of an update."""
-        return self._counts(visit_id, Photo.kind == AttachmentKind.PHOTO)
-
-    def recording_counts(self, visit_id: int) -> dict[str, int]:
-        """Voice notes, audio files and video notes per item."""
-        return self._counts(visit_id, Photo.kind != AttachmentKind.PHOTO)
-
-    def _counts(self, visit_id: int, kind: ColumnElement[bool]) -> dict[str, int]:
-        counts = self.session.execute(
-            select(Photo.item_id, func.count())
-            .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None), kind)
-            .group_by(Photo.item_id)
-        )
-        return {str(item_id): int(count) for item_id, count in counts}
+    def evidence_counts(self, visit_id: int) -> EvidenceCounts:
+        """Photos and recordings per item, counted in one SQL query: every screen needs
+        them, and loading the photos as objects cost more than the rest of the query work
+        of an update."""
+        is_photo = Photo.kind == AttachmentKind.PHOTO
+        found = EvidenceCounts({}, {})
+        for item_id, photo, count in self.session.execute(
+            select(Photo.item_id, is_photo, func.count())
+            .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None))
+            .group_by(Photo.item_id, is_photo)
+        ):
+            (found.photos if photo else found.recordings)[str(item_id)] = int(count)
+        return found
 
     def add(self, visit: Visit) -> None:
         self.session.add(visit)

@@ -20,6 +20,7 @@ from checklists.item_types import AnswerValue
 from checklists.item_types.base import MAX_PHOTOS
 from checklists.schema import Checklist, Item
 from storage.checklist_versions import definition
+from storage.drafts import EvidenceCounts
 from storage.models import (
     Answer,
     AttachmentKind,
@@ -110,12 +111,8 @@ class FlowError(Exception):
 class VisitRecords(Protocol):
     """What the flow needs of the database, inside the caller's transaction."""
 
-    def photo_counts(self, visit_id: int) -> dict[str, int]:
-        """Photos per item of a visit."""
-        ...
-
-    def recording_counts(self, visit_id: int) -> dict[str, int]:
-        """Voice notes, audio files and video notes per item of a visit."""
+    def evidence_counts(self, visit_id: int) -> EvidenceCounts:
+        """Photos and recordings per item of a visit."""
         ...
 
     def add(self, visit: Visit) -> None:
@@ -145,8 +142,16 @@ class VisitFlow:
             if row.na or row.value_text is not None or row.value_number is not None
         }
 
-    def photo_counts(self) -> dict[str, int]:
-        return self.records.photo_counts(self.visit.id)
+    def evidence(self) -> EvidenceCounts:
+        return self.records.evidence_counts(self.visit.id)
+
+    def _of_the_visit(self, photo: bool) -> int:
+        """Photos (or recordings) sent on the review for the visit as a whole."""
+        return sum(
+            1
+            for p in self.visit.photos
+            if p.item_id is None and (p.kind == AttachmentKind.PHOTO) == photo
+        )
 
     def visible(self) -> list[Item]:
         shown = scoring.visible_items(self.checklist, self.answers())
@@ -177,36 +182,36 @@ class VisitFlow:
     def missing(self) -> tuple[str, ...]:
         """Items that apply and lack an answer they need: a required one, or the evidence
         an answer given requires."""
-        answers, photos = self.answers(), self.photo_counts()
-        recordings = self.recording_counts()
+        answers, evidence = self.answers(), self.evidence()
 
         def unanswered(item: Item) -> bool:
             if item.kind.photos:
-                return photos.get(item.id, 0) == 0
+                return evidence.photos.get(item.id, 0) == 0
             if item.kind.recordings:
-                return recordings.get(item.id, 0) == 0
+                return evidence.recordings.get(item.id, 0) == 0
             return item.id not in answers
 
         return tuple(
             item.id
             for item in self.visible()
-            if (item.is_required and unanswered(item)) or self.evidence_missing(item)
+            if (item.is_required and unanswered(item)) or self.evidence_missing(item, evidence)
         )
 
-    def recording_counts(self) -> dict[str, int]:
-        return self.records.recording_counts(self.visit.id)
-
-    def evidence_missing(self, item: Item) -> tuple[tuple[str, int], ...]:
+    def evidence_missing(
+        self, item: Item, evidence: EvidenceCounts | None = None
+    ) -> tuple[tuple[str, int], ...]:
         """What the item's answer still needs before the shopper moves on, by the item's
-        ``require`` rules: ``("photo", 2)``, ``("comment", 1)``, ``("voice", 1)``."""
+        ``require`` rules: ``("photo", 2)``, ``("comment", 1)``, ``("voice", 1)``; counted
+        from ``evidence`` when the caller has it."""
         given = self.answers().get(item.id) if item.require else None
         if given is None or given.na or given.value is None:
             return ()
         row = self.rows().get(item.id)
+        evidence = evidence or self.evidence()
         have = {
-            "photo": self.photo_counts().get(item.id, 0),
+            "photo": evidence.photos.get(item.id, 0),
             "comment": 1 if row is not None and row.comment else 0,
-            "voice": self.recording_counts().get(item.id, 0),
+            "voice": evidence.recordings.get(item.id, 0),
         }
         needs: dict[str, int] = {}
         for rule in item.require or []:
@@ -256,27 +261,24 @@ class VisitFlow:
         look before submitting, and an admin's look at a submitted visit."""
         answers = self.answers()
         result = scoring.score_visit(self.checklist, answers)
-        photos = self.photo_counts()
+        evidence = self.evidence()
         return replace(
             self._base(),
             answers=answers,
             result=result,
             missing=self.missing(),
             comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
-            photo_counts=photos,
-            recording_counts=self.recording_counts(),
-            visit_photos=sum(
-                1 for p in self.visit.photos if p.item_id is None and p.kind == AttachmentKind.PHOTO
-            ),
-            visit_recordings=sum(
-                1 for p in self.visit.photos if p.item_id is None and p.kind != AttachmentKind.PHOTO
-            ),
+            photo_counts=evidence.photos,
+            recording_counts=evidence.recordings,
+            visit_photos=self._of_the_visit(photo=True),
+            visit_recordings=self._of_the_visit(photo=False),
         )
 
     def _question(self, base: Screen, item: Item) -> Screen:
         visit, answers = self.visit, self.answers()
         counted = self.may_be_asked()
         row = self.rows().get(item.id)
+        evidence = self.evidence()
         return replace(
             base,
             kind=ScreenKind.COMMENT if visit.awaiting == Awaiting.COMMENT else ScreenKind.QUESTION,
@@ -287,9 +289,9 @@ class VisitFlow:
             answer=answers.get(item.id),
             measured=bool(row and row.measured),
             comment=row.comment if row else None,
-            photos=self.photo_counts().get(item.id, 0),
-            recordings=self.recording_counts().get(item.id, 0),
-            needs=self.evidence_missing(item),
+            photos=evidence.photos.get(item.id, 0),
+            recordings=evidence.recordings.get(item.id, 0),
+            needs=self.evidence_missing(item, evidence),
             timer_started_at=visit.timer_started_at if visit.timer_item == item.id else None,
             answers=answers,
         )
@@ -408,10 +410,10 @@ class VisitFlow:
     def done(self, item: Item) -> None:
         """The photos are sent, or the options chosen (none is an answer too): on."""
         if item.kind.photos:
-            if item.is_required and self.photo_counts().get(item.id, 0) == 0:
+            if item.is_required and self.evidence().photos.get(item.id, 0) == 0:
                 raise FlowError("photo_required")
         elif item.kind.recordings:
-            if item.is_required and self.recording_counts().get(item.id, 0) == 0:
+            if item.is_required and self.evidence().recordings.get(item.id, 0) == 0:
                 raise FlowError("recording_required")
         elif item.kind.toggles:
             if item.id not in self.answers():
@@ -480,11 +482,6 @@ class VisitFlow:
             self.visit.answers.append(row)
         return row
 
-    def add_photo(self, file_id: str, file_unique_id: str, caption: str = "") -> bool:
-        """Attach a photo to the current item (or the visit, on the review); its caption is
-        added to the item's comment. True when that comment was cut to ``MAX_COMMENT``."""
-        return self.attach(AttachmentKind.PHOTO, file_id, file_unique_id, caption)
-
     def attach(
         self,
         kind: AttachmentKind,
@@ -501,14 +498,11 @@ class VisitFlow:
         photo = kind == AttachmentKind.PHOTO
         if item is None:  # the visit's own, sent on the review: as many as an album
             limit = MAX_PHOTOS if photo else MAX_RECORDINGS
-            count = sum(
-                1
-                for p in self.visit.photos
-                if p.item_id is None and (p.kind == AttachmentKind.PHOTO) == photo
-            )
+            count = self._of_the_visit(photo)
         else:
             limit = item.kind.photo_limit(item) if photo and item.kind.photos else MAX_RECORDINGS
-            count = (self.photo_counts() if photo else self.recording_counts()).get(item.id, 0)
+            evidence = self.evidence()
+            count = (evidence.photos if photo else evidence.recordings).get(item.id, 0)
         if count >= limit:
             raise FlowError("too_many_files", max=limit)
         needed = self.evidence_missing(item) if item is not None else ()

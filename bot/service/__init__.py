@@ -151,7 +151,7 @@ class Service:
         caption: str = "",
     ) -> Outcome:
         with self._write(who, update_id) as r:
-            return self.visiting.photo(r, file_id, unique_id, caption)
+            return self.visiting.attachment(r, AttachmentKind.PHOTO, file_id, unique_id, caption)
 
     def recording(
         self,

@@ -142,11 +142,6 @@ class Visiting:
 
         return self._as_evaluator(r, act)
 
-    def photo(self, r: Request, file_id: str, unique_id: str, caption: str = "") -> Outcome:
-        """A photo for the question now asked (or the visit, on the review); its caption
-        becomes the question's comment."""
-        return self.attachment(r, AttachmentKind.PHOTO, file_id, unique_id, caption)
-
     def attachment(
         self,
         r: Request,
@@ -157,7 +152,8 @@ class Visiting:
         duration: int | None = None,
     ) -> Outcome:
         """A photo or a recording (a voice note, an audio file, a video note) for the
-        question now asked, or the visit on the review."""
+        question now asked, or the visit on the review; its caption becomes the question's
+        comment."""
         caption = caption.replace("\x00", "")
 
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
