@@ -39,19 +39,20 @@ STEP = timedelta(seconds=10)
 STOPWATCH = timedelta(seconds=12)
 """What the shopper's stopwatch measures."""
 TYPED = {
-    "ru": "Продавец посоветовал карту лояльности и рассказал об акции.",
-    "en": "The seller suggested the loyalty card and told me about the offer.",
+    "ru": "Сотрудник посоветовал карту лояльности и рассказал об акции.",
+    "en": "The employee suggested the loyalty card and told me about the offer.",
 }
+# What the shopper types: words that fit a store visit, a call and a chat alike.
 COMMENT = {
-    "ru": "Пришлось ждать у кассы: сотрудник был у стеллажа.",
-    "en": "I waited at the till; the employee was at the shelves.",
+    "ru": "Ответили не сразу: сначала пришлось подождать.",
+    "en": "The answer did not come at once: I had to wait first.",
 }
 NO_ANSWERS = {"smiled", "no_bare_no", "named_self", "farewell"}
 """Answered "No" so that the final screen shows failed standards (one of them critical) and
 a "No" that needs a comment asks for it."""
 EVIDENCE = {
-    "ru": "Сотрудник отвернулся и не ответил на «до свидания».",
-    "en": "The employee turned away and did not answer my goodbye.",
+    "ru": "Сотрудник не попрощался в ответ.",
+    "en": "The employee did not say goodbye back.",
 }
 
 
