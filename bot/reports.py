@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,11 +21,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.constants import FileSizeLimit
-from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.botapi import outcome_unknown
 from bot.i18n import Translator, pick_language
+from bot.ledger_send import HeldRow
 from bot.settings import report_trigger
 from exports import delivery
 from exports.build import BuiltWorkbook, build_workbook
@@ -34,6 +32,7 @@ from exports.report_data import Scope
 from exports.weeks import Week
 from storage import maintenance
 from storage.db import Database
+from storage.models import ReportDelivery
 from visits.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -125,90 +124,44 @@ class ReportService:
 
     async def deliver(self, bot: Bot, item: delivery.Claimed, clock: Clock) -> int:
         """Build, send and record one claimed row, renewing the claim all the while."""
-        renewer = asyncio.create_task(self._keep_claim(item, clock))
-        try:
-            return await self._deliver(bot, item, clock)
-        finally:
-            renewer.cancel()
+        held = HeldRow(
+            self.database,
+            ReportDelivery,
+            item.delivery_id,
+            item.token,
+            f"report {item.week} for person {item.recipient.person_id}",
+        )
+        async with held.renewed(clock):
+            return await self._deliver(bot, item, held, clock)
 
-    async def _keep_claim(self, item: delivery.Claimed, clock: Clock) -> None:
-        while True:
-            await asyncio.sleep(delivery.RENEW_EVERY.total_seconds())
-            if not await asyncio.to_thread(self._write, delivery.renew, item, clock.now()):
-                log.error("report %s for person %s: the claim was lost", item.week, _who(item))
-                return
-
-    async def _deliver(self, bot: Bot, item: delivery.Claimed, clock: Clock) -> int:
+    async def _deliver(self, bot: Bot, item: delivery.Claimed, held: HeldRow, clock: Clock) -> int:
         recipient = item.recipient
         language = pick_language(recipient.language, self.language)
         try:
             built = await asyncio.to_thread(self.build, item.week, recipient.scope, language)
         except OSError as exc:
-            log.warning(
-                "report %s for person %s not sent: the workbook could not be written: %s",
-                item.week,
-                _who(item),
-                exc,
-            )
-            await self._failed(item, f"{type(exc).__name__}: {exc}", clock.now(), None)
+            log.warning("%s not sent: the workbook could not be written: %s", held.what, exc)
+            await held.failed(f"{type(exc).__name__}: {exc}", clock.now())
             return 0
         except Exception:
-            log.exception("building report %s for person %s failed", item.week, _who(item))
-            await self._failed(item, "building the workbook failed; see the log", clock.now(), None)
+            log.exception("building %s failed", held.what)
+            await held.failed("building the workbook failed; see the log", clock.now())
             return 0
-        if not await asyncio.to_thread(self._write, delivery.mark_sending, item, clock.now()):
-            log.warning("report %s for person %s: claim lost before sending", item.week, _who(item))
+
+        async def upload() -> None:
+            chat = recipient.telegram_id
+            await self.send(bot, chat, item.week, built, language, recipient.scope)
+
+        if await held.send(upload, clock) is None:
             return 0
-        try:
-            await self.send(bot, recipient.telegram_id, item.week, built, language, recipient.scope)
-        except RetryAfter as exc:
-            wait = (
-                exc.retry_after
-                if isinstance(exc.retry_after, timedelta)
-                else timedelta(seconds=float(exc.retry_after))
-            )
-            await self._failed(item, f"Telegram asked to wait {wait}", clock.now(), wait)
+
+        def record(row: ReportDelivery) -> None:
+            row.workbook_hash, row.file_path = built.digest, str(built.path)
+
+        if not await held.sent(record, clock.now()):
             return 0
-        except (TelegramError, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if outcome_unknown(exc):
-                log.warning(
-                    "report %s for person %s: outcome unknown (%s)", item.week, _who(item), error
-                )
-                await asyncio.to_thread(
-                    self._write, delivery.mark_unknown, item, error, clock.now()
-                )
-            else:
-                log.warning("report %s for person %s not sent: %s", item.week, _who(item), error)
-                await self._failed(item, error, clock.now(), None)
-            return 0
-        recorded = await asyncio.to_thread(
-            self._write, delivery.mark_sent, item, built.path, built.digest, clock.now()
-        )
-        if not recorded:
-            log.error(
-                "report %s for person %s was sent after its claim passed to another process;"
-                " a second copy may follow",
-                item.week,
-                _who(item),
-            )
-            return 0
-        log.info("report %s sent to person %s (%s)", item.week, _who(item), recipient.scope.label)
+        log.info("%s sent (%s)", held.what, recipient.scope.label)
         return 1
-
-    def _write(self, step: Callable[..., R], *args: object) -> R:
-        """One ledger step (``delivery.renew``, ``mark_sending`` …) in its own transaction."""
-        with self.database.write() as session:
-            return step(session, *args)
-
-    async def _failed(
-        self, item: delivery.Claimed, error: str, now: datetime, wait: timedelta | None
-    ) -> None:
-        backoff = await asyncio.to_thread(self._write, delivery.mark_failed, item, error, now, wait)
-        if backoff is not None:
-            log.info(
-                "report %s for person %s will be retried in %s", item.week, _who(item), backoff
-            )
 
     async def send(
         self,
@@ -266,10 +219,6 @@ class ReportService:
             read_timeout=self.upload_read_seconds + transfer,
             write_timeout=UPLOAD_WRITE_SECONDS + transfer,
         )
-
-
-def _who(item: delivery.Claimed) -> int:
-    return item.recipient.person_id
 
 
 def _megabytes(size: int) -> str:

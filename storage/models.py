@@ -365,7 +365,26 @@ class DeliveryStatus(StrEnum):
     """The person no longer receives reports."""
 
 
-class ReportDelivery(Base):
+class LedgerRow:
+    """The columns of a row that goes out exactly once; ``storage.ledger`` moves it along."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        String(16), default=DeliveryStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    sending_at: Mapped[datetime | None]
+    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportDelivery(LedgerRow, Base):
     """The ledger that makes each (period, recipient) go out exactly once.
 
     A worker *claims* a row with a conditional update and a token of its own before building
@@ -377,25 +396,11 @@ class ReportDelivery(Base):
     __tablename__ = "report_delivery"
     __table_args__ = (UniqueConstraint("period", "recipient_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(32))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     scope: Mapped[str] = mapped_column(String(400))
-    status: Mapped[DeliveryStatus] = mapped_column(
-        String(16), default=DeliveryStatus.PENDING, index=True
-    )
     workbook_hash: Mapped[str | None] = mapped_column(String(64))
     file_path: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_by: Mapped[str | None] = mapped_column(String(80))
-    claimed_at: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(String(32))
-    sending_at: Mapped[datetime | None]
-    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     recipient: Mapped[Person] = relationship()
 

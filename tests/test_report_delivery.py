@@ -24,6 +24,7 @@ from exports import delivery
 from exports.build import check_workbook
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
+from storage import ledger
 from storage.db import Database
 from storage.models import ReportDelivery, Role
 from testkit.bot_harness import (
@@ -92,10 +93,15 @@ def documents(api: FakeBotApi) -> dict[int, list[bytes]]:
     return sent
 
 
-def ledger(database: Database) -> list[ReportDelivery]:
+def rows_of(database: Database) -> list[ReportDelivery]:
     with database.read() as session:
         rows = select(ReportDelivery).options(selectinload(ReportDelivery.recipient))
         return list(session.scalars(rows.order_by(ReportDelivery.id)))
+
+
+def held_by(item: delivery.Claimed) -> tuple[int, str]:
+    """The row and the token of a claim, as the ledger's steps take them."""
+    return item.delivery_id, item.token
 
 
 def store_codes_in(workbook: bytes) -> set[str]:
@@ -112,7 +118,7 @@ async def test_a_missed_run_is_delivered_once_when_the_bot_comes_back(
     sent = documents(api)
     assert sorted(sent) == [MANAGER, OTHER_MANAGER, HR, ADMIN]
     assert all(len(files) == 1 for files in sent.values())
-    rows = ledger(world.database)
+    rows = rows_of(world.database)
     assert {(r.period, r.status) for r in rows} == {(WEEK.label, "sent")}
     assert all(r.workbook_hash and r.file_path and Path(r.file_path).exists() for r in rows)
     caption = api.calls("sendDocument")[0].params["caption"]
@@ -155,8 +161,8 @@ async def test_nothing_is_sent_before_the_scheduled_time(
     reports = service(world, tmp_path)
     before = datetime(2026, 11, 23, 5, 59, tzinfo=UTC)  # Monday 08:59 Moscow
     await reports.run_once(bot, before)
-    assert {r.period for r in ledger(world.database)} == {"2026-W46"}, "the week before is due"
-    assert WEEK.label not in {r.period for r in ledger(world.database)}
+    assert {r.period for r in rows_of(world.database)} == {"2026-W46"}, "the week before is due"
+    assert WEEK.label not in {r.period for r in rows_of(world.database)}
 
 
 async def test_a_failed_send_is_retried_after_a_backoff(
@@ -165,12 +171,12 @@ async def test_a_failed_send_is_retried_after_a_backoff(
     reports = service(world, tmp_path)
     api.fail_next("sendDocument", times=1, status=500)
     assert await reports.run_once(bot, AFTER_DUE) == 3
-    [failed] = [r for r in ledger(world.database) if r.status == "failed"]
+    [failed] = [r for r in rows_of(world.database) if r.status == "failed"]
     assert failed.attempts == 1 and failed.last_error
     assert failed.next_attempt_at == AFTER_DUE + timedelta(seconds=30)
     assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=10)) == 0
     assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=31)) == 1
-    assert {r.status for r in ledger(world.database)} == {"sent"}
+    assert {r.status for r in rows_of(world.database)} == {"sent"}
     assert all(len(files) == 1 for files in documents(api).values())
 
 
@@ -179,7 +185,7 @@ async def test_telegrams_retry_after_is_honoured(
 ) -> None:
     api.fail_next("sendDocument", times=1, status=429, retry_after=7)
     await service(world, tmp_path).run_once(bot, AFTER_DUE)
-    [waiting] = [r for r in ledger(world.database) if r.status == "failed"]
+    [waiting] = [r for r in rows_of(world.database) if r.status == "failed"]
     assert waiting.next_attempt_at == AFTER_DUE + timedelta(seconds=7)
 
 
@@ -230,8 +236,8 @@ async def test_a_bot_started_after_the_scheduled_time_delivers_what_is_due_on_st
         await api.wait_for(lambda: len(api.calls("sendDocument")) >= 4, timeout=15)
     finally:
         await running.stop()
-    due = {r.period for r in ledger(world.database)}
-    assert len(due) == 1 and all(r.status == "sent" for r in ledger(world.database))
+    due = {r.period for r in rows_of(world.database)}
+    assert len(due) == 1 and all(r.status == "sent" for r in rows_of(world.database))
 
 
 async def test_a_manager_asks_for_a_given_week_with_report(
@@ -338,7 +344,7 @@ async def test_every_sent_workbook_opens_and_its_hash_is_in_the_ledger(
 ) -> None:
     await service(world, tmp_path).run_once(bot, AFTER_DUE)
     by_chat = documents(api)
-    for row in ledger(world.database):
+    for row in rows_of(world.database):
         [data] = by_chat[row.recipient.telegram_id]
         check_workbook(data)
         assert row.workbook_hash == hashlib.sha256(data).hexdigest()
@@ -351,7 +357,7 @@ async def test_a_slow_answer_to_an_upload_is_waited_for_not_sent_again(
     api.fail_next("sendDocument", status="timeout", applied=True, seconds=12, chat_id=MANAGER)
     assert await service(world, tmp_path).run_once(bot, AFTER_DUE) == 4
     assert [len(files) for files in received(api).values()] == [1, 1, 1, 1]
-    assert {(r.status, r.attempts) for r in ledger(world.database)} == {("sent", 1)}
+    assert {(r.status, r.attempts) for r in rows_of(world.database)} == {("sent", 1)}
 
 
 async def test_an_upload_without_an_answer_is_marked_unknown_and_retried_once(
@@ -363,15 +369,15 @@ async def test_an_upload_without_an_answer_is_marked_unknown_and_retried_once(
         "sendDocument", times=2, status="timeout", applied=True, seconds=3, chat_id=MANAGER
     )
     assert await reports.run_once(bot, AFTER_DUE) == 3
-    [row] = [r for r in ledger(world.database) if r.recipient.telegram_id == MANAGER]
+    [row] = [r for r in rows_of(world.database) if r.recipient.telegram_id == MANAGER]
     assert (row.status, row.attempts, row.unknown_outcomes) == ("unknown", 1, 1)
     assert row.last_error and row.last_error.startswith("outcome unknown")
     assert len(api.calls("sendDocument", chat_id=MANAGER)) == 1, "not repeated at once"
     assert await reports.run_once(bot, AFTER_DUE + timedelta(seconds=30)) == 0, "not yet"
-    later = AFTER_DUE + delivery.UNKNOWN_RETRY_AFTER
+    later = AFTER_DUE + ledger.UNKNOWN_RETRY_AFTER
     assert await reports.run_once(bot, later) == 0, "the one retry, unknown again"
     assert await reports.run_once(bot, later + timedelta(hours=2)) == 0, "left for an admin"
-    [row] = [r for r in ledger(world.database) if r.recipient.telegram_id == MANAGER]
+    [row] = [r for r in rows_of(world.database) if r.recipient.telegram_id == MANAGER]
     assert (row.status, row.attempts, row.unknown_outcomes) == ("unknown", 2, 2)
     assert len(api.calls("sendDocument", chat_id=MANAGER)) == 2
 
@@ -385,7 +391,7 @@ async def test_a_dead_process_holds_only_the_row_it_was_working_on(
     survivor = service(world, tmp_path, "survivor")
     assert await survivor.run_once(bot, AFTER_DUE + timedelta(seconds=1)) == 3
     assert held.recipient.telegram_id not in documents(api)
-    after_lease = AFTER_DUE + delivery.CLAIM_LEASE + timedelta(seconds=1)
+    after_lease = AFTER_DUE + ledger.CLAIM_LEASE + timedelta(seconds=1)
     assert await survivor.run_once(bot, after_lease) == 1
     assert [len(files) for files in documents(api).values()] == [1, 1, 1, 1]
 
@@ -397,16 +403,17 @@ def test_a_process_that_lost_its_claim_cannot_record_over_the_new_holder(
     first = old.claim_next(AFTER_DUE)
     assert first is not None
     with world.database.write() as session:
-        assert delivery.mark_sending(session, first, AFTER_DUE)
-    taken_over = AFTER_DUE + delivery.CLAIM_LEASE + timedelta(seconds=1)
+        assert ledger.mark_sending(session, ReportDelivery, *held_by(first), AFTER_DUE)
+    taken_over = AFTER_DUE + ledger.CLAIM_LEASE + timedelta(seconds=1)
     second = new.claim_next(taken_over)
     assert second is not None and second.delivery_id == first.delivery_id
     with world.database.write() as session:
-        assert not delivery.renew(session, first, taken_over)
-        assert not delivery.mark_sent(session, first, tmp_path / "x.xlsx", "0" * 64, taken_over)
-        assert delivery.mark_failed(session, first, "late failure", taken_over) is None
-        assert not delivery.mark_unknown(session, first, "late", taken_over)
-    [row] = [r for r in ledger(world.database) if r.id == first.delivery_id]
+        late = (session, ReportDelivery, *held_by(first))
+        assert not ledger.renew(*late, taken_over)
+        assert ledger.mark_sent(*late, taken_over) is None
+        assert ledger.mark_failed(*late, "late failure", taken_over) is None
+        assert not ledger.mark_unknown(*late, "late", taken_over)
+    [row] = [r for r in rows_of(world.database) if r.id == first.delivery_id]
     assert (row.status, row.claimed_by, row.unknown_outcomes) == ("claimed", "new", 1)
     assert row.last_error and "old" in row.last_error, "the abandoned upload is on record"
 
@@ -414,12 +421,12 @@ def test_a_process_that_lost_its_claim_cannot_record_over_the_new_holder(
 def test_a_renewed_claim_is_not_taken_over(world: World, tmp_path: Path) -> None:
     holder = service(world, tmp_path, "holder").claim_next(AFTER_DUE)
     assert holder is not None
-    renewed_at = AFTER_DUE + delivery.CLAIM_LEASE * 3 / 4
+    renewed_at = AFTER_DUE + ledger.CLAIM_LEASE * 3 / 4
     with world.database.write() as session:
-        assert delivery.renew(session, holder, renewed_at)
+        assert ledger.renew(session, ReportDelivery, *held_by(holder), renewed_at)
     other = service(world, tmp_path, "other")
     seen = set()
-    while (item := other.claim_next(AFTER_DUE + delivery.CLAIM_LEASE * 3 / 2)) is not None:
+    while (item := other.claim_next(AFTER_DUE + ledger.CLAIM_LEASE * 3 / 2)) is not None:
         seen.add(item.delivery_id)
     assert holder.delivery_id not in seen and len(seen) == 3
 
@@ -430,8 +437,10 @@ def test_msbot_deliveries_lists_a_weeks_ledger_and_counts_unknown_outcomes(
     item = service(world, tmp_path).claim_next(AFTER_DUE)
     assert item is not None
     with world.database.write() as session:
-        assert delivery.mark_sending(session, item, AFTER_DUE)
-        assert delivery.mark_unknown(session, item, "ReadTimeout", AFTER_DUE)
+        assert ledger.mark_sending(session, ReportDelivery, *held_by(item), AFTER_DUE)
+        assert ledger.mark_unknown(
+            session, ReportDelivery, *held_by(item), "ReadTimeout", AFTER_DUE
+        )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MSBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MSBOT_DATABASE_URL", database_url)
