@@ -7,9 +7,7 @@ Handlers stay thin: they read who sent what, run the application's call in a wor
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -17,15 +15,13 @@ from sqlalchemy.exc import OperationalError
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -38,7 +34,9 @@ from telegram.ext import (
 )
 
 from bot.botapi import make_bot
+from bot.cards import CardService
 from bot.i18n import LANGUAGES, Translator
+from bot.markup import fit, inline
 from bot.reports import ReportService
 from bot.service import Service
 from bot.service.account import ROLE_COMMANDS
@@ -70,8 +68,10 @@ def build_application(
         .post_init(_default_commands)
         .build()
     )
-    front = TelegramFront(service, reports)
+    cards = CardService(service)
+    front = TelegramFront(service, reports, cards)
     reports.install(application)
+    cards.install(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         front.send_reminders, interval=REMINDER_SECONDS, first=5, name="assignment reminders"
@@ -129,9 +129,10 @@ def _identity(update: Update) -> TelegramIdentity:
 
 
 class TelegramFront:
-    def __init__(self, service: Service, reports: ReportService) -> None:
+    def __init__(self, service: Service, reports: ReportService, cards: CardService) -> None:
         self.service = service
         self.reports = reports
+        self.cards = cards
 
     async def _run(self, call: Callable[..., R], *args: object) -> R:
         return await asyncio.to_thread(call, *args)
@@ -302,7 +303,7 @@ class TelegramFront:
                 chat_id,
                 _ignore_unchanged(
                     query.edit_message_text(
-                        *_fit(outcome.edit.text), reply_markup=_inline(outcome.edit)
+                        *fit(outcome.edit.text), reply_markup=inline(outcome.edit)
                     )
                 ),
             )
@@ -342,16 +343,18 @@ class TelegramFront:
         """Every message of the outcome on its own: one that fails is logged, the rest go."""
         chat = update.effective_chat
         assert chat is not None
+        if outcome.cards_due:
+            self.cards.kick(context.application)
         for reply in outcome.send:
             markup = (
-                self._menu(outcome.language) if reply.menu and not reply.buttons else _inline(reply)
+                self._menu(outcome.language) if reply.menu and not reply.buttons else inline(reply)
             )
             if reply.visit is not None:
                 await self._retire(context, chat.id, reply.replaces)
             sent = await _each(
                 "sending a reply",
                 chat.id,
-                context.bot.send_message(chat.id, *_fit(reply.text), reply_markup=markup),
+                context.bot.send_message(chat.id, *fit(reply.text), reply_markup=markup),
             )
             if reply.visit is not None and isinstance(sent, Message):
                 await self._run(self.service.shown, reply.visit, sent.message_id)
@@ -365,9 +368,9 @@ class TelegramFront:
                 await _each("sending a recording", chat.id, sending)
         for chat_id, text in outcome.notify:
             await _each(
-                "alerting about a critical failure",
+                "telling another person",
                 chat_id,
-                context.bot.send_message(chat_id, *_fit(text)),
+                context.bot.send_message(chat_id, *fit(text)),
             )
         if outcome.role is not None:
             await _each(
@@ -437,36 +440,6 @@ class TelegramFront:
                 log.exception("could not tell chat %s about the failure", update.effective_chat.id)
 
 
-def _inline(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(text, callback_data=data) for text, data in row]
-            for row in reply.buttons
-        ]
-    )
-
-
-def _fit(text: str) -> tuple[str, ParseMode | None]:
-    """The message and how Telegram should read it. Telegram counts a message's length after
-    its tags are read, in UTF-16 code units; one over the limit goes as plain text cut to it
-    (a cut through the HTML could break a tag, and Telegram would refuse the whole message)."""
-    plain = html.unescape(_TAG.sub("", text))
-    if _utf16(plain) <= MessageLimit.MAX_TEXT_LENGTH:
-        return text, ParseMode.HTML
-    kept, used = [], 0
-    for char in plain:
-        used += _utf16(char)
-        if used > MessageLimit.MAX_TEXT_LENGTH - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…", None
-
-
-_TAG = re.compile(r"<[^>]*>")
-
-
 MAX_DURATION = 24 * 3600
 """Seconds: a recording's length past a day is no length a shopper's recording has."""
 
@@ -478,10 +451,6 @@ def _seconds(duration: object) -> int | None:
     if isinstance(duration, bool) or not isinstance(duration, int | float):
         return None
     return int(duration) if 0 <= duration <= MAX_DURATION else None
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 async def _each(what: str, chat_id: int | None, call: Awaitable[object]) -> object:

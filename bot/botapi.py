@@ -6,9 +6,10 @@ or tests/test_faults.py):
 - **A call that failed for a passing reason is retried** (a 5xx answer, a network error, a
   timeout) with a doubling pause; Telegram's 429 is the rate limiter's job. A message that
   timed out may then arrive twice, which is better than a shopper's screen never arriving.
-- **An upload is never repeated once its request was written.** A read timeout on
-  ``sendDocument`` does not mean Telegram did not get the file, and a bot cannot ask whether
-  a message arrived; the call ends in ``OutcomeUnknown`` and the report ledger decides.
+- **An upload is never repeated once its request was written**, nor is any call made
+  ``sent_once()`` (a ledger's message: a visit card). A read timeout on ``sendDocument``
+  does not mean Telegram did not get the file, and a bot cannot ask whether a message
+  arrived; the call ends in ``OutcomeUnknown`` and the ledger decides.
 - **Polling survives Telegram's surprises.** An update the library cannot parse is logged
   once and skipped (otherwise the offset never moves past it and the bot serves nobody);
   after an outage the next poll comes at most ``MAX_POLL_PAUSE`` later, where the library's
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
@@ -38,6 +41,21 @@ MAX_POLL_PAUSE = 5.0
 """The longest pause between polls while Telegram is unreachable or failing."""
 WRITTEN = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 """httpx failures that come after the whole request went out: Telegram may have acted."""
+
+
+_ONCE: ContextVar[bool] = ContextVar("sent_once", default=False)
+
+
+@contextmanager
+def sent_once() -> Iterator[None]:
+    """Bot API calls made inside are treated like uploads: never repeated here once their
+    request was written, and an error answer is not retried either; the ledger that made
+    them decides what happens next."""
+    token = _ONCE.set(True)
+    try:
+        yield
+    finally:
+        _ONCE.reset(token)
 
 
 class OutcomeUnknown(TimedOut):
@@ -80,7 +98,7 @@ class RetryingRequest(HTTPXRequest):
         connect_timeout: ODVInput[float] = DEFAULT_NONE,
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        upload = request_data is not None and request_data.contains_files
+        upload = _ONCE.get() or (request_data is not None and request_data.contains_files)
         pause = self.first_pause
         for attempt in range(1, self.attempts + 1):
             try:

@@ -41,6 +41,8 @@ class Route(StrEnum):
     """An admin's review of flagged visits."""
     FOLLOWUP = "followup"
     """A manager's corrective action for a failed standard."""
+    CARD = "card"
+    """A store manager's card of a visit: seen, disputed, its evidence."""
 
 
 class Op(StrEnum):
@@ -77,6 +79,7 @@ class Op(StrEnum):
     DECIDE = "rv"
     CORRECT = "rc"
     FOLLOW_UP = "fu"
+    CARD = "mc"
 
 
 @dataclass(frozen=True)
@@ -122,9 +125,10 @@ OPS: dict[Op, Spec] = {
     },
     Op.SWITCH_ROLE: Spec(Route.ACCOUNT, (int, int)),  # invitation, 1: switch, 0: keep
     Op.LANGUAGE: Spec(Route.ACCOUNT, (str,)),  # ru|en
-    Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|n|p|c|s|l (see review), visit
+    Op.DECIDE: Spec(Route.REVIEW, (str, int)),  # a|r|v|u|n|p|c|s|l (see review), visit
     Op.CORRECT: Spec(Route.REVIEW, (int, int, int)),  # visit, item, type's code (-1: ask)
     Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
+    Op.CARD: Spec(Route.CARD, (str, int)),  # s|d|l (see cards), card
 }
 """Every button the bot makes: what it carries and who answers it."""
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from telegram.error import RetryAfter, TelegramError
 
-from bot.botapi import outcome_unknown
+from bot.botapi import outcome_unknown, sent_once
 from storage import ledger
 from storage.db import Database
 from storage.models import LedgerRow
@@ -70,7 +70,8 @@ class HeldRow:
             log.warning("%s: the claim was lost before sending", self.what)
             return None
         try:
-            return (await call(),)
+            with sent_once():
+                return (await call(),)
         except RetryAfter as exc:
             wait = (
                 exc.retry_after

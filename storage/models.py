@@ -120,6 +120,8 @@ class PendingKind(StrEnum):
 
     REVIEW_REASON = "review_reason"
     """An admin's reason for returning or voiding a visit."""
+    DISPUTE_REASON = "dispute_reason"
+    """A store manager's reason for disputing a visit."""
     CORRECTION_REASON = "correction_reason"
     """An admin's reason for correcting an answer of a visit under review."""
     ACTION = "action"
@@ -280,8 +282,6 @@ class Visit(Base):
     asks_employee: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """Whether the shopper names or describes the employee (off when the deployment collects
     no employee data)."""
-    alerted_at: Mapped[datetime | None]
-    """When the store's managers were alerted to a failed critical standard (once a visit)."""
     screen_message_id: Mapped[int | None] = mapped_column(BigInteger)
     """The chat message that shows the draft's live question; older copies lose their buttons."""
 
@@ -403,6 +403,39 @@ class ReportDelivery(LedgerRow, Base):
     file_path: Mapped[str | None] = mapped_column(Text)
 
     recipient: Mapped[Person] = relationship()
+
+
+class DisputeOutcome(StrEnum):
+    """What an admin decided about a manager's dispute of a visit."""
+
+    UPHELD = "upheld"
+    """The visit stands as it is (or as corrected)."""
+    VOIDED = "voided"
+    """The visit no longer counts."""
+
+
+class VisitCard(LedgerRow, Base):
+    """A visit's card to one of its store's managers, once the visit counts: sent once per
+    (visit, manager) through the ledger, then the manager's ✔ Seen or ⚑ Dispute on it."""
+
+    __tablename__ = "visit_card"
+    __table_args__ = (UniqueConstraint("visit_id", "manager_id"),)
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The chat message that shows the card, so that Seen can update it."""
+    seen_at: Mapped[datetime | None]
+    disputed_at: Mapped[datetime | None]
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    dispute_outcome: Mapped[DisputeOutcome | None] = mapped_column(String(16))
+    """None while the dispute waits for an admin (or when there is none)."""
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    visit: Mapped[Visit] = relationship()
+    manager: Mapped[Person] = relationship(foreign_keys=[manager_id])
 
 
 class AuditEvent(Base):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Photo, ReviewStatus, Visit, VisitFlag, VisitStatus
+from storage.cards import open_dispute
+from storage.models import Photo, ReviewStatus, Visit, VisitCard, VisitFlag, VisitStatus
 
 
 def counted() -> ColumnElement[bool]:
@@ -59,14 +60,16 @@ def flags_of(session: Session, visit_id: int) -> list[VisitFlag]:
 
 
 def pending_reviews(session: Session) -> list[Visit]:
-    """Flagged visits waiting for an admin, the longest waiting first."""
+    """Visits waiting for an admin, flagged or disputed by a store manager, the longest
+    waiting first."""
+    disputed = exists().where(VisitCard.visit_id == Visit.id, open_dispute())
     return list(
         session.scalars(
             select(Visit)
             .where(
                 Visit.status == VisitStatus.SUBMITTED,
-                Visit.review_status == ReviewStatus.PENDING,
+                or_(Visit.review_status == ReviewStatus.PENDING, disputed),
             )
-            .order_by(Visit.submitted_at)
+            .order_by(Visit.submitted_at, Visit.id)
         )
     )

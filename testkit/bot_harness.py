@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, TypeHandler
 
 from bot import bootstrap
+from bot.cards import CardService
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as ScoringAnswer
 from storage import checklist_versions, demo, visits
@@ -130,6 +131,8 @@ class RunningBot:
         deployment = self.deployment()
         self.reports = bootstrap.report_service(deployment)
         self.service = bootstrap.service(deployment)
+        self.cards = CardService(self.service)
+        """A card worker beside the bot's own, on the same database: like a second process."""
         self.application = bootstrap.application(deployment)
         self._track_handling(self.application)
         await self.application.initialize()

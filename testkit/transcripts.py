@@ -1,5 +1,6 @@
 """Transcripts of whole visits, as a shopper sees them, for every shipped checklist in Russian
-and English: ``python -m testkit.transcripts`` writes them to ``docs/transcripts/``.
+and English, and the visit's card as the store's manager then receives it:
+``python -m testkit.transcripts`` writes them to ``docs/transcripts/``.
 
 A scripted shopper goes through a visit with the real bot over HTTP against the fake Bot API
 (registration, the store, checklist and employee pickers, every question — a comment, the
@@ -27,13 +28,14 @@ from checklists.schema import Checklist, Item
 from storage import migrate
 from storage.db import Database
 from storage.models import Role, Visit, VisitStatus
-from testkit.bot_harness import ZONE, RunningBot, invite, make_world
+from testkit.bot_harness import ZONE, RunningBot, add_person, invite, make_world
 from testkit.fakebotapi import FakeBotApi, FakeUser, Reaction, RecordedRequest
 from visits.clock import Clock
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "transcripts"
 LANGUAGES = ("ru", "en")
 START = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Moscow
+MANAGER = 601
 STEP = timedelta(seconds=10)
 """How far the scripted clock moves before each action of the shopper."""
 STOPWATCH = timedelta(seconds=12)
@@ -69,9 +71,12 @@ class Recorder:
     steps: int = 0
 
     def record(self, action: str, reaction: Reaction) -> None:
+        self.record_calls(action, reaction.calls)
+
+    def record_calls(self, action: str, calls: list[RecordedRequest]) -> None:
         self.steps += 1
         self.lines += ["", f"### {self.steps}. {action}", ""]
-        shown = [self._shown(call) for call in reaction.calls if call.ok]
+        shown = [self._shown(call) for call in calls if call.ok]
         shown = [block for block in shown if block]
         self.lines += shown or ["*(no answer)*"]
 
@@ -120,6 +125,7 @@ async def record(checklist_id: str, language: str) -> str:
     checklist = next(c.checklist for c in load_all([SHIPPED_DIR]) if c.checklist.id == checklist_id)
     clock = ScriptedClock()
     code = invite(database, Role.EVALUATOR, ["S1"])
+    add_person(database, MANAGER, Role.MANAGER, ["S1"], language)
     try:
         async with FakeBotApi() as api:
             clocked = Clock(ZONE, clock.read)
@@ -129,6 +135,7 @@ async def record(checklist_id: str, language: str) -> str:
                 name = "Мария" if language == "ru" else "Mary"
                 shopper = Shopper(api.user(501, name, language_code=language), clock, language)
                 await shopper.visit(database, checklist, code)
+                manager = await manager_reads_the_card(api, clock)
             finally:
                 await bot.stop()
     finally:
@@ -139,7 +146,20 @@ async def record(checklist_id: str, language: str) -> str:
         "A whole visit as the shopper sees it. Written by `python -m testkit.transcripts`;",
         "do not edit by hand.",
     ]
-    return "\n".join([*header, *shopper.recorder.lines]) + "\n"
+    heading = ["", "## The store's manager", "", "The visit counts: its card reaches the manager."]
+    return "\n".join([*header, *shopper.recorder.lines, *heading, *manager.lines]) + "\n"
+
+
+async def manager_reads_the_card(api: FakeBotApi, clock: ScriptedClock) -> Recorder:
+    """The manager's card of the visit just submitted, and its ✔ Seen pressed."""
+    user = api.user(MANAGER)
+    manager = Recorder(user)
+    [card] = await api.wait_for(lambda: api.calls("sendMessage", chat_id=MANAGER) or None)
+    manager.record_calls("receives the visit's card", [card])
+    clock.now += STEP
+    seen = next(label for row in user.last_message().buttons for label, _ in row)
+    manager.record(f"presses “{seen}”", await user.press(seen))
+    return manager
 
 
 class Shopper:

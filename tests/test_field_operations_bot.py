@@ -172,7 +172,7 @@ async def test_an_admin_accepts_a_visit_shared_far_from_the_store(
     await admin.send_command("/review")
     assert "far from the store" in admin.last_text()
     await admin.press("✅ Accept")
-    assert "No flagged visits are waiting" in admin.last_text()
+    assert "No flagged or disputed visits are waiting" in admin.last_text()
     assert only_visit(world.database).review_status == "accepted"
     week = Week.containing(datetime.now(ZONE).date())
     with world.database.read() as session:

@@ -41,7 +41,16 @@ from exports.weeks import Week
 from storage.checklist_versions import definition
 from storage.db import Database
 from storage.drafts import Records
-from storage.models import Answer, Person, Photo, ReviewStatus, Role, Visit, VisitStatus
+from storage.models import (
+    Answer,
+    Person,
+    Photo,
+    ReviewStatus,
+    Role,
+    Visit,
+    VisitCard,
+    VisitStatus,
+)
 from storage.people import TelegramIdentity, person_by_telegram_id
 from storage.visits import answer_value, answers_of
 from testkit.bot_harness import (
@@ -607,14 +616,7 @@ def check_outcome(
         week.recent(8)  # a workbook's trend must be computable for the week
     if outcome.deliver_now:
         assert person is not None and person.role == Role.ADMIN
-    if outcome.notify:
-        [submitted] = [
-            vid
-            for vid, (_, state) in after.visits.items()
-            if vid not in before.visits or before.visits[vid][1] != state
-            if status_of(state) == VisitStatus.SUBMITTED
-        ]
-        check_alerts(outcome.notify, database, submitted)
+    check_cards(database)
 
 
 def status_of(state: object) -> object:
@@ -622,20 +624,16 @@ def status_of(state: object) -> object:
     return state[0][0]
 
 
-def check_alerts(notify: list[tuple[int, str]], database: Database, visit_id: int) -> None:
-    """Critical-failure alerts go to the store's managers and name the shopper by pseudonym."""
+def check_cards(database: Database) -> None:
+    """Visit cards go only to managers of the visit's store, and only for visits that
+    counted (unflagged, or accepted; voided since, perhaps)."""
     with database.read() as session:
-        visit = session.get(Visit, visit_id)
-        assert visit is not None and visit.critical_failed
-        managers = {
-            p.telegram_id
-            for p in session.scalars(select(Person).where(Person.role == Role.MANAGER)).all()
-            if p.active and visit.store_id in {s.id for s in p.stores}
-        }
-        for chat_id, text in notify:
-            assert chat_id in managers
-            assert visit.evaluator.pseudonym in text
-            assert str(visit.evaluator.name) not in text
+        for card in session.scalars(select(VisitCard)):
+            visit, manager = card.visit, card.manager
+            assert manager.role == Role.MANAGER
+            assert visit.store_id in {s.id for s in manager.stores}
+            assert visit.status in (VisitStatus.SUBMITTED, VisitStatus.VOIDED)
+            assert visit.review_status in (None, ReviewStatus.ACCEPTED)
 
 
 FINISH_A_VISIT: list[Action] = [
@@ -650,7 +648,7 @@ DESCRIBE_AND_FINISH: list[Action] = [
     ("forge", 2, "em", None, [2, 1, 0]),  # store 2, the first checklist, not in the list
     ("forge", 2, "back", 0, [-1]),  # the review's Back while the employee is not described
     ("text", 2, MARKER),
-    *[("press", 2, "progress", 1)] * 25,  # "no" to everything: a critical failure, alerts
+    *[("press", 2, "progress", 1)] * 25,  # "no" to everything: a critical failure, cards
     ("press", 0, "foreign", 3),
     ("command", 4, "report", None),
 ]

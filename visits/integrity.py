@@ -19,16 +19,18 @@ from sqlalchemy.orm import Session
 from checklists import scoring
 from checklists.item_types import AnswerValue
 from checklists.schema import Channel, Checklist
-from storage import reviews
+from storage import cards, reviews
 from storage.checklist_versions import definition
 from storage.models import (
     Answer,
     AuditEvent,
     Decision,
+    DisputeOutcome,
     FlagKind,
     ReviewDecision,
     ReviewStatus,
     Visit,
+    VisitCard,
     VisitFlag,
     VisitStatus,
 )
@@ -165,15 +167,11 @@ def correct(
     admin_id: int,
     now: datetime,
 ) -> tuple[Visit, scoring.Answer | None]:
-    """An admin's correction of one answer of a visit waiting for review, with the reason:
+    """An admin's correction of one answer of a visit under review, with the reason:
     kept with who and when (an audit event), and the visit scored again. Returns the visit
     and the answer as it was."""
     visit = session.get(Visit, visit_id, with_for_update=True)
-    if (
-        visit is None
-        or visit.status != VisitStatus.SUBMITTED
-        or visit.review_status != ReviewStatus.PENDING
-    ):
+    if visit is None or not under_review(session, visit):
         raise ReviewError("not_pending")
     if not reason.strip():
         raise ReviewError("reason_required")
@@ -202,6 +200,47 @@ def correct(
     return visit, before
 
 
+def under_review(session: Session, visit: Visit) -> bool:
+    """Whether the visit waits for an admin: flagged, or disputed by a store manager."""
+    if visit.status != VisitStatus.SUBMITTED:
+        return False
+    return visit.review_status == ReviewStatus.PENDING or bool(cards.disputes_of(session, visit.id))
+
+
+def settle_dispute(
+    session: Session,
+    visit_id: int,
+    outcome: DisputeOutcome,
+    reason: str,
+    admin_id: int,
+    now: datetime,
+) -> tuple[Visit, list[VisitCard]]:
+    """An admin's answer to the managers' disputes of a counted visit: it stands (as it is,
+    or as corrected), or it is voided (with a reason) and no longer counts. Returns the
+    visit and the disputes decided."""
+    visit = session.get(Visit, visit_id, with_for_update=True)  # two admins: one decides
+    if visit is None or visit.status != VisitStatus.SUBMITTED:
+        raise ReviewError("not_pending")
+    if outcome == DisputeOutcome.VOIDED and not reason.strip():
+        raise ReviewError("reason_required")
+    decided = cards.settle(session, visit, outcome, reason, admin_id, now)
+    if not decided:
+        raise ReviewError("not_pending")
+    if outcome == DisputeOutcome.VOIDED:
+        visit.status, visit.voided_at, visit.void_reason = VisitStatus.VOIDED, now, reason.strip()
+        session.add(
+            ReviewDecision(
+                visit_id=visit_id,
+                decision=Decision.VOID,
+                reason=reason.strip(),
+                decided_by_id=admin_id,
+                decided_at=now,
+            )
+        )
+    session.flush()
+    return visit, decided
+
+
 def decide(
     session: Session,
     visit_id: int,
@@ -224,6 +263,7 @@ def decide(
         raise ReviewError("reason_required")
     if decision == Decision.ACCEPTED:
         visit.review_status = ReviewStatus.ACCEPTED
+        cards.due(session, visit)
     elif decision == Decision.REJECTED:
         # It reopens as the shopper's draft once they have no other draft (drafts.settle).
         visit.review_status = ReviewStatus.REJECTED

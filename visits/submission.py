@@ -1,4 +1,5 @@
-"""Submitting a visit with everything that follows it: integrity flags and assignments."""
+"""Submitting a visit with everything that follows it: integrity flags, assignments, and the
+store managers' cards when the visit counts at once."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from storage import visits
+from storage import cards, visits
 from storage.models import Assignment, Visit
 from visits import assignments, integrity
 from visits.clock import Clock
@@ -21,7 +22,8 @@ class Submission:
 def submit_visit(
     session: Session, visit_id: int, rules: integrity.IntegrityRules, clock: Clock
 ) -> Submission | None:
-    """Submit a draft once (None if it already was), flag it, and close its assignment."""
+    """Submit a draft once (None if it already was), flag it, close its assignment, and
+    make its cards due if no flag holds it back."""
     now = clock.now()
     if not visits.submit(session, visit_id, now=now):
         return None
@@ -32,4 +34,5 @@ def submit_visit(
     done = assignments.complete(
         session, visit, visit.checklist_version.checklist_id, clock.today(), now
     )
+    cards.due(session, visit)
     return Submission(flags, done)

@@ -11,7 +11,8 @@ action), a menu button of the reply keyboard, or a visit's answer.
 | ``account`` | ``/start`` with an invitation, ``/help`` |
 | ``pickers`` | chooses the store, checklist and employee of a visit |
 | ``visiting`` | answers, comments, photos, check-in, submits; alerts follow |
-| ``review`` | an admin accepts, returns or voids a flagged visit |
+| ``review`` | an admin accepts, returns or voids a flagged or disputed visit |
+| ``cards`` | a store manager's card of a visit: seen, disputed |
 | ``reports`` | ``/report``, ``/resend`` |
 | ``followups`` | a manager's corrective actions |
 | ``assignments`` | ``/overdue``, the shoppers' reminders |
@@ -28,8 +29,9 @@ from bot.service import drafts
 from bot.service.account import Account
 from bot.service.assignments import Assignments
 from bot.service.base import Request, Setting, request
+from bot.service.cards import Cards
 from bot.service.followups import FollowUps
-from bot.service.outcome import Outcome
+from bot.service.outcome import Outcome, Reply
 from bot.service.pickers import Pickers
 from bot.service.report_requests import ReportRequests
 from bot.service.review import Review
@@ -50,12 +52,14 @@ class Service:
         self.review = Review(setting)
         self.reports = ReportRequests(setting)
         self.followups = FollowUps(setting)
+        self.cards = Cards(setting)
         self.assignments = Assignments(setting)
         self._menu = {Translator(lang)(key): key for lang in LANGUAGES for key in MENU_ACTIONS}
         self._typed_replies: dict[PendingKind, Callable[[Request, PendingInput, str], Outcome]]
         self._typed_replies = {
             PendingKind.REVIEW_REASON: self.review.reason,
             PendingKind.CORRECTION_REASON: self.review.correction_reason,
+            PendingKind.DISPUTE_REASON: self.cards.dispute_reason,
             PendingKind.ACTION: self.followups.action,
             PendingKind.ACTION_DUE: self.followups.due,
         }
@@ -202,6 +206,8 @@ class Service:
                     return self.review.press(r, pressed)
                 case Route.FOLLOWUP:
                     return self.followups.press(r, pressed)
+                case Route.CARD:
+                    return self.cards.press(r, pressed)
             return self.visiting.press(r, data, pressed)
 
     def shown(self, visit_id: int, message_id: int) -> None:
@@ -209,6 +215,11 @@ class Service:
         live copy."""
         with self.setting.database.write() as session:
             drafts.shown(session, visit_id, message_id)
+
+    def card(self, card_id: int) -> Reply:
+        """A visit's card as its manager is to receive it."""
+        with self.setting.database.read() as session:
+            return self.cards.for_manager(session, card_id)
 
     def reminders(self) -> list[tuple[int, str]]:
         """Reminders to shoppers whose assignment closes tomorrow, each sent once."""

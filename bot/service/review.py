@@ -1,45 +1,49 @@
-"""An admin's review of flagged visits: the card, and accepting, returning or voiding."""
+"""An admin's review of flagged visits and of visits a store manager disputed: the card, and
+accepting, returning or voiding a flagged visit; upholding or voiding a disputed one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 
 from babel.numbers import format_decimal
 
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import Translator
-from bot.service.alerts import critical_alerts
 from bot.service.base import Request, Setting, await_text, forget_text, translator_for
+from bot.service.cards import Cards
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import answer_lines, percent, short, show_answer
 from checklists import scoring
 from checklists.answers import check_value
 from checklists.item_types import AnswerRejected, Asking
 from checklists.schema import Checklist, Item
-from storage import reviews
+from storage import cards, reviews
 from storage.checklist_versions import definition
 from storage.drafts import Records
 from storage.models import (
     AttachmentKind,
     Decision,
+    DisputeOutcome,
     PendingInput,
     PendingKind,
     ReviewStatus,
     Role,
     Visit,
     VisitFlag,
-    VisitStatus,
 )
 from storage.visits import answer_value
 from visits import drafts, integrity
 
 DECISIONS = {"a": Decision.ACCEPTED, "r": Decision.REJECTED, "v": Decision.VOID}
-"""The word a review button carries for each decision."""
+"""The word a review button carries for each decision (a disputed visit is voided by "v")."""
+UPHOLD = "u"
+"""The word of the button that keeps a disputed visit as it is."""
 NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE = "n", "p", "c", "s", "l"
 """The words of the buttons that move through the queue (next, previous, back to the card)
 and show the visit's answers or send its photos and recordings."""
-LOOKS = (NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE)
+LOOKS = (NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE, UPHOLD)
 REASONS = (PendingKind.REVIEW_REASON, PendingKind.CORRECTION_REASON)
 """What an admin's typed message may be waiting to answer in review."""
 
@@ -70,6 +74,8 @@ class Review:
         if word in (NEXT, PREVIOUS, CARD):
             step = {NEXT: 1, PREVIOUS: -1, CARD: 0}[word]
             return r.out(edit=self._card(r, visit_id, step))
+        if word == UPHOLD:
+            return self._uphold(r, visit_id)
         if word in (ANSWERS, EVIDENCE):
             visit = _under_review(r, visit_id)
             if visit is None:
@@ -80,13 +86,41 @@ class Review:
             if visit is not None and self._missing(r, visit):
                 return r.out(toast=r.t("ops.incomplete"), alert=True)
             return self.decide(r, visit_id, Decision.ACCEPTED, "")
-        visit = r.session.get(Visit, visit_id)
-        if visit is None or visit.review_status != ReviewStatus.PENDING:
+        visit = _under_review(r, visit_id)
+        disputed = visit is not None and visit.review_status != ReviewStatus.PENDING
+        if visit is None or (disputed and DECISIONS[word] != Decision.VOID):
             return r.out(toast=r.t("ops.not_pending"), alert=True)
         await_text(
             r, PendingKind.REVIEW_REASON, {"visit_id": visit_id, "decision": DECISIONS[word]}
         )
-        return r.out(edit=Reply(r.t("ops.type_reason", visit=visit_id)))
+        key = "ops.type_void_reason" if disputed else "ops.type_reason"
+        return r.out(edit=Reply(r.t(key, visit=visit_id)))
+
+    def _uphold(self, r: Request, visit_id: int) -> Outcome:
+        """A disputed visit stands as it is (or as corrected); the managers are told."""
+        visit = _under_review(r, visit_id)
+        if visit is not None and self._missing(r, visit):
+            return r.out(toast=r.t("ops.incomplete"), alert=True)
+        return self._settle(r, visit_id, DisputeOutcome.UPHELD, "")
+
+    def _settle(self, r: Request, visit_id: int, outcome: DisputeOutcome, reason: str) -> Outcome:
+        assert r.person is not None
+        now = self.setting.clock.now()
+        try:
+            visit, decided = integrity.settle_dispute(
+                r.session, visit_id, outcome, reason, r.person.id, now
+            )
+        except integrity.ReviewError as error:
+            return r.out(toast=r.t(f"ops.{error.reason}"), alert=True)
+        done = r.out(
+            toast=r.t(f"ops.dispute_{outcome}", visit=visit_id),
+            edit=self._card(r, visit_id, 1),
+        )
+        cards = Cards(self.setting)
+        done.notify = [told for card in decided if (told := cards.decided(card)) is not None]
+        if outcome == DisputeOutcome.VOIDED:
+            done.notify += self._to_shopper(visit, Decision.VOID, reason, now)
+        return done
 
     def _answers(self, r: Request, visit: Visit) -> Outcome:
         """Every answer of the visit under review by its standard's name, with the
@@ -206,6 +240,10 @@ class Review:
 
     def decide(self, r: Request, visit_id: int, decision: Decision, reason: str) -> Outcome:
         assert r.person is not None
+        visit = r.session.get(Visit, visit_id)
+        disputed = visit is not None and visit.review_status != ReviewStatus.PENDING
+        if disputed and decision == Decision.VOID:  # not flagged: voided after a dispute
+            return self._settle(r, visit_id, DisputeOutcome.VOIDED, reason)
         setting = self.setting
         now = setting.clock.now()
         try:
@@ -217,26 +255,32 @@ class Review:
         outcome = r.out(
             toast=r.t(f"ops.decided_{decision}", visit=visit_id),
             edit=self._card(r, visit_id, 1),
+            cards_due=decision == Decision.ACCEPTED,
         )
-        shopper = visit.evaluator
-        if decision != Decision.ACCEPTED and shopper.telegram_id is not None and shopper.active:
-            st = translator_for(setting, shopper)
-            deadline = (visit.resubmit_until or now).astimezone(setting.clock.zone)
-            key = (
-                "ops.returned_to_shopper"
-                if decision == Decision.REJECTED
-                else "ops.voided_to_shopper"
-            )
-            text = st(
-                key,
-                visit=visit_id,
-                store=escape(visit.store.name),
-                reason=escape(reason.strip()),
-                until=f"{deadline:%d.%m.%Y %H:%M}",
-            )
-            outcome.notify.append((shopper.telegram_id, text))
-        outcome.notify += critical_alerts(r.session, visit, setting)
+        if decision != Decision.ACCEPTED:
+            outcome.notify += self._to_shopper(visit, decision, reason, now)
         return outcome
+
+    def _to_shopper(
+        self, visit: Visit, decision: Decision, reason: str, now: datetime
+    ) -> list[tuple[int, str]]:
+        """The shopper told that their visit was returned (until when) or voided, and why."""
+        shopper, setting = visit.evaluator, self.setting
+        if shopper.telegram_id is None or not shopper.active:
+            return []
+        st = translator_for(setting, shopper)
+        deadline = (visit.resubmit_until or now).astimezone(setting.clock.zone)
+        key = (
+            "ops.returned_to_shopper" if decision == Decision.REJECTED else "ops.voided_to_shopper"
+        )
+        text = st(
+            key,
+            visit=visit.id,
+            store=escape(visit.store.name),
+            reason=escape(reason.strip()),
+            until=f"{deadline:%d.%m.%Y %H:%M}",
+        )
+        return [(shopper.telegram_id, text)]
 
     def _card(self, r: Request, visit_id: int, step: int) -> Reply:
         """The card of a visit waiting for review: ``step`` places from ``visit_id`` in the
@@ -268,17 +312,29 @@ class Review:
             "",
             *(f"⚑ {t('flag.' + f.kind)}: {escape(_facts(f, checklist, t))}" for f in flags),
         ]
+        disputes = cards.disputes_of(r.session, visit.id)
+        for dispute in disputes:
+            lines.append(
+                t(
+                    "ops.disputed",
+                    manager=escape(dispute.manager.name or dispute.manager.pseudonym),
+                    reason=escape(dispute.dispute_reason or ""),
+                )
+            )
         looks: list[Button] = [(t("ops.answers"), encode(Op.DECIDE, ANSWERS, visit.id))]
         if visit.photos:
             looks.append((t("ops.evidence"), encode(Op.DECIDE, EVIDENCE, visit.id)))
-        buttons: tuple[tuple[Button, ...], ...] = (
-            (
-                (t("ops.accept"), encode(Op.DECIDE, "a", visit.id)),
-                (t("ops.reject"), encode(Op.DECIDE, "r", visit.id)),
-                (t("ops.void"), encode(Op.DECIDE, "v", visit.id)),
-            ),
-            tuple(looks),
+        decisions: tuple[Button, ...] = (
+            (t("ops.accept"), encode(Op.DECIDE, "a", visit.id)),
+            (t("ops.reject"), encode(Op.DECIDE, "r", visit.id)),
+            (t("ops.void"), encode(Op.DECIDE, "v", visit.id)),
         )
+        if visit.review_status != ReviewStatus.PENDING:
+            decisions = (
+                (t("ops.uphold"), encode(Op.DECIDE, UPHOLD, visit.id)),
+                (t("ops.void"), encode(Op.DECIDE, "v", visit.id)),
+            )
+        buttons: tuple[tuple[Button, ...], ...] = (decisions, tuple(looks))
         if len(waiting) > 1:
             buttons += (
                 (
@@ -313,12 +369,10 @@ def _time_taken(visit: Visit, t: Translator) -> list[str]:
 
 
 def _under_review(r: Request, visit_id: int) -> Visit | None:
-    """The visit if it waits for review; a shopper's draft, say, is nobody's to look at."""
+    """The visit if it waits for review (flagged or disputed); a shopper's draft, say, is
+    nobody's to look at."""
     visit = r.session.get(Visit, visit_id)
-    if visit is None or (visit.status, visit.review_status) != (
-        VisitStatus.SUBMITTED,
-        ReviewStatus.PENDING,
-    ):
+    if visit is None or not integrity.under_review(r.session, visit):
         return None
     return visit
 

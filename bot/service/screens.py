@@ -9,6 +9,7 @@ this person's, for their open visit, and for the question now shown.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from babel.numbers import format_decimal
@@ -19,13 +20,15 @@ from bot.service.outcome import Button, Reply, Rows
 from bot.service.outcome import rows as _rows
 from checklists import scoring
 from checklists.item_types import Asking
-from checklists.schema import Item
+from checklists.schema import Checklist, Item
 from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, SHORT_DESCRIPTION, Screen, ScreenKind
 
 CHOSEN = "✓ "
 """Marks the button of the answer given before."""
 REVIEW_TITLE = 48
 """Characters of a standard's name a review line shows."""
+COMMENT_LIMIT = 200
+"""Characters of a shopper's comment a manager's card shows."""
 
 
 def percent(value: float | None, t: Translator) -> str:
@@ -279,6 +282,35 @@ def _mark(score: float | None) -> str:
     return "✅" if score == 1 else "❌" if score == 0 else "🟡"
 
 
+def not_met_lines(
+    result: scoring.VisitScore,
+    checklist: Checklist,
+    t: Translator,
+    comments: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The standards not met (critical ones marked), then those partly met with their
+    share, by short name; each with the shopper's comment when ``comments`` are given."""
+    failed = [i for i in result.failed_items if result.items[i].failed]
+    partly = [i for i in result.failed_items if not result.items[i].failed]
+    lines: list[str] = []
+    for title, ids in (("done.not_met", failed), ("done.partly_met", partly)):
+        if not ids:
+            continue
+        lines += ["", t(title)]
+        for item_id in ids:
+            name = escape(checklist.item(item_id).standard_name(t.language))
+            if item_id in result.critical_failures:
+                name += t("done.critical_mark")
+            elif item_id in partly:
+                name += " — " + percent(100 * (result.items[item_id].score or 0), t)
+            lines.append("• " + name)
+            comment = (comments or {}).get(item_id)
+            if comment:
+                quoted = escape(short(comment, COMMENT_LIMIT))
+                lines.append("   " + t("visit.comment_saved", comment=quoted))
+    return lines
+
+
 def submitted(screen: Screen, result: scoring.VisitScore, t: Translator) -> Reply:
     """The score, whether the visit passed and why not, the standards not met and those
     partly met, by their short names."""
@@ -292,25 +324,6 @@ def submitted(screen: Screen, result: scoring.VisitScore, t: Translator) -> Repl
     else:
         verdict = t("done.failed_mark", score=score, pass_mark=pass_mark)
     lines = [_header(screen, t), "", verdict]
-    checklist = screen.checklist
-    failed = [i for i in result.failed_items if result.items[i].failed]
-    partly = [i for i in result.failed_items if not result.items[i].failed]
-    if failed:
-        lines += ["", t("done.not_met")]
-        lines += [
-            "• "
-            + escape(checklist.item(i).standard_name(t.language))
-            + (t("done.critical_mark") if i in result.critical_failures else "")
-            for i in failed
-        ]
-    if partly:
-        lines += ["", t("done.partly_met")]
-        lines += [
-            "• "
-            + escape(checklist.item(i).standard_name(t.language))
-            + " — "
-            + percent(100 * (result.items[i].score or 0), t)
-            for i in partly
-        ]
+    lines += not_met_lines(result, screen.checklist, t)
     lines += ["", t("done.thanks")]
     return Reply("\n".join(lines), menu=True)

@@ -1,5 +1,5 @@
 """A shopper inside a visit: starting one, every answer, comment, photo and check-in, and
-submitting it with the alerts that follow."""
+submitting it (the store managers' cards follow)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from html import escape
 from bot.callbacks import Op, Pressed, Route, encode
 from bot.i18n import Translator
 from bot.service import drafts
-from bot.service.alerts import critical_alerts
 from bot.service.base import Request, Setting
 from bot.service.outcome import Outcome, Reply, Rows
 from bot.service.pickers import Pickers
@@ -276,9 +275,7 @@ class Visiting:
         reply = submitted(screen, result, r.t)
         if submission is not None and submission.flags:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
-        outcome = r.out(edit=reply)
-        outcome.notify = critical_alerts(r.session, draft.visit, self.setting)
-        return outcome
+        return r.out(edit=reply, cards_due=True)
 
     def _typed(self, r: Request, draft: VisitFlow, text: str) -> Outcome:
         t = r.t
