@@ -19,7 +19,7 @@ from itertools import groupby
 from typing import Any, Protocol, SupportsFloat, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -50,6 +50,7 @@ from storage.models import (
     Photo,
     Store,
     Visit,
+    VisitCard,
     VisitFlag,
     VisitStatus,
 )
@@ -61,7 +62,14 @@ WEAKEST_COUNT = 3
 HEADER_LIMIT = 60
 STREAM_CHUNK = 2_000
 """Rows fetched at a time by the Visits sheet's query."""
-DEFAULT_LABELS = {"answer.yes": "yes", "answer.no": "no", "answer.na": "N/A"}
+DEFAULT_LABELS = {
+    "answer.yes": "yes",
+    "answer.no": "no",
+    "answer.na": "N/A",
+    "ack.seen": "seen by {seen} of {sent}",
+    "ack.disputed": "disputed, under review",
+    "ack.upheld": "disputed; the visit stands",
+}
 
 StandardKey = tuple[str, str]
 """(checklist id, item id): a standard is compared across versions by its stable item id."""
@@ -126,7 +134,7 @@ class _PlainWords:
     language: str
 
     def __call__(self, key: str, **params: object) -> str:
-        return DEFAULT_LABELS.get(key, key.rpartition(".")[2])
+        return DEFAULT_LABELS.get(key, key.rpartition(".")[2]).format(**params)
 
 
 def _actions(
@@ -625,6 +633,7 @@ def _visit_sheet(
         .group_by(Photo.visit_id)
     )
     evidence = {v: (p, r) for v, p, r in connection.execute(evidence_query)}
+    acknowledged = _acknowledgements(connection, window, words)
 
     visit_rows = []
     unmatched = []
@@ -660,6 +669,7 @@ def _visit_sheet(
                 flags="; ".join(flags.get(row.id, [])),
                 photos=evidence.get(row.id, (0, 0))[0],
                 recordings=evidence.get(row.id, (0, 0))[1],
+                acknowledged=acknowledged.get(row.id, ""),
             )
         )
         description = (row.employee_description or "").strip()
@@ -667,6 +677,30 @@ def _visit_sheet(
             unmatched.append(UnmatchedEmployee(row.id, visited_at, store_code, description))
     columns = _item_columns(answered, catalogue)
     return visit_rows, unmatched, columns
+
+
+def _acknowledgements(connection: Connection, window: _Window, words: Words) -> dict[int, str]:
+    """What the store's managers did with each visit's card: how many of those who got it
+    saw it, or that one disputed it and where the dispute stands (no card: no entry)."""
+    query = (
+        select(
+            VisitCard.visit_id,
+            func.count(VisitCard.sent_at),
+            func.count(VisitCard.seen_at),
+            func.count(VisitCard.disputed_at),
+            func.count(VisitCard.disputed_at).filter(VisitCard.dispute_outcome.is_(None)),
+        )
+        .join(Visit, Visit.id == VisitCard.visit_id)
+        .where(*window.submitted())
+        .group_by(VisitCard.visit_id)
+    )
+    shown = {}
+    for visit_id, sent, seen, disputed, waiting in connection.execute(query):
+        if disputed:
+            shown[visit_id] = words("ack.disputed" if waiting else "ack.upheld")
+        elif sent:
+            shown[visit_id] = words("ack.seen", seen=seen, sent=sent)
+    return shown
 
 
 def _shown_answers(

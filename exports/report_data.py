@@ -138,6 +138,8 @@ class VisitRow:
     photos: int = 0
     recordings: int = 0
     """Voice notes, audio files and video notes the shopper sent."""
+    acknowledged: str = ""
+    """What the store's managers did with the visit's card (seen by how many, disputed)."""
 
 
 @dataclass(frozen=True)

@@ -710,6 +710,7 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
         Column(t("column.photos"), Kind.NUMBER),
         Column(t("column.recordings"), Kind.NUMBER),
         Column(t("column.flags")),
+        Column(t("column.acknowledged")),
     ]
     items = [item.item_id for item in report.item_columns]
 
@@ -729,6 +730,7 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
             visit.photos,
             visit.recordings,
             visit.flags or None,
+            visit.acknowledged or None,
         ]
 
     # The longest sheet: its rows are made again when written rather than kept.

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 
 from bot.i18n import Translator
 from checklists.loader import load_all
@@ -44,9 +44,19 @@ from exports.report_data import (
     WeakStandard,
 )
 from exports.weeks import Week
-from storage import checklist_versions, visits
+from storage import cards, checklist_versions, ledger, visits
 from storage.db import Database
-from storage.models import Answer, ChecklistVersion, Employee, Role, Store, Visit, VisitStatus
+from storage.models import (
+    Answer,
+    ChecklistVersion,
+    DisputeOutcome,
+    Employee,
+    Role,
+    Store,
+    Visit,
+    VisitCard,
+    VisitStatus,
+)
 from storage.people import add_person
 from tests.figures import same
 
@@ -595,3 +605,42 @@ def test_generated_at_is_kept_in_utc(world: World) -> None:
             now=datetime(2026, 3, 9, 9, 0, tzinfo=MOSCOW),
         )
     assert report.generated_at == NOW and report.generated_at.tzinfo == UTC
+
+
+def test_the_visits_sheet_says_what_the_managers_did_with_each_card(world: World) -> None:
+    """V1's card reached both S1 managers and one saw it; V2 is disputed; V4's dispute was
+    decided (the visit stands); V7's cards are not sent yet; the others have none."""
+    with world.database.write() as session:
+        s1, s2 = (session.scalars(select(Store).where(Store.code == c)).one() for c in ("S1", "S2"))
+        first, second = (add_person(session, Role.MANAGER, n, [s1]) for n in ("M1", "M2"))
+        third = add_person(session, Role.MANAGER, "M3", [s2])
+        admin = add_person(session, Role.ADMIN, "A")
+        for number, person in enumerate((first, second, third)):
+            person.telegram_id = 800 + number
+        sent: dict[tuple[str, int], VisitCard] = {}
+        for name in ("V1", "V2", "V4", "V7"):
+            visit = session.get(Visit, world.ids[name])
+            assert visit is not None
+            cards.due(session, visit)
+            session.flush()
+            if name == "V7":
+                continue
+            for card in session.scalars(select(VisitCard).where(VisitCard.visit_id == visit.id)):
+                claimed = cards.claim(session, card.id, "test", NOW)
+                assert claimed is not None
+                ledger.mark_sent(session, VisitCard, card.id, claimed.token, NOW)
+                sent[name, card.manager_id] = card
+        cards.see(sent["V1", first.id], NOW)
+        cards.dispute(session, sent["V2", second.id], "It was a trainee's first day", NOW)
+        cards.dispute(session, sent["V4", third.id], "Wrong store", NOW)
+        v4 = session.get(Visit, world.ids["V4"])
+        assert v4 is not None
+        cards.settle(session, v4, DisputeOutcome.UPHELD, "", admin.id, NOW)
+    for language, expected in (
+        ("en", ["seen by 1 of 2", "disputed, under review", "disputed; the visit stands"]),
+        ("ru", ["просмотрели 1 из 2", "оспорен, на проверке", "оспорен; оставлен в силе"]),
+    ):
+        report = world.report(language=language, labels=Translator(language, "reports"))
+        shown = {row.visit_id: row.acknowledged for row in report.visits}
+        assert [shown[world.ids[v]] for v in ("V1", "V2", "V4")] == expected
+        assert {shown[world.ids[v]] for v in ("V3", "V5", "V6", "V7")} == {""}

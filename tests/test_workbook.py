@@ -87,6 +87,7 @@ VISITS_HEADERS = [
     "Photos",
     "Recordings",
     "Integrity flags",
+    "Managers",
 ]
 
 
@@ -156,6 +157,7 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
                 "remark: +7 999 123\nsecond line",
                 photos=2,
                 recordings=1,
+                acknowledged="seen by 1 of 2",
             ),
             VisitRow(
                 102,
@@ -284,7 +286,7 @@ def test_every_sheet_has_a_frozen_filtered_bold_filled_header(book: Any) -> None
         ("Summary", SUMMARY_HEADER_ROW, "H"),
         ("Standards", 1, "G"),
         ("Employees", 1, "N"),
-        ("Visits", 1, "P"),
+        ("Visits", 1, "Q"),
     ]:
         sheet = book[name]
         assert sheet.freeze_panes == f"A{header_row + 1}", name
@@ -497,6 +499,7 @@ def test_visits_have_real_datetimes_answers_as_numbers_and_comments(
         "Photos": 2,
         "Recordings": 1,
         "Integrity flags": None,
+        "Managers": "seen by 1 of 2",
     }
     assert rows[0]["Date and time"].is_date
     assert rows[0]["Date and time"].number_format == "yyyy-mm-dd hh:mm"
