@@ -23,7 +23,7 @@ from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
 from storage import ledger
 from storage.db import insert_or_ignore
-from storage.models import DeliveryStatus, Person, ReportDelivery, Role, Store, utcnow
+from storage.models import DeliveryStatus, Person, ReportDelivery, Role, Store
 
 
 @dataclass(frozen=True)
@@ -106,16 +106,9 @@ def ensure_ledger(session: Session, week: Week, people: list[Recipient]) -> None
 
     ``ON CONFLICT DO NOTHING`` on (period, recipient): two processes may both add one row.
     """
+    period = week.label
     rows = [
-        {
-            "period": week.label,
-            "recipient_id": r.person_id,
-            "scope": r.scope.label,
-            "status": DeliveryStatus.PENDING,
-            "attempts": 0,
-            "unknown_outcomes": 0,
-            "created_at": utcnow(),
-        }
+        {"period": period, "recipient_id": r.person_id, "scope": r.scope.label, **ledger.fresh()}
         for r in people
     ]
     insert_or_ignore(session, ReportDelivery, rows, ["period", "recipient_id"])

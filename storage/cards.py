@@ -21,7 +21,6 @@ from storage import ledger
 from storage.db import insert_or_ignore
 from storage.models import (
     AuditEvent,
-    DeliveryStatus,
     DisputeOutcome,
     Person,
     ReviewStatus,
@@ -30,7 +29,6 @@ from storage.models import (
     VisitCard,
     VisitStatus,
     person_store,
-    utcnow,
 )
 
 MAX_REASON = 1000
@@ -73,17 +71,7 @@ def due(session: Session, visit: Visit) -> int:
             )
         )
     )
-    rows = [
-        {
-            "visit_id": visit.id,
-            "manager_id": manager,
-            "status": DeliveryStatus.PENDING,
-            "attempts": 0,
-            "unknown_outcomes": 0,
-            "created_at": utcnow(),
-        }
-        for manager in managers
-    ]
+    rows = [{"visit_id": visit.id, "manager_id": m, **ledger.fresh()} for m in managers]
     insert_or_ignore(session, VisitCard, rows, ["visit_id", "manager_id"])
     return len(rows)
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import DeliveryStatus, LedgerRow
+from storage.models import DeliveryStatus, LedgerRow, utcnow
 
 CLAIM_LEASE = timedelta(seconds=60)
 """How long a claim holds without renewal: a dead process holds its one row this long."""
@@ -43,6 +43,16 @@ HELD = (DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
 CANDIDATES = 20
 
 Row = TypeVar("Row", bound=LedgerRow)
+
+
+def fresh() -> dict[str, Any]:
+    """The ledger columns of a row just added, for an ``INSERT … ON CONFLICT DO NOTHING``."""
+    return {
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "unknown_outcomes": 0,
+        "created_at": utcnow(),
+    }
 
 
 def free(model: type[LedgerRow], now: datetime) -> Any:
