@@ -74,7 +74,7 @@ def build_application(
     cards.install(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
-        front.send_reminders, interval=REMINDER_SECONDS, first=5, name="assignment reminders"
+        front.send_reminders, interval=REMINDER_SECONDS, first=5, name="reminders"
     )
     application.add_handler(CommandHandler("start", front.on_start))
     application.add_handler(CommandHandler("help", front.on_help))
@@ -88,6 +88,7 @@ def build_application(
     application.add_handler(CommandHandler("review", front.on_review))
     application.add_handler(CommandHandler("overdue", front.on_overdue))
     application.add_handler(CommandHandler("followup", front.on_followup))
+    application.add_handler(CommandHandler("actions", front.on_actions))
     application.add_handler(CallbackQueryHandler(front.on_callback))
     application.add_handler(MessageHandler(filters.PHOTO, front.on_photo))
     application.add_handler(
@@ -175,12 +176,15 @@ class TelegramFront:
     async def on_followup(self, update: Update, context: Context) -> None:
         await self._command(update, context, self.service.followup)
 
+    async def on_actions(self, update: Update, context: Context) -> None:
+        await self._command(update, context, self.service.corrective_actions)
+
     async def send_reminders(self, context: Context) -> None:
         for chat_id, text in await asyncio.to_thread(self.service.reminders):
             try:
                 await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
             except TelegramError:
-                log.exception("could not remind %s of an assignment", chat_id)
+                log.exception("could not send a reminder to chat %s", chat_id)
 
     async def on_report(self, update: Update, context: Context) -> None:
         week = context.args[0] if context.args else None

@@ -43,6 +43,8 @@ class Route(StrEnum):
     """A manager's corrective action for a failed standard."""
     CARD = "card"
     """A store manager's card of a visit: seen, disputed, its evidence."""
+    ACTIONS = "actions"
+    """A store manager closing a corrective action."""
 
 
 class Op(StrEnum):
@@ -80,6 +82,7 @@ class Op(StrEnum):
     CORRECT = "rc"
     FOLLOW_UP = "fu"
     CARD = "mc"
+    ACTION = "ac"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ OPS: dict[Op, Spec] = {
     Op.CORRECT: Spec(Route.REVIEW, (int, int, int)),  # visit, item, type's code (-1: ask)
     Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
     Op.CARD: Spec(Route.CARD, (str, int)),  # s|d|l (see cards), card
+    Op.ACTION: Spec(Route.ACTIONS, (str, int)),  # c|s (see actions), corrective action
 }
 """Every button the bot makes: what it carries and who answers it."""
 

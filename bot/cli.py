@@ -507,6 +507,53 @@ def assignments_list(context: Context, overdue: bool) -> None:
     _table(("id", "store", "checklist", "shopper", "from", "to", "note"), table)
 
 
+@main.command("actions")
+@click.option("--open", "only_open", is_flag=True, help="Only those still to be done.")
+@click.option("--overdue", is_flag=True, help="Only those open past their due date.")
+@click.option("--store", "store_code", default=None, help="Only this store's (its code).")
+@pass_context
+def actions_list(context: Context, only_open: bool, overdue: bool, store_code: str | None) -> None:
+    """Corrective actions in play (open or closed, not yet verified), soonest due first;
+    ``--open`` or ``--overdue`` narrow them, ``--store`` picks one store."""
+    from storage import actions
+    from storage.models import ActionStatus
+
+    today, zone = context.clock.today(), context.clock.zone
+    with context.database.read() as session:
+        store_ids = None
+        if store_code is not None:
+            try:
+                store_ids = [s.id for s in people.stores_by_code(session, [store_code])]
+            except people.UnknownStores:
+                raise click.ClickException(f"no store with the code {store_code!r}") from None
+        wanted = (ActionStatus.OPEN,) if only_open or overdue else actions.ACTIVE
+        rows = [
+            a
+            for a in actions.of_stores(session, store_ids, wanted)
+            if not overdue or a.due_on < today
+        ]
+        table = []
+        for a in rows:
+            opened = a.created_at.astimezone(zone).date()
+            closed = a.done_at.astimezone(zone).date() if a.done_at else None
+            table.append(
+                (
+                    f"#{a.id}",
+                    a.store.code,
+                    f"visit #{a.visit_id}",
+                    actions.standard_name(a, "en"),
+                    "overdue" if a.status == ActionStatus.OPEN and a.due_on < today else a.status,
+                    a.owner.name if a.owner is not None else "store managers",
+                    f"{opened}",
+                    f"{a.due_on}",
+                    ((closed or today) - opened).days,
+                    f"{closed}" if closed else "",
+                )
+            )
+    header = ("id", "store", "from", "standard", "status", "owner", "opened", "due", "days")
+    _table((*header, "closed"), table)
+
+
 @main.command("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 @pass_context

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     ] = 8
     repeat_visit_days: Annotated[int, Field(ge=0, le=365, description="days")] = 14
     resubmit_hours: Annotated[int, Field(ge=1, le=24 * 90, description="hours")] = 48
+    action_days: Annotated[int, Field(ge=1, le=365, description="days")] = 7
+    """How long a store has for a corrective action a visit opened."""
     employee_names: bool = True
     """``MSBOT_EMPLOYEE_NAMES=off``: shoppers name no employee and no employee data is kept
     (the ethics codes ask that staff know mystery shopping happens and what it is for)."""
@@ -155,6 +157,7 @@ class Settings(BaseSettings):
             min_seconds_per_item=self.min_seconds_per_item,
             repeat_days=self.repeat_visit_days,
             resubmit_hours=self.resubmit_hours,
+            action_days=self.action_days,
         )
 
     @property

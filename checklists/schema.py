@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -193,6 +193,9 @@ class Item(Strict):
     """A ``multi`` item scores 1 when any scored option was chosen."""
     require: list[Requirement] | None = None
     """Evidence some answers need (a "No" on the greeting needs a comment, say)."""
+    action: Literal["required"] | None = None
+    """``required``: a visit that fails this standard opens a corrective action for the
+    store, as a failed critical standard does."""
 
     @property
     def kind(self) -> ItemKind:
@@ -244,6 +247,8 @@ def _item_problems(item: Item) -> list[str]:
             problems.append(f"a '{kind.name}' item is not scored, so its weight must be 0")
         if item.critical:
             problems.append(f"a '{kind.name}' item is not scored, so it cannot be critical")
+        if item.action is not None:
+            problems.append(f"a '{kind.name}' item is not scored, so it cannot open an action")
     if kind.banded and not item.bands:
         problems.append(f"a '{kind.name}' item needs 'bands' to be scored")
     if not kind.banded and item.bands:

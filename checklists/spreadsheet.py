@@ -60,6 +60,7 @@ ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "show_if": ("show_if", "показывать если"),
     "bands": ("bands", "шкала"),
     "require": ("require", "требует"),
+    "action": ("action", "действие"),
     "min": ("min", "минимум"),
     "max": ("max", "максимум"),
     "max_photos": ("max_photos", "фото не больше"),
@@ -92,6 +93,8 @@ SHEETS["options"] = ("options", "варианты")
 FLAGS = ("critical", "na", "required", "score_all", "score_any")
 NUMBERS = ("weight", "min", "max", "max_photos")
 STRUCTURED = ("show_if", "bands", "require")
+ACTION_WORDS = {"required": "required", "обязательно": "required", "обязательное": "required"}
+"""What an ``action`` cell may say (anything else is refused as the schema refuses it)."""
 CHANNELS = {"магазин": "store", "телефон": "phone", "онлайн": "online", "чат": "online"}
 _TRUE = frozenset({"yes", "y", "true", "1", "да", "д"})
 _FALSE = frozenset({"no", "n", "false", "0", "нет", "н"})
@@ -319,6 +322,9 @@ def _item(
         value = parse_value(_text(row[key]), number) if key in row else None
         if value is not None:  # a cell that cannot be read has said so already
             item[key] = value
+    action = _text(row.get("action"))
+    if action:
+        item["action"] = ACTION_WORDS.get(action.lower(), action)
     return item
 
 
@@ -449,6 +455,8 @@ def _item_rows(checklist: Checklist) -> Iterator[dict[str, object]]:
             for key in (*NUMBERS, *FLAGS):
                 if key in item.model_fields_set:
                     values[key] = dumped.get(key)
+            if item.action is not None:
+                values["action"] = item.action
             for key in STRUCTURED:
                 if key in dumped:
                     values[key] = yaml.safe_dump(

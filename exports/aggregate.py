@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any, Protocol, SupportsFloat, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -41,6 +41,7 @@ from exports.report_data import (
 from exports.weeks import Week
 from storage.checklist_versions import definition
 from storage.models import (
+    ActionStatus,
     Answer,
     AttachmentKind,
     ChecklistVersion,
@@ -69,6 +70,7 @@ DEFAULT_LABELS = {
     "ack.seen": "seen by {seen} of {sent}",
     "ack.disputed": "disputed, under review",
     "ack.upheld": "disputed; the visit stands",
+    "owner.managers": "store managers",
 }
 
 StandardKey = tuple[str, str]
@@ -123,7 +125,7 @@ def build_report(
         item_columns=item_columns,
         visits=visit_rows,
         trend=trend,
-        actions=_actions(session, window, catalogue, language),
+        actions=_actions(session, window, catalogue, language, labels or _PlainWords(language)),
     )
 
 
@@ -138,22 +140,34 @@ class _PlainWords:
 
 
 def _actions(
-    session: Session, window: _Window, catalogue: _Catalogue, language: str
+    session: Session, window: _Window, catalogue: _Catalogue, language: str, words: Words
 ) -> list[ActionRow]:
-    """Open corrective actions of the stores in scope, soonest due first."""
+    """The stores' corrective actions of the week: those opened before it ended that were
+    not verified before it began, soonest due first. Where each stands is as of now."""
+    week_start, week_end = window.week.utc_range(window.zone)
     query = (
-        select(CorrectiveAction, Store.code, Person.pseudonym, Visit.checklist_version_id)
+        select(CorrectiveAction, Store.code, Person.name, Visit.checklist_version_id)
         .join(Store, Store.id == CorrectiveAction.store_id)
-        .join(Person, Person.id == CorrectiveAction.manager_id)
+        .outerjoin(Person, Person.id == CorrectiveAction.manager_id)
         .join(Visit, Visit.id == CorrectiveAction.visit_id)
-        .where(CorrectiveAction.done_at.is_(None))
+        .where(
+            CorrectiveAction.created_at < week_end,
+            or_(CorrectiveAction.verified_at.is_(None), CorrectiveAction.verified_at >= week_start),
+        )
         .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
     )
     if window.store_ids is not None:
         query = query.where(CorrectiveAction.store_id.in_(window.store_ids))
+    last_day = window.week.monday + timedelta(days=6)
     rows = []
     for action, store_code, manager, version_id in session.execute(query):
         checklist = catalogue.by_version[version_id]
+        opened = action.created_at.astimezone(window.zone).date()
+        closed = action.done_at.astimezone(window.zone).date() if action.done_at else None
+        verified = action.verified_at.astimezone(window.zone).date() if action.verified_at else None
+        status = str(action.status)
+        if action.status == ActionStatus.OPEN and action.due_on < last_day:
+            status = "overdue"
         rows.append(
             ActionRow(
                 store_code,
@@ -161,7 +175,13 @@ def _actions(
                 checklist.item(action.item_id).standard_name(language),
                 action.action,
                 action.due_on,
-                manager,
+                manager if manager is not None else words("owner.managers"),
+                words(f"status.{status}"),
+                opened,
+                max(0, ((closed or last_day) - opened).days),
+                closed,
+                action.closed_note or "",
+                verified,
             )
         )
     return rows

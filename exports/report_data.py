@@ -144,14 +144,24 @@ class VisitRow:
 
 @dataclass(frozen=True)
 class ActionRow:
-    """An open corrective action a store manager promised for a failed standard."""
+    """A corrective action of the week: opened by then, and not verified before it began."""
 
     store_code: str
     visit_id: int
     standard: str
     action: str
+    """What a manager promised (their own ``/followup``); empty for one a visit opened."""
     due_on: date
-    manager: str
+    owner: str
+    """The manager who promised it, or the store's managers (in the report's language)."""
+    status: str
+    """Open, overdue, closed or verified, in the report's language."""
+    opened_on: date
+    days_open: int
+    """Local days from opening to closing (to the week's end while still open)."""
+    closed_on: date | None = None
+    closed_note: str = ""
+    verified_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -740,17 +740,37 @@ def _write_visits(sheet: _Sheet, report: Report, t: Translate) -> None:
 
 
 def _write_actions(sheet: _Sheet, report: Report, t: Translate) -> None:
-    """Open corrective actions: what managers promised, by when (overdue ones included)."""
+    """The week's corrective actions: what was to be done, whose, by when, and whether it
+    was closed and then verified by a later visit."""
     columns = [
         Column(t("column.store_code")),
         Column(t("column.visit_id"), Kind.NUMBER),
         Column(t("column.standard")),
-        Column(t("column.action")),
+        Column(t("column.status")),
+        Column(t("column.owner")),
+        Column(t("column.opened"), Kind.DATE),
         Column(t("column.due"), Kind.DATE),
-        Column(t("column.manager")),
+        Column(t("column.days_open"), Kind.NUMBER),
+        Column(t("column.closed"), Kind.DATE),
+        Column(t("column.done")),
+        Column(t("column.verified"), Kind.DATE),
+        Column(t("column.action")),
     ]
     rows = [
-        [a.store_code, a.visit_id, a.standard, a.action, a.due_on, a.manager]
+        [
+            a.store_code,
+            a.visit_id,
+            a.standard,
+            a.status,
+            a.owner,
+            a.opened_on,
+            a.due_on,
+            a.days_open,
+            a.closed_on,
+            a.closed_note or None,
+            a.verified_on,
+            a.action or None,
+        ]
         for a in report.actions
     ]
     last = sheet.table(1, columns, rows)

@@ -1,4 +1,6 @@
-"""Corrective actions: what a store manager will do about a failed standard, by when."""
+"""A store manager's own corrective actions (``/followup``): what they will do about a failed
+standard of a recent visit, by when. They close, verify and reopen as ``storage.actions``
+says, like the actions visits open by themselves."""
 
 from __future__ import annotations
 
@@ -81,9 +83,12 @@ def add_action(
         raise FollowUpError("too_long")
     if due_on < today:
         raise FollowUpError("due_in_past")
+    visit = session.get(Visit, visit_id)
+    assert visit is not None
     row = CorrectiveAction(
         visit_id=visit_id,
         store_id=found.store_id,
+        checklist_id=visit.checklist_version.checklist_id,
         item_id=item_id,
         manager_id=manager.id,
         action=text,
@@ -92,11 +97,3 @@ def add_action(
     session.add(row)
     session.flush()
     return row
-
-
-def open_actions(session: Session, store_ids: list[int] | None) -> list[CorrectiveAction]:
-    """Actions not done yet, for the stores given (None: all stores), soonest due first."""
-    query = select(CorrectiveAction).where(CorrectiveAction.done_at.is_(None))
-    if store_ids is not None:
-        query = query.where(CorrectiveAction.store_id.in_(store_ids))
-    return list(session.scalars(query.order_by(CorrectiveAction.due_on, CorrectiveAction.id)))

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from storage import actions
 from storage.db import Database
 from storage.files import private_file
 from storage.models import AuditEvent, Visit, VisitStatus, utcnow
@@ -62,6 +63,7 @@ def void_visit(
     visit.status = VisitStatus.VOIDED
     visit.voided_at = moment
     visit.void_reason = reason
+    actions.withdraw(session, visit_id)
     session.add(
         AuditEvent(
             at=moment, actor=actor, action="void", target=f"visit:{visit_id}", details=reason

@@ -128,6 +128,10 @@ class PendingKind(StrEnum):
     """A manager's corrective action."""
     ACTION_DUE = "action_due"
     """The date the manager's corrective action is due."""
+    ACTION_DONE = "action_done"
+    """What a manager did about a corrective action they are closing."""
+    ACTION_PHOTO = "action_photo"
+    """The photo of what was done (or Skip), closing the action."""
     ROLE_SWITCH = "role_switch"
     """A registered person opened an invitation for another role: their yes or no to it."""
 
@@ -518,20 +522,61 @@ class ReviewDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ActionStatus(StrEnum):
+    """Where a corrective action stands."""
+
+    OPEN = "open"
+    """To be done (again, when a later visit failed the standard after it was closed)."""
+    CLOSED = "closed"
+    """A manager said what was done; the next counted visit will verify it."""
+    VERIFIED = "verified"
+    """A counted visit after the closing met the standard."""
+
+
 class CorrectiveAction(Base):
-    """What a store manager will do about a failed standard, and by when."""
+    """What a store does about a failed standard, by when, and whether it held.
+
+    Opened automatically for a failed critical standard or one the checklist marks
+    ``action: required`` (``manager_id`` None: owned by the store's managers), or by a
+    manager with ``/followup`` (their promise in ``action``). Closed by a manager with what
+    was done and perhaps a photo; verified or reopened by the next counted visit to the store
+    that answers the standard."""
 
     __tablename__ = "corrective_action"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    checklist_id: Mapped[str | None] = mapped_column(String(40))
+    """The checklist of the standard: a later visit with the same checklist verifies it."""
     item_id: Mapped[str] = mapped_column(String(40))
-    manager_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    action: Mapped[str] = mapped_column(Text)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    """The manager who promised it; None: opened automatically, owned by the store's managers."""
+    action: Mapped[str] = mapped_column(Text, default="")
     due_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ActionStatus] = mapped_column(
+        String(16), default=ActionStatus.OPEN, server_default=ActionStatus.OPEN.value
+    )
     done_at: Mapped[datetime | None]
+    """When a manager closed it (None while open)."""
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    closed_note: Mapped[str | None] = mapped_column(Text)
+    """What was done, as the manager wrote it."""
+    closed_photo: Mapped[str | None] = mapped_column(String(256))
+    """Telegram's file id of the photo the manager sent with the closing."""
+    verified_at: Mapped[datetime | None]
+    verified_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    reopened_at: Mapped[datetime | None]
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[datetime | None]
+    """When the store's managers were reminded the day before it is due."""
+    overdue_reminded_at: Mapped[datetime | None]
+    """When they were told it is overdue."""
+
+    store: Mapped[Store] = relationship()
+    visit: Mapped[Visit] = relationship(foreign_keys=[visit_id])
+    owner: Mapped[Person | None] = relationship(foreign_keys=[manager_id])
 
 
 class PendingInput(Base):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from checklists.scoring import Answer as A
-from storage import checklist_versions, followups, reviews, visits
+from storage import actions, checklist_versions, followups, reviews, visits
 from storage.db import Database
 from storage.drafts import Records
 from storage.models import (
@@ -158,7 +158,7 @@ def test_an_accepted_visit_counts_and_the_decision_is_kept(world: World, shopper
     admin = add_person(world.database, 900, Role.ADMIN)
     visit = _flagged(world, shopper)
     with world.database.write() as session:
-        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW)
+        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW, today=TODAY)
     with world.database.read() as session:
         stored = session.get(Visit, visit)
         assert stored is not None and stored.review_status == ReviewStatus.ACCEPTED
@@ -179,7 +179,14 @@ def test_a_rejected_visit_reopens_for_the_shopper_until_a_deadline(
     decided = datetime.now(UTC)
     with world.database.write() as session:
         integrity.decide(
-            session, visit, Decision.REJECTED, "time the greeting", admin, RULES, now=decided
+            session,
+            visit,
+            Decision.REJECTED,
+            "time the greeting",
+            admin,
+            RULES,
+            now=decided,
+            today=decided.date(),
         )
     with world.database.read() as session:
         stored = session.get(Visit, visit)
@@ -198,7 +205,8 @@ def test_a_returned_visit_not_fixed_in_time_lapses(world: World, shopper: int) -
     admin = add_person(world.database, 900, Role.ADMIN)
     visit = _flagged(world, shopper)
     with world.database.write() as session:
-        integrity.decide(session, visit, Decision.REJECTED, "redo", admin, RULES, now=NOW)
+        rejected = Decision.REJECTED
+        integrity.decide(session, visit, rejected, "redo", admin, RULES, now=NOW, today=TODAY)
     later = NOW + timedelta(hours=49)
     with world.database.write() as session:
         settle(Records(session), shopper, later)
@@ -223,7 +231,7 @@ def test_a_review_decision_needs_a_reason_to_reject_or_void(
     admin = add_person(world.database, 900, Role.ADMIN)
     visit = _flagged(world, shopper)
     with pytest.raises(integrity.ReviewError) as raised, world.database.write() as session:
-        integrity.decide(session, visit, decision, reason, admin, RULES, now=NOW)
+        integrity.decide(session, visit, decision, reason, admin, RULES, now=NOW, today=TODAY)
     assert raised.value.reason == error
     with world.database.read() as session:
         assert session.scalars(select(ReviewDecision)).all() == []
@@ -234,7 +242,7 @@ def test_only_a_pending_visit_can_be_decided(world: World, shopper: int) -> None
     visit = draft(world, shopper, GOOD, started=NOW - timedelta(minutes=15))
     submit(world, visit)
     with pytest.raises(integrity.ReviewError), world.database.write() as session:
-        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW)
+        integrity.decide(session, visit, Decision.ACCEPTED, "", admin, RULES, now=NOW, today=TODAY)
 
 
 def test_assignments_are_created_all_or_none_with_every_problem_named(
@@ -388,5 +396,5 @@ def test_a_manager_adds_a_corrective_action_to_a_failed_standard_of_their_store(
             TODAY,
         )
         assert followups.failed_standards(session, manager, NOW) == []
-        assert followups.open_actions(session, [world.store_id]) == [action]
-        assert followups.open_actions(session, [world.store_id + 1]) == []
+        assert actions.of_stores(session, [world.store_id]) == [action]
+        assert actions.of_stores(session, [world.store_id + 1]) == []

@@ -14,6 +14,7 @@ from telegram import Bot
 
 from storage.db import Database
 from storage.models import (
+    CorrectiveAction,
     DeliveryStatus,
     DisputeOutcome,
     Person,
@@ -94,6 +95,7 @@ async def test_a_failing_visit_reaches_each_manager_once_with_what_they_need_to_
     assert text.startswith("⚠ A critical standard was not met: Greeting")
     assert "not passed (pass mark" in text and "Not met:" in text
     assert "💬 Noted" in text, "the shopper's comment beside the standard"
+    assert "📌 Corrective action opened" in text
     assert "Employee: Anna Ivanova" in text
     [visit] = _visits(world.database)
     assert f"Shopper: {visit.evaluator.pseudonym}" in text
@@ -179,6 +181,8 @@ async def test_a_dispute_voided_takes_the_visit_out_and_tells_manager_and_shoppe
     assert "closed that day" in to_shopper.shown_text
     [visit] = _visits(world.database)
     assert visit.status == VisitStatus.VOIDED
+    with world.database.read() as session:
+        assert session.scalars(select(CorrectiveAction)).all() == [], "its action went with it"
     deputy = api.user(DEPUTY)
     [other] = cards_of(deputy)
     await deputy.press("✔ Seen", message_id=other.message_id)

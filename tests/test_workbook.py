@@ -678,11 +678,34 @@ def test_every_report_key_the_workbook_asks_for_exists() -> None:
     assert {f"month.{n:02d}" for n in range(1, 13)} <= catalogue("ru", "reports").keys()
 
 
-def test_open_corrective_actions_are_listed_with_their_due_dates(tmp_path: Path) -> None:
+def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: Path) -> None:
     report = replace(
         make_report(),
         actions=[
-            ActionRow("S1", 101, "Smiled", "=training on Friday", date(2026, 11, 27), "M-01"),
+            ActionRow(
+                "S1",
+                101,
+                "Smiled",
+                "=training on Friday",
+                date(2026, 11, 27),
+                "Irina Petrova",
+                "closed",
+                date(2026, 11, 18),
+                3,
+                date(2026, 11, 21),
+                "Talked it over with the team",
+            ),
+            ActionRow(
+                "S2",
+                103,
+                "Greeting",
+                "",
+                date(2026, 11, 20),
+                "store managers",
+                "overdue",
+                date(2026, 11, 13),
+                9,
+            ),
         ],
     )
     sheet = openpyxl.load_workbook(build(report, tmp_path))["Actions"]
@@ -690,17 +713,30 @@ def test_open_corrective_actions_are_listed_with_their_due_dates(tmp_path: Path)
         "Store code",
         "Visit id",
         "Standard",
-        "Action",
+        "Status",
+        "Owner",
+        "Opened",
         "Due",
-        "Manager",
+        "Days open",
+        "Closed",
+        "What was done",
+        "Verified",
+        "Action",
     ]
     assert [c.value for c in sheet[2]] == [
         "S1",
         101,
         "Smiled",
-        "=training on Friday",
+        "closed",
+        "Irina Petrova",
+        datetime(2026, 11, 18),
         datetime(2026, 11, 27),
-        "M-01",
+        3,
+        datetime(2026, 11, 21),
+        "Talked it over with the team",
+        None,
+        "=training on Friday",
     ]
-    assert sheet["D2"].data_type == "s" and sheet["E2"].number_format == "yyyy-mm-dd"
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:F2"
+    assert sheet["L2"].data_type == "s" and sheet["G2"].number_format == "yyyy-mm-dd"
+    assert [c.value for c in sheet[3]][3:5] == ["overdue", "store managers"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:L3"

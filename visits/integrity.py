@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from checklists import scoring
 from checklists.item_types import AnswerValue
 from checklists.schema import Channel, Checklist
-from storage import cards, reviews
+from storage import actions, cards, reviews
 from storage.checklist_versions import definition
 from storage.models import (
     Answer,
@@ -49,6 +49,8 @@ class IntegrityRules:
     """How long a shopper may fix and resubmit a rejected visit."""
     checkin_fresh_minutes: int = 60
     """A location shared this long before the visit started still counts as its check-in."""
+    action_days: int = 7
+    """How long a store has for a corrective action a counted visit opens."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,15 @@ def correct(
     return visit, before
 
 
+def counts(
+    session: Session, visit: Visit, rules: IntegrityRules, today: date, now: datetime
+) -> None:
+    """What follows when a visit comes to count: its store managers' cards are due, and its
+    store's corrective actions are opened, verified or reopened."""
+    cards.due(session, visit)
+    actions.on_counted(session, visit, rules.action_days, today, now)
+
+
 def under_review(session: Session, visit: Visit) -> bool:
     """Whether the visit waits for an admin: flagged, or disputed by a store manager."""
     if visit.status != VisitStatus.SUBMITTED:
@@ -228,6 +239,7 @@ def settle_dispute(
         raise ReviewError("not_pending")
     if outcome == DisputeOutcome.VOIDED:
         visit.status, visit.voided_at, visit.void_reason = VisitStatus.VOIDED, now, reason.strip()
+        actions.withdraw(session, visit.id)
         session.add(
             ReviewDecision(
                 visit_id=visit_id,
@@ -249,8 +261,10 @@ def decide(
     admin_id: int,
     rules: IntegrityRules,
     now: datetime,
+    today: date,
 ) -> Visit:
-    """Accept, reject (the shopper may resubmit until a deadline) or void a flagged visit."""
+    """Accept, reject (the shopper may resubmit until a deadline) or void a flagged visit;
+    ``today`` is ``now``'s local date (an accepted visit's actions are due from it)."""
     # Locked: two admins deciding at once (on PostgreSQL) must not both decide, nor alert.
     visit = session.get(Visit, visit_id, with_for_update=True)
     if (
@@ -263,7 +277,7 @@ def decide(
         raise ReviewError("reason_required")
     if decision == Decision.ACCEPTED:
         visit.review_status = ReviewStatus.ACCEPTED
-        cards.due(session, visit)
+        counts(session, visit, rules, today, now)
     elif decision == Decision.REJECTED:
         # It reopens as the shopper's draft once they have no other draft (drafts.settle).
         visit.review_status = ReviewStatus.REJECTED

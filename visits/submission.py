@@ -1,5 +1,5 @@
-"""Submitting a visit with everything that follows it: integrity flags, assignments, and the
-store managers' cards when the visit counts at once."""
+"""Submitting a visit with everything that follows it: integrity flags, assignments, and, when
+the visit counts at once, the store managers' cards and corrective actions."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class Submission:
 def submit_visit(
     session: Session, visit_id: int, rules: integrity.IntegrityRules, clock: Clock
 ) -> Submission | None:
-    """Submit a draft once (None if it already was), flag it, close its assignment, and
-    make its cards due if no flag holds it back."""
+    """Submit a draft once (None if it already was), flag it, close its assignment, and,
+    if no flag holds it back, let what follows a counted visit follow."""
     now = clock.now()
     if not visits.submit(session, visit_id, now=now):
         return None
@@ -34,5 +34,6 @@ def submit_visit(
     done = assignments.complete(
         session, visit, visit.checklist_version.checklist_id, clock.today(), now
     )
-    cards.due(session, visit)
+    if cards.counts(visit):
+        integrity.counts(session, visit, rules, clock.today(), now)
     return Submission(flags, done)

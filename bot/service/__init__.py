@@ -14,7 +14,8 @@ action), a menu button of the reply keyboard, or a visit's answer.
 | ``review`` | an admin accepts, returns or voids a flagged or disputed visit |
 | ``cards`` | a store manager's card of a visit: seen, disputed |
 | ``reports`` | ``/report``, ``/resend`` |
-| ``followups`` | a manager's corrective actions |
+| ``followups`` | a manager's own corrective action for a failed standard |
+| ``actions`` | ``/actions``: closing corrective actions; their reminders |
 | ``assignments`` | ``/overdue``, the shoppers' reminders |
 """
 
@@ -27,6 +28,7 @@ from bot.callbacks import Op, Route, decode, route_of
 from bot.i18n import LANGUAGES, Translator
 from bot.service import drafts
 from bot.service.account import Account
+from bot.service.actions import Actions
 from bot.service.assignments import Assignments
 from bot.service.base import Request, Setting, request
 from bot.service.cards import Cards
@@ -53,6 +55,7 @@ class Service:
         self.reports = ReportRequests(setting)
         self.followups = FollowUps(setting)
         self.cards = Cards(setting)
+        self.actions = Actions(setting)
         self.assignments = Assignments(setting)
         self._menu = {Translator(lang)(key): key for lang in LANGUAGES for key in MENU_ACTIONS}
         self._typed_replies: dict[PendingKind, Callable[[Request, PendingInput, str], Outcome]]
@@ -60,6 +63,8 @@ class Service:
             PendingKind.REVIEW_REASON: self.review.reason,
             PendingKind.CORRECTION_REASON: self.review.correction_reason,
             PendingKind.DISPUTE_REASON: self.cards.dispute_reason,
+            PendingKind.ACTION_DONE: self.actions.done,
+            PendingKind.ACTION_PHOTO: self.actions.photo_expected,
             PendingKind.ACTION: self.followups.action,
             PendingKind.ACTION_DUE: self.followups.due,
         }
@@ -129,6 +134,11 @@ class Service:
         with self._read(who) as r:
             return self.followups.start(r)
 
+    def corrective_actions(self, who: TelegramIdentity) -> Outcome:
+        """``/actions``; a write, as it drops a closing the manager left half done."""
+        with self._write(who) as r:
+            return self.actions.start(r)
+
     # Messages and buttons
 
     def text(self, who: TelegramIdentity, text: str, update_id: int | None = None) -> Outcome:
@@ -155,6 +165,9 @@ class Service:
         caption: str = "",
     ) -> Outcome:
         with self._write(who, update_id) as r:
+            waiting = r.session.get(PendingInput, r.person.id) if r.person else None
+            if waiting is not None and waiting.kind == PendingKind.ACTION_PHOTO:
+                return self.actions.photo(r, waiting, file_id)
             return self.visiting.attachment(r, AttachmentKind.PHOTO, file_id, unique_id, caption)
 
     def recording(
@@ -208,6 +221,8 @@ class Service:
                     return self.followups.press(r, pressed)
                 case Route.CARD:
                     return self.cards.press(r, pressed)
+                case Route.ACTIONS:
+                    return self.actions.press(r, pressed)
             return self.visiting.press(r, data, pressed)
 
     def shown(self, visit_id: int, message_id: int) -> None:
@@ -222,5 +237,6 @@ class Service:
             return self.cards.for_manager(session, card_id)
 
     def reminders(self) -> list[tuple[int, str]]:
-        """Reminders to shoppers whose assignment closes tomorrow, each sent once."""
-        return self.assignments.reminders()
+        """Reminders to shoppers whose assignment closes tomorrow, and to managers whose
+        corrective action is due tomorrow or overdue, each sent once."""
+        return self.assignments.reminders() + self.actions.reminders()

@@ -31,7 +31,7 @@ ROLE_COMMANDS = {
         "language",
         "help",
     ),
-    Role.MANAGER: ("report", "followup", "language", "help"),
+    Role.MANAGER: ("actions", "report", "followup", "language", "help"),
     Role.HR: ("report", "language", "help"),
 }
 """Each role's commands, in the order its command menu and ``/help`` list them."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import Translator
@@ -20,7 +20,7 @@ from bot.service.base import Request, Setting, await_text, forget_text, translat
 from bot.service.outcome import Button, Outcome, Reply, rows
 from bot.service.screens import COMMENT_LIMIT, not_met_lines, percent, short
 from checklists.schema import Checklist
-from storage import cards, visits
+from storage import actions, cards, visits
 from storage.checklist_versions import definition
 from storage.models import (
     AttachmentKind,
@@ -112,6 +112,7 @@ class Cards:
         lines = [*_headline(visit, checklist, t, zone), *self._people(visit, t)]
         comments = {a.item_id: a.comment for a in visit.answers if a.comment}
         lines += not_met_lines(visits.score_of(visit), checklist, t, comments)
+        lines += _opened(card, checklist, t)
         lines += self._state(card, t)
         buttons: list[Button] = []
         if card.seen_at is None:
@@ -179,6 +180,18 @@ def _headline(visit: Visit, checklist: Checklist, t: Translator, zone: ZoneInfo)
         key = "card.passed" if result.passed else "card.failed"
         lines.append(t(key, score=score, pass_mark=mark))
     return lines
+
+
+def _opened(card: VisitCard, checklist: Checklist, t: Translator) -> list[str]:
+    """The corrective actions the visit opened for the store, and by when."""
+    session = object_session(card)
+    assert session is not None
+    opened = actions.opened_by(session, card.visit_id)
+    if not opened:
+        return []
+    names = ", ".join(checklist.item(a.item_id).standard_name(t.language) for a in opened)
+    due = f"{min(a.due_on for a in opened):%d.%m.%Y}"
+    return ["", t("card.actions", due=due, standards=escape(names))]
 
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:

@@ -248,7 +248,14 @@ class Review:
         now = setting.clock.now()
         try:
             visit = integrity.decide(
-                r.session, visit_id, decision, reason, r.person.id, setting.rules, now
+                r.session,
+                visit_id,
+                decision,
+                reason,
+                r.person.id,
+                setting.rules,
+                now,
+                setting.clock.today(),
             )
         except integrity.ReviewError as error:
             return r.out(toast=r.t(f"ops.{error.reason}"), alert=True)

@@ -1,0 +1,227 @@
+"""Corrective actions that close, through the real bot over HTTP: a failed critical standard
+opens an action for the store, its managers are reminded the day before it is due and when it
+is overdue, a manager closes it with what was done and a photo, and the next counted visit
+verifies it — or, failing the standard again, reopens it. Only the store's managers see and
+act on its actions; ``msbot actions`` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import main
+from checklists.scoring import Answer as Given
+from storage import actions
+from storage.db import Database
+from storage.models import ActionStatus, CorrectiveAction, Person, Role, Visit
+from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
+from testkit.fakebotapi import FakeBotApi, FakeUser
+from testkit.shopper import answer_everything, open_visit
+from visits.clock import Clock
+from visits.integrity import IntegrityRules
+
+SHOPPER, OTHER, MANAGER, ELSEWHERE, HR = 501, 502, 601, 603, 604
+START = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Moscow
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def read(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    world = make_world(database)
+    add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
+    add_person(database, OTHER, Role.EVALUATOR, ["S1"])
+    add_person(database, MANAGER, Role.MANAGER, ["S1"])
+    add_person(database, ELSEWHERE, Role.MANAGER, ["S2"])
+    add_person(database, HR, Role.HR)
+    return world
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, world: World, clock: MovableClock) -> AsyncIterator[RunningBot]:
+    started = RunningBot(api, world, clock=Clock(ZONE, clock.read))
+    await started.start()
+    yield started
+    await started.stop()
+
+
+async def measured_visit(shopper: FakeUser, *, greeted: str) -> None:
+    """A store visit with the greeting's time measured (it counts at once)."""
+    await open_visit(shopper)
+    await shopper.press("▶ Walking in")
+    await shopper.press("⏹ Someone came up")
+    await answer_everything(shopper, critical=greeted)
+
+
+def stored(database: Database) -> list[CorrectiveAction]:
+    with database.read() as session:
+        return list(session.scalars(select(CorrectiveAction).order_by(CorrectiveAction.id)))
+
+
+async def remind(bot: RunningBot) -> None:
+    """The reminders job, run now (it runs every half hour)."""
+    assert bot.application is not None and bot.application.job_queue is not None
+    [job] = bot.application.job_queue.get_jobs_by_name("reminders")
+    await job.run(bot.application)
+
+
+def texts(user: FakeUser) -> list[str]:
+    return [m.shown_text for m in user.messages()]
+
+
+async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_verified(
+    api: FakeBotApi,
+    bot: RunningBot,
+    world: World,
+    clock: MovableClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
+    [action] = stored(world.database)
+    assert (action.item_id, action.status, action.manager_id) == ("greeted", "open", None)
+    assert action.due_on == date(2026, 12, 2), "seven days from the visit"
+    manager = api.user(MANAGER, language_code="en")
+    card = await api.wait_for(
+        lambda: next((t for t in texts(manager) if "Shopper:" in t), None), what="the card"
+    )
+    assert "📌 Corrective action opened, due 02.12.2026: Greeting. See /actions." in card
+
+    clock.now = START + timedelta(days=6)  # Tuesday 1 December: due tomorrow
+    await remind(bot)
+    await remind(bot)
+    reminded = [t for t in texts(manager) if t.startswith("⏰")]
+    assert reminded == [
+        "⏰ A corrective action is due tomorrow, 02.12.2026: Greeting at Tverskaya."
+        " Close it with /actions once it is done."
+    ], "once"
+    clock.now = START + timedelta(days=8)
+    await remind(bot)
+    await remind(bot)
+    assert (
+        len([t for t in texts(manager) if t.startswith("❗ A corrective action is overdue")]) == 1
+    )
+    assert not any(t.startswith(("⏰", "❗")) for t in texts(api.user(ELSEWHERE)))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MSBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MSBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("MSBOT_TIMEZONE", str(ZONE))
+    listed = CliRunner().invoke(main, ["actions", "--overdue", "--store", "S1"])
+    assert listed.exit_code == 0, listed.output
+    [header, row] = listed.output.splitlines()
+    assert header.split()[:5] == ["id", "store", "from", "standard", "status"]
+    assert "Greeting" in row and " overdue " in row and "store managers" in row
+    assert CliRunner().invoke(main, ["actions", "--store", "S2"]).output == "(none)\n"
+    unknown = CliRunner().invoke(main, ["actions", "--store", "S9"])
+    assert unknown.exit_code != 0 and "no store with the code 'S9'" in unknown.output
+
+    await manager.send_command("/actions")
+    assert "❗ Greeting · Tverskaya · overdue since 02.12.2026" in manager.last_text()
+    await manager.press("✔ Close: Greeting")
+    assert "What was done about “Greeting” at Tverskaya?" in manager.last_text()
+    await manager.send_text("Went through the greeting with every seller")
+    assert manager.last_text() == "Send a photo of the result, or press Skip."
+    await manager.send_text("and the new hire too")
+    assert manager.last_text() == "Send a photo of the result, or press Skip.", "still waiting"
+    await manager.send_photo(file_id="briefing", file_unique_id="briefing-1")
+    assert manager.last_text().startswith("✅ Action closed: Greeting.")
+    [action] = stored(world.database)
+    assert action.status == ActionStatus.CLOSED and action.closed_photo == "briefing"
+    assert action.closed_note == "Went through the greeting with every seller"
+    await manager.send_command("/actions")
+    assert "✔ Greeting · Tverskaya · closed, the next visit will check it" in manager.last_text()
+    assert manager.last_message().buttons == []
+
+    clock.now = START + timedelta(days=9)
+    await measured_visit(api.user(OTHER, language_code="en"), greeted="Yes")
+    [action] = stored(world.database)
+    assert action.status == ActionStatus.VERIFIED
+    with world.database.read() as session:
+        newest = session.scalars(select(Visit.id).order_by(Visit.id.desc())).first()
+    assert action.verified_by_visit_id == newest
+    await manager.send_command("/actions")
+    assert manager.last_text() == "No corrective actions are open for your stores."
+
+
+async def test_a_closed_action_is_reopened_by_a_visit_that_fails_the_standard_again(
+    api: FakeBotApi, bot: RunningBot, world: World, clock: MovableClock
+) -> None:
+    await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
+    manager = api.user(MANAGER, language_code="en")
+    await manager.send_command("/actions")
+    await manager.press("✔ Close: Greeting")
+    await manager.send_text("Talked to the team")
+    await manager.press("Skip ▶")
+    assert manager.last_text().startswith("✅ Action closed: Greeting.")
+    [closed] = stored(world.database)
+    assert closed.status == ActionStatus.CLOSED and closed.closed_photo is None
+
+    clock.now = START + timedelta(days=3)
+    await measured_visit(api.user(OTHER, language_code="en"), greeted="No")
+    [action] = stored(world.database)
+    assert action.status == ActionStatus.OPEN and action.reopens == 1, "reopened, not a new one"
+    assert action.due_on == date(2026, 12, 5) and action.done_at is None
+    await manager.send_command("/actions")
+    assert "⏳ Greeting · Tverskaya · due 05.12.2026" in manager.last_text()
+
+
+async def test_nobody_but_the_stores_managers_sees_or_closes_its_actions(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
+    [action] = stored(world.database)
+    elsewhere = api.user(ELSEWHERE, language_code="en")
+    await elsewhere.send_command("/actions")
+    assert elsewhere.last_text() == "No corrective actions are open for your stores."
+    for word in ("c", "s"):
+        await elsewhere.press_raw(f"ac:{word}:{action.id}")
+        assert "not for your stores" in elsewhere.answers_to_callbacks[-1].text
+    for telegram_id in (HR, SHOPPER):
+        user = api.user(telegram_id, language_code="en")
+        await user.send_command("/actions")
+        assert user.last_text() == "This is for store managers."
+        await user.press_raw(f"ac:c:{action.id}")
+        assert user.answers_to_callbacks[-1].text == "This is for store managers."
+    manager = api.user(MANAGER, language_code="en")
+    await manager.press_raw(f"ac:s:{action.id}")  # Skip with no closing begun
+    assert manager.answers_to_callbacks[-1].text == "This button is not valid."
+    [unchanged] = stored(world.database)
+    assert unchanged.status == ActionStatus.OPEN and unchanged.done_at is None
+
+
+def test_a_standard_marked_action_required_opens_one_when_not_fully_met(world: World) -> None:
+    """The shipped store visit marks the tidy sales floor ``action: required``: "Minor
+    issues" (half met) opens an action, as a failed critical does; a second failing visit
+    while it is open opens no second one."""
+    with world.database.write() as session:
+        shopper = session.scalars(select(Person).where(Person.telegram_id == SHOPPER)).one()
+        shopper_id = shopper.id
+    answers = {"greeted": Given("yes"), "tidiness": Given("minor_issues")}
+    for day in (1, 2):
+        visit_id = submitted_visit(world, shopper_id, None, answers, START + timedelta(days=day))
+        with world.database.write() as session:
+            visit = session.get(Visit, visit_id)
+            assert visit is not None
+            days = IntegrityRules().action_days
+            actions.on_counted(session, visit, days, date(2026, 11, 26), START)
+    [action] = stored(world.database)
+    assert (action.item_id, action.status) == ("tidiness", ActionStatus.OPEN)
