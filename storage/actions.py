@@ -109,9 +109,7 @@ def withdraw(session: Session, visit_id: int) -> int:
     """A visit no longer counts (voided): the actions it opened by itself that nobody has
     worked on yet go with it. The number withdrawn."""
     untouched = [
-        a
-        for a in opened_by(session, visit_id)
-        if a.status == ActionStatus.OPEN and a.reopens == 0
+        a for a in opened_by(session, visit_id) if a.status == ActionStatus.OPEN and a.reopens == 0
     ]
     for action in untouched:
         session.delete(action)
