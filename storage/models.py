@@ -124,6 +124,8 @@ class PendingKind(StrEnum):
     """A store manager's reason for disputing a visit."""
     CORRECTION_REASON = "correction_reason"
     """An admin's reason for correcting an answer of a visit under review."""
+    CORRECTION_VALUE = "correction_value"
+    """The right answer an admin types when correcting a typed answer."""
     ACTION = "action"
     """A manager's corrective action."""
     ACTION_DUE = "action_due"

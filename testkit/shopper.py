@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from testkit.fakebotapi import FakeUser
+from testkit.fakebotapi import FakeBotApi, FakeUser, SentMessage
 
 
 def labels(user: FakeUser) -> list[str]:
@@ -53,3 +53,19 @@ async def answer_everything(user: FakeUser, *, critical: str = "Yes") -> None:
         else:
             await user.press(shown[0])
     raise AssertionError("the visit never reached its review")
+
+
+async def card_arrived(api: FakeBotApi, manager: FakeUser) -> SentMessage:
+    """The newest visit card in a manager's chat. Cards go out in the background after the
+    shopper's submission is answered: a test that scripts the manager next waits for it,
+    or the card may land between the manager's command and its answer."""
+
+    def newest() -> SentMessage | None:
+        cards = [
+            m
+            for m in manager.messages()
+            if any((data or "").startswith("mc:") for row in m.buttons for _, data in row)
+        ]
+        return cards[-1] if cards else None
+
+    return await api.wait_for(newest, what="the visit's card")

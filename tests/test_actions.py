@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.models import ActionStatus, CorrectiveAction, Person, Role, Visit
 from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
 from testkit.fakebotapi import FakeBotApi, FakeUser
-from testkit.shopper import answer_everything, open_visit
+from testkit.shopper import answer_everything, card_arrived, open_visit
 from visits.clock import Clock
 from visits.integrity import IntegrityRules
 
@@ -82,6 +82,10 @@ async def remind(bot: RunningBot) -> None:
     await job.run(bot.application)
 
 
+def cards_of(user: FakeUser) -> list[str]:
+    return [t for t in texts(user) if "Shopper:" in t]
+
+
 def texts(user: FakeUser) -> list[str]:
     return [m.shown_text for m in user.messages()]
 
@@ -100,9 +104,7 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     assert (action.item_id, action.status, action.manager_id) == ("greeted", "open", None)
     assert action.due_on == date(2026, 12, 2), "seven days from the visit"
     manager = api.user(MANAGER, language_code="en")
-    card = await api.wait_for(
-        lambda: next((t for t in texts(manager) if "Shopper:" in t), None), what="the card"
-    )
+    card = (await card_arrived(api, manager)).shown_text
     assert "📌 Corrective action opened, due 02.12.2026: Greeting. See /actions." in card
 
     clock.now = START + timedelta(days=6)  # Tuesday 1 December: due tomorrow
@@ -167,6 +169,7 @@ async def test_a_closed_action_is_reopened_by_a_visit_that_fails_the_standard_ag
 ) -> None:
     await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
     manager = api.user(MANAGER, language_code="en")
+    await card_arrived(api, manager)
     await manager.send_command("/actions")
     await manager.press("✔ Close: Greeting")
     await manager.send_text("Talked to the team")
@@ -177,6 +180,7 @@ async def test_a_closed_action_is_reopened_by_a_visit_that_fails_the_standard_ag
 
     clock.now = START + timedelta(days=3)
     await measured_visit(api.user(OTHER, language_code="en"), greeted="No")
+    await api.wait_for(lambda: len(cards_of(manager)) == 2, what="the second card")
     [action] = stored(world.database)
     assert action.status == ActionStatus.OPEN and action.reopens == 1, "reopened, not a new one"
     assert action.due_on == date(2026, 12, 5) and action.done_at is None
@@ -189,6 +193,8 @@ async def test_nobody_but_the_stores_managers_sees_or_closes_its_actions(
 ) -> None:
     await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
     [action] = stored(world.database)
+    manager = api.user(MANAGER, language_code="en")
+    await card_arrived(api, manager)
     elsewhere = api.user(ELSEWHERE, language_code="en")
     await elsewhere.send_command("/actions")
     assert elsewhere.last_text() == "No corrective actions are open for your stores."
@@ -201,7 +207,6 @@ async def test_nobody_but_the_stores_managers_sees_or_closes_its_actions(
         assert user.last_text() == "This is for store managers."
         await user.press_raw(f"ac:c:{action.id}")
         assert user.answers_to_callbacks[-1].text == "This is for store managers."
-    manager = api.user(MANAGER, language_code="en")
     await manager.press_raw(f"ac:s:{action.id}")  # Skip with no closing begun
     assert manager.answers_to_callbacks[-1].text == "This button is not valid."
     [unchanged] = stored(world.database)

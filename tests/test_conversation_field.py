@@ -26,7 +26,7 @@ from testkit.bot_harness import (
     make_world,
 )
 from testkit.fakebotapi import FakeBotApi, FakeUser
-from testkit.shopper import answer_everything, labels, open_visit
+from testkit.shopper import answer_everything, card_arrived, labels, open_visit
 
 SHOPPER, OTHER, ADMIN, MANAGER = 501, 502, 900, 601
 FAR = (55.90, 37.80)
@@ -341,6 +341,7 @@ async def test_9_followup_refuses_a_past_date_and_keeps_asking(
         row = session.scalars(select(Answer).where(Answer.item_id == "smiled")).one()
         row.score = 0
     manager = api.user(MANAGER, language_code="en")
+    await card_arrived(api, manager)
     await manager.send_command("/followup")
     await manager.press(labels(manager)[0])
     await manager.send_text("Smile training")

@@ -12,12 +12,14 @@ from bot.i18n import Translator
 from exports.aggregate import build_report
 from exports.report_data import Scope, ScopeKind
 from exports.weeks import Week
+from storage.checklist_versions import definition
 from storage.db import Database
 from storage.models import (
     Answer,
     Assignment,
     AssignmentStatus,
     AuditEvent,
+    ChecklistVersion,
     CorrectiveAction,
     Person,
     ReviewDecision,
@@ -28,6 +30,7 @@ from storage.models import (
 )
 from testkit.bot_harness import STORE_VISIT_ALL_MET, ZONE, RunningBot, World, add_person, make_world
 from testkit.fakebotapi import FakeBotApi, FakeUser
+from testkit.shopper import card_arrived
 from visits import assignments
 
 SHOPPER, ADMIN, MANAGER = 501, 900, 601
@@ -281,6 +284,49 @@ async def test_a_corrected_answer_is_kept_with_who_why_and_when_and_changes_the_
     assert "not valid" in (admin.answers_to_callbacks[-1].text or "")
 
 
+async def test_a_typed_answer_and_an_n_a_are_corrected_like_a_button_answer(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    shopper = api.user(SHOPPER, language_code="en")
+    await complete_visit(shopper, typed=True)  # 12 s typed; every other standard met
+    visit = only_visit(world.database)
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("📋 Answers")
+    await admin.press("1")  # greet_time, typed seconds
+    assert "type the right answer in one message" in admin.last_text()
+    await admin.send_text("soon")
+    assert "number" in admin.last_text(), "refused as a shopper's would be; still waiting"
+    await admin.send_text("45")
+    assert "from 12 s to 45 s" in admin.last_text()
+    await admin.send_text("The video shows 45 seconds")
+    corrected = only_visit(world.database)
+    assert corrected.score == pytest.approx(100 * 18 / 19), "45 s earns half of its 2"
+    with world.database.read() as session:
+        version = session.get(ChecklistVersion, visit.checklist_version_id)
+        assert version is not None
+        checklist = definition(version)
+    three_yes = [i.id for i in checklist.items].index("three_yes")
+    await admin.press("📋 Answers")
+    await admin.press_raw(f"rc:{visit.id}:{three_yes}:-1")
+    await admin.press("N/A")
+    assert "to N/A" in admin.last_text()
+    await admin.send_text("No offer was made in the recording")
+    with world.database.read() as session:
+        answer = session.scalars(
+            select(Answer).where(Answer.visit_id == visit.id, Answer.item_id == "three_yes")
+        ).one()
+        events = session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "review:corrected")
+        ).all()
+    assert answer.na and answer.score is None
+    assert [json.loads(e)["to"] for e in events] == [45, "n/a"]
+    smiled = [i.id for i in checklist.items].index("smiled")  # yes/no without N/A
+    await admin.press("📋 Answers")
+    await admin.press_raw(f"rc:{visit.id}:{smiled}:-2")
+    assert "not valid" in (admin.answers_to_callbacks[-1].text or "")
+
+
 async def test_a_correction_left_unfinished_is_dropped_not_applied_by_a_later_message(
     api: FakeBotApi, bot: RunningBot, world: World
 ) -> None:
@@ -340,6 +386,7 @@ async def test_a_manager_records_a_corrective_action_for_a_failed_standard(
     await shopper.press("Skip ▶")
     await shopper.press("✅ Submit")
     manager = api.user(MANAGER, language_code="en")
+    await card_arrived(api, manager)
     await manager.send_command("/followup")
     [[(label, _)]] = manager.buttons()
     assert "S1 · A smile" in label

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checklists import scoring
-from checklists.item_types import AnswerValue
 from checklists.schema import Channel, Checklist
 from storage import actions, cards, reviews
 from storage.checklist_versions import definition
@@ -164,7 +163,7 @@ def correct(
     session: Session,
     visit_id: int,
     item_id: str,
-    value: AnswerValue,
+    answer: scoring.Answer,
     reason: str,
     admin_id: int,
     now: datetime,
@@ -180,15 +179,16 @@ def correct(
     checklist = definition(visit.checklist_version)
     row = next((a for a in visit.answers if a.item_id == item_id), None)
     before = answer_value(row) if row is not None else None
-    if before == scoring.Answer(value):  # another admin made the same correction first
+    if before == answer:  # another admin made the same correction first
         raise ReviewError("correct_same")
     if row is None:
         row = Answer(visit_id=visit.id, item_id=item_id)
         visit.answers.append(row)
-    set_answer_value(row, checklist, scoring.Answer(value))
+    set_answer_value(row, checklist, answer)
     fix_scores(visit, checklist)
     was = None if before is None else "n/a" if before.na else before.value
-    details = {"item": item_id, "from": was, "to": value, "reason": reason.strip()}
+    now_is = "n/a" if answer.na else answer.value
+    details = {"item": item_id, "from": was, "to": now_is, "reason": reason.strip()}
     session.add(
         AuditEvent(
             at=now,

@@ -62,6 +62,7 @@ class Service:
         self._typed_replies = {
             PendingKind.REVIEW_REASON: self.review.reason,
             PendingKind.CORRECTION_REASON: self.review.correction_reason,
+            PendingKind.CORRECTION_VALUE: self.review.correction_value,
             PendingKind.DISPUTE_REASON: self.cards.dispute_reason,
             PendingKind.ACTION_DONE: self.actions.done,
             PendingKind.ACTION_PHOTO: self.actions.photo_expected,

@@ -22,6 +22,7 @@ from checklists.schema import Checklist, Item
 from storage import cards, reviews
 from storage.checklist_versions import definition
 from storage.drafts import Records
+from storage.models import Answer as StoredAnswer
 from storage.models import (
     AttachmentKind,
     Decision,
@@ -44,8 +45,10 @@ NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE = "n", "p", "c", "s", "l"
 """The words of the buttons that move through the queue (next, previous, back to the card)
 and show the visit's answers or send its photos and recordings."""
 LOOKS = (NEXT, PREVIOUS, CARD, ANSWERS, EVIDENCE, UPHOLD)
-REASONS = (PendingKind.REVIEW_REASON, PendingKind.CORRECTION_REASON)
+REASONS = (PendingKind.REVIEW_REASON, PendingKind.CORRECTION_REASON, PendingKind.CORRECTION_VALUE)
 """What an admin's typed message may be waiting to answer in review."""
+ASK, NOT_APPLICABLE = -1, -2
+"""A correction button's code that asks for the right answer, and the one that gives N/A."""
 
 
 @dataclass
@@ -163,29 +166,68 @@ class Review:
         row = next((a for a in visit.answers if a.item_id == item.id), None)
         now = show_answer(item, answer_value(row), r.t) if row else r.t("review.no_answer")
         name = escape(item.standard_name(r.t.language))
-        if code < 0:
+        if code == ASK:
             rows = tuple(
                 tuple((label, encode(Op.CORRECT, visit.id, index, c)) for label, c in row_)
                 for row_ in item.kind.buttons(item, asking)
             )
+            if item.na:
+                na = encode(Op.CORRECT, visit.id, index, NOT_APPLICABLE)
+                rows += (((r.t("answer.na"), na),),)
             back = ((r.t("ops.back_to_answers"), encode(Op.DECIDE, ANSWERS, visit.id)),)
-            text = r.t("ops.correct_choose", standard=name, answer=escape(now))
+            key = "ops.correct_choose"
+            if item.kind.typed:  # or typed: the admin's next message is the right answer
+                asked = {"visit_id": visit.id, "item_id": item.id}
+                await_text(r, PendingKind.CORRECTION_VALUE, asked)
+                key = "ops.correct_type_or_choose" if rows else "ops.correct_type"
+            text = r.t(key, standard=name, answer=escape(now))
             return r.out(edit=Reply(text, (*rows, back)))
+        if code == NOT_APPLICABLE and item.na:
+            return self._ask_reason(r, visit, item, scoring.Answer(na=True), row)
         try:
             value = check_value(item, item.kind.button_value(item, code), today=asking.today)
         except AnswerRejected:
             return r.out(toast=r.t("error.bad_button"), alert=True)
-        if row is not None and answer_value(row) == scoring.Answer(value):
+        return self._ask_reason(r, visit, item, scoring.Answer(value), row)
+
+    def _ask_reason(
+        self,
+        r: Request,
+        visit: Visit,
+        item: Item,
+        answer: scoring.Answer,
+        row: StoredAnswer | None,
+    ) -> Outcome:
+        """The right answer is chosen: the reason for the change is typed next."""
+        if row is not None and answer_value(row) == answer:
             return r.out(toast=r.t("ops.correct_same"), alert=True)
-        await_text(
-            r,
-            PendingKind.CORRECTION_REASON,
-            {"visit_id": visit.id, "item_id": item.id, "value": value},
-        )
-        new = show_answer(item, scoring.Answer(value), r.t)
+        payload: dict[str, object] = {"visit_id": visit.id, "item_id": item.id}
+        payload.update({"na": True} if answer.na else {"value": answer.value})
+        await_text(r, PendingKind.CORRECTION_REASON, payload)
+        now = show_answer(item, answer_value(row), r.t) if row else r.t("review.no_answer")
+        new = show_answer(item, answer, r.t)
+        name = escape(item.standard_name(r.t.language))
         text = r.t("ops.correct_reason", standard=name, answer=escape(now), new=escape(new))
         back = ((r.t("ops.back_to_answers"), encode(Op.DECIDE, ANSWERS, visit.id)),)
         return r.out(edit=Reply(text, (back,)))
+
+    def correction_value(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
+        """The right answer an admin typed for a typed question (a number, seconds, a date,
+        text): checked as a shopper's would be, then the reason is asked."""
+        payload = waiting.payload
+        visit = _under_review(r, int(payload["visit_id"]))
+        if visit is None:
+            r.session.delete(waiting)
+            return r.say("ops.not_pending")
+        checklist = definition(visit.checklist_version)
+        item = checklist.item(str(payload["item_id"]))
+        try:
+            value = check_value(item, text, today=self.setting.clock.today())
+        except AnswerRejected as rejected:  # still waiting for a right answer
+            return r.say(f"reject.{rejected.reason}", **rejected.params)
+        row = next((a for a in visit.answers if a.item_id == item.id), None)
+        asked = self._ask_reason(r, visit, item, scoring.Answer(value), row)
+        return asked.as_messages()
 
     def correction_reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
         """The reason an admin typed for correcting an answer: the answer changes, the visit
@@ -196,12 +238,13 @@ class Review:
         r.session.delete(waiting)
         payload = waiting.payload
         visit_id, item_id = int(payload["visit_id"]), str(payload["item_id"])
+        answer = scoring.Answer(na=True) if payload.get("na") else scoring.Answer(payload["value"])
         try:
             visit, _ = integrity.correct(
                 r.session,
                 visit_id,
                 item_id,
-                payload["value"],
+                answer,
                 text,
                 r.person.id,
                 self.setting.clock.now(),
@@ -362,9 +405,12 @@ class Review:
 
 
 def _correctable(item: Item, asking: Asking) -> bool:
-    """An answer an admin corrects with a button: yes/no, a choice, a scale, a count; not
-    several ticks, typed text or seconds."""
-    return not item.kind.toggles and bool(item.kind.buttons(item, asking))
+    """An answer an admin can correct: by a button (yes/no, a choice, a scale, a count, N/A)
+    or typed (a number, seconds, a date, text); not several ticks, and not the evidence."""
+    kind = item.kind
+    if kind.toggles or kind.photos or kind.recordings:
+        return False
+    return kind.typed or bool(kind.buttons(item, asking)) or item.na
 
 
 def _time_taken(visit: Visit, t: Translator) -> list[str]:
