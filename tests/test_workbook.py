@@ -721,7 +721,7 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
         "Closed",
         "What was done",
         "Verified",
-        "Action",
+        "Promised",
     ]
     assert [c.value for c in sheet[2]] == [
         "S1",
