@@ -132,7 +132,7 @@ OPS: dict[Op, Spec] = {
     Op.CORRECT: Spec(Route.REVIEW, (int, int, int)),  # visit, item, type's code (-1: ask)
     Op.FOLLOW_UP: Spec(Route.FOLLOWUP, (int, int)),  # visit, item
     Op.CARD: Spec(Route.CARD, (str, int)),  # s|d|l (see cards), card
-    Op.ACTION: Spec(Route.ACTIONS, (str, int)),  # c|s (see actions), corrective action
+    Op.ACTION: Spec(Route.ACTIONS, (str, int)),  # c|s|p (see actions), corrective action
 }
 """Every button the bot makes: what it carries and who answers it."""
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, SupportsFloat, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from checklists import scoring
 from checklists.item_types import Words
@@ -69,7 +69,7 @@ DEFAULT_LABELS = {
     "answer.na": "N/A",
     "ack.seen": "seen by {seen} of {sent}",
     "ack.disputed": "disputed, under review",
-    "ack.upheld": "disputed; the visit stands",
+    "ack.upheld": "disputed, the visit stands",
     "owner.managers": "store managers",
 }
 
@@ -145,10 +145,12 @@ def _actions(
     """The stores' corrective actions of the week: those opened before it ended that were
     not verified before it began, soonest due first. Where each stands is as of now."""
     week_start, week_end = window.week.utc_range(window.zone)
+    closer = aliased(Person)
     query = (
-        select(CorrectiveAction, Store.code, Person.name, Visit.checklist_version_id)
+        select(CorrectiveAction, Store.code, Person.name, closer.name, Visit.checklist_version_id)
         .join(Store, Store.id == CorrectiveAction.store_id)
         .outerjoin(Person, Person.id == CorrectiveAction.manager_id)
+        .outerjoin(closer, closer.id == CorrectiveAction.closed_by_id)
         .join(Visit, Visit.id == CorrectiveAction.visit_id)
         .where(
             CorrectiveAction.created_at < week_end,
@@ -160,7 +162,7 @@ def _actions(
         query = query.where(CorrectiveAction.store_id.in_(window.store_ids))
     last_day = window.week.monday + timedelta(days=6)
     rows = []
-    for action, store_code, manager, version_id in session.execute(query):
+    for action, store_code, manager, closed_by, version_id in session.execute(query):
         checklist = catalogue.by_version[version_id]
         opened = action.created_at.astimezone(window.zone).date()
         closed = action.done_at.astimezone(window.zone).date() if action.done_at else None
@@ -168,6 +170,8 @@ def _actions(
         status = str(action.status)
         if action.status == ActionStatus.OPEN and action.due_on < last_day:
             status = "overdue"
+        elif action.status == ActionStatus.OPEN and action.reopens:
+            status = "reopened"
         rows.append(
             ActionRow(
                 store_code,
@@ -182,6 +186,7 @@ def _actions(
                 closed,
                 action.closed_note or "",
                 verified,
+                closed_by or "",
             )
         )
     return rows
@@ -716,10 +721,11 @@ def _acknowledgements(connection: Connection, window: _Window, words: Words) -> 
     )
     shown = {}
     for visit_id, sent, seen, disputed, waiting in connection.execute(query):
+        parts = [words("ack.seen", seen=seen, sent=sent)] if sent else []
         if disputed:
-            shown[visit_id] = words("ack.disputed" if waiting else "ack.upheld")
-        elif sent:
-            shown[visit_id] = words("ack.seen", seen=seen, sent=sent)
+            parts.append(words("ack.disputed" if waiting else "ack.upheld"))
+        if parts:
+            shown[visit_id] = "; ".join(parts)
     return shown
 
 

@@ -155,13 +155,15 @@ class ActionRow:
     owner: str
     """The manager who promised it, or the store's managers (in the report's language)."""
     status: str
-    """Open, overdue, closed or verified, in the report's language."""
+    """Open, overdue, reopened, closed or verified, in the report's language."""
     opened_on: date
     days_open: int
     """Local days from opening to closing (to the week's end while still open)."""
     closed_on: date | None = None
     closed_note: str = ""
     verified_on: date | None = None
+    closed_by: str = ""
+    """The manager who closed it last."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,21 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from checklists.schema import Checklist
 from storage import visits
 from storage.checklist_versions import definition
-from storage.models import ActionStatus, CorrectiveAction, Person, Role, Store, Visit
+from storage.models import (
+    ActionStatus,
+    Answer,
+    ChecklistVersion,
+    CorrectiveAction,
+    Person,
+    Role,
+    Store,
+    Visit,
+    VisitStatus,
+)
+from storage.reviews import counted
 
 MAX_NOTE = 1000
 ACTIVE = (ActionStatus.OPEN, ActionStatus.CLOSED)
@@ -34,26 +46,20 @@ class Counted:
 
 
 def on_counted(session: Session, visit: Visit, days: int, today: date, now: datetime) -> Counted:
-    """The visit counts now: closed actions of its store whose standard it met are verified,
-    those whose standard it failed again are reopened (due in ``days`` from ``today``); then
-    each standard it failed that needs an action and has none in play gets one."""
+    """The visit counts now. Closed actions of its store whose standard it met are verified,
+    those whose standard it failed again are reopened (due in ``days`` from ``today``) —
+    only by a visit made after the closing: one accepted late says nothing of the fix. Then
+    each standard it failed that needs an action, and has none in play, gets one."""
     checklist = definition(visit.checklist_version)
-    result = visits.score_of(visit)
-    scores = {i: r.score for i, r in result.items.items() if r.visible and r.score is not None}
-    in_play = list(
-        session.scalars(
-            select(CorrectiveAction).where(
-                CorrectiveAction.store_id == visit.store_id,
-                CorrectiveAction.checklist_id == checklist.id,
-                CorrectiveAction.status.in_(ACTIVE),
-                CorrectiveAction.visit_id != visit.id,
-            )
-        )
-    )
+    scores = _scores(visit)
+    assert visit.submitted_at is not None
     verified, reopened = [], []
-    for action in in_play:
+    for action in _of_standards(session, visit, ACTIVE):
         score = scores.get(action.item_id)
-        if action.status != ActionStatus.CLOSED or score is None:
+        closed = action.done_at
+        if action.status != ActionStatus.CLOSED or score is None or closed is None:
+            continue
+        if visit.submitted_at <= closed:
             continue
         if score == 1:
             action.status, action.verified_at = ActionStatus.VERIFIED, now
@@ -61,12 +67,67 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
             verified.append(action)
         else:
             action.status, action.reopened_at = ActionStatus.OPEN, now
+            action.reopened_by_visit_id = visit.id
             action.reopens += 1
-            action.done_at = None
             action.due_on = today + timedelta(days=days)
             action.reminded_at = action.overdue_reminded_at = None
             reopened.append(action)
-    covered = {a.item_id for a in in_play if a.status in ACTIVE}
+    opened = _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
+    return Counted(opened, verified, reopened)
+
+
+def recount(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
+    """An admin corrected an answer of a counted visit: the actions it opened for standards
+    it now meets go (if nobody worked on them), and standards it now fails get theirs."""
+    scores = _scores(visit)
+    for action in opened_by(session, visit.id):
+        if _untouched(action) and scores.get(action.item_id, 1) == 1:
+            session.delete(action)
+    session.flush()
+    checklist = definition(visit.checklist_version)
+    _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
+
+
+def _scores(visit: Visit) -> dict[str, float]:
+    """The visit's score of each standard it answered (hidden and unanswered ones absent)."""
+    result = visits.score_of(visit)
+    return {i: r.score for i, r in result.items.items() if r.visible and r.score is not None}
+
+
+def _of_standards(
+    session: Session, visit: Visit, statuses: tuple[ActionStatus, ...]
+) -> list[CorrectiveAction]:
+    """The store's actions on the visit's checklist, in ``statuses``, other visits' only."""
+    return list(
+        session.scalars(
+            select(CorrectiveAction).where(
+                CorrectiveAction.store_id == visit.store_id,
+                CorrectiveAction.checklist_id == visit.checklist_version.checklist_id,
+                CorrectiveAction.status.in_(statuses),
+                CorrectiveAction.visit_id != visit.id,
+            )
+        )
+    )
+
+
+def _open_needed(
+    session: Session,
+    visit: Visit,
+    checklist: Checklist,
+    scores: dict[str, float],
+    due_on: date,
+    now: datetime,
+) -> list[CorrectiveAction]:
+    """An action for each standard the visit failed that needs one and has none: none in
+    play, and none a visit made after this one verified (this one was accepted late)."""
+    result = visits.score_of(visit)
+    covered = {a.item_id for a in _of_standards(session, visit, ACTIVE)}
+    covered |= {a.item_id for a in opened_by(session, visit.id)}
+    assert visit.submitted_at is not None
+    for action in _of_standards(session, visit, (ActionStatus.VERIFIED,)):
+        later = action.verified_by
+        if later is not None and later.submitted_at and later.submitted_at > visit.submitted_at:
+            covered.add(action.item_id)
     needs = [
         item.id
         for item in checklist.items
@@ -83,7 +144,7 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
             item_id=item_id,
             manager_id=None,
             action="",
-            due_on=today + timedelta(days=days),
+            due_on=due_on,
             created_at=now,
             status=ActionStatus.OPEN,
         )
@@ -91,7 +152,80 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
     ]
     session.add_all(opened)
     session.flush()
-    return Counted(opened, verified, reopened)
+    return opened
+
+
+def _untouched(action: CorrectiveAction) -> bool:
+    """Opened and not worked on: never closed, never reopened."""
+    return action.status == ActionStatus.OPEN and action.reopens == 0 and action.done_at is None
+
+
+def withdraw(session: Session, visit: Visit) -> None:
+    """A visit no longer counts (voided): what it did to its store's actions is undone. An
+    action it opened that nobody worked on passes to the latest other counted visit that
+    failed the standard too, or goes; an action it verified is closed again, one it
+    reopened is closed again as it was."""
+    for action in opened_by(session, visit.id):
+        if not _untouched(action):
+            continue
+        heir = _latest_failure(session, visit, action.item_id)
+        if heir is None:
+            session.delete(action)
+        else:
+            action.visit_id = heir
+    for action in session.scalars(
+        select(CorrectiveAction).where(CorrectiveAction.verified_by_visit_id == visit.id)
+    ):
+        action.status, action.verified_at, action.verified_by_visit_id = (
+            ActionStatus.CLOSED,
+            None,
+            None,
+        )
+    for action in session.scalars(
+        select(CorrectiveAction).where(
+            CorrectiveAction.reopened_by_visit_id == visit.id,
+            CorrectiveAction.status == ActionStatus.OPEN,
+        )
+    ):
+        action.status, action.reopened_by_visit_id = ActionStatus.CLOSED, None
+        action.reopens -= 1
+    session.flush()
+
+
+def _latest_failure(session: Session, gone: Visit, item_id: str) -> int | None:
+    """The latest other counted visit to the store on the same checklist that did not fully
+    meet the standard."""
+    others = session.scalars(
+        select(Visit)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .join(Answer, (Answer.visit_id == Visit.id) & (Answer.item_id == item_id))
+        .where(
+            Visit.id != gone.id,
+            Visit.store_id == gone.store_id,
+            Visit.status == VisitStatus.SUBMITTED,
+            counted(),
+            ChecklistVersion.checklist_id == gone.checklist_version.checklist_id,
+            Answer.score < 1,
+        )
+        .order_by(Visit.submitted_at.desc())
+        .limit(1)
+    )
+    found = others.first()
+    return found.id if found is not None else None
+
+
+def reopened_by(session: Session, visit_id: int) -> list[CorrectiveAction]:
+    """The actions a visit reopened, failing their standard again after they were closed."""
+    return list(
+        session.scalars(
+            select(CorrectiveAction)
+            .where(
+                CorrectiveAction.reopened_by_visit_id == visit_id,
+                CorrectiveAction.status == ActionStatus.OPEN,
+            )
+            .order_by(CorrectiveAction.id)
+        )
+    )
 
 
 def opened_by(session: Session, visit_id: int) -> list[CorrectiveAction]:
@@ -103,18 +237,6 @@ def opened_by(session: Session, visit_id: int) -> list[CorrectiveAction]:
             .order_by(CorrectiveAction.id)
         )
     )
-
-
-def withdraw(session: Session, visit_id: int) -> int:
-    """A visit no longer counts (voided): the actions it opened by itself that nobody has
-    worked on yet go with it. The number withdrawn."""
-    untouched = [
-        a for a in opened_by(session, visit_id) if a.status == ActionStatus.OPEN and a.reopens == 0
-    ]
-    for action in untouched:
-        session.delete(action)
-    session.flush()
-    return len(untouched)
 
 
 class ActionError(Exception):

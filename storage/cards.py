@@ -176,11 +176,13 @@ def settle(
     visit: Visit,
     outcome: DisputeOutcome,
     reason: str,
-    admin_id: int,
+    admin_id: int | None,
     now: datetime,
+    actor: str | None = None,
 ) -> list[VisitCard]:
     """An admin's decision on the visit's waiting disputes, kept on each card and in the
-    audit; the cards decided (none when another admin decided first)."""
+    audit (``actor``: who, when not an admin in the bot — the command line); the cards
+    decided (none when another admin decided first)."""
     decided = disputes_of(session, visit.id)
     for card in decided:
         card.dispute_outcome, card.decided_by_id, card.decided_at = outcome, admin_id, now
@@ -190,7 +192,7 @@ def settle(
         session.add(
             AuditEvent(
                 at=now,
-                actor=f"person:{admin_id}",
+                actor=actor or f"person:{admin_id}",
                 action=f"dispute:{outcome}",
                 target=f"visit:{visit.id}",
                 details=json.dumps(details, ensure_ascii=False),

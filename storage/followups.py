@@ -10,7 +10,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, CorrectiveAction, Person, Visit, VisitStatus
+from storage import actions
+from storage.models import (
+    Answer,
+    ChecklistVersion,
+    CorrectiveAction,
+    Person,
+    Visit,
+    VisitStatus,
+)
 from storage.reviews import counted
 
 MAX_ACTION = 1000
@@ -37,13 +45,21 @@ def failed_standards(
     session: Session, manager: Person, now: datetime, days: int = RECENT_DAYS
 ) -> list[FailedStandard]:
     """Standards not fully met in the manager's stores' counted visits of the last days,
-    newest first, without those that already have an action."""
+    newest first, without those that already have an action, or whose standard has one in
+    play at the store (one action a standard: a later failure reopens, never duplicates)."""
     store_ids = [s.id for s in manager.stores]
     if not store_ids:
         return []
     rows = session.execute(
-        select(Visit.id, Visit.store_id, Answer.item_id, Visit.submitted_at)
+        select(
+            Visit.id,
+            Visit.store_id,
+            Answer.item_id,
+            Visit.submitted_at,
+            ChecklistVersion.checklist_id,
+        )
         .join(Answer, Answer.visit_id == Visit.id)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
         .outerjoin(
             CorrectiveAction,
             (CorrectiveAction.visit_id == Visit.id) & (CorrectiveAction.item_id == Answer.item_id),
@@ -58,7 +74,14 @@ def failed_standards(
         )
         .order_by(Visit.submitted_at.desc(), Answer.id)
     ).all()
-    return [FailedStandard(r[0], r[1], r[2], r[3]) for r in rows if r[3] is not None]
+    in_play = {
+        (a.store_id, a.checklist_id, a.item_id) for a in actions.of_stores(session, store_ids)
+    }
+    return [
+        FailedStandard(r[0], r[1], r[2], r[3])
+        for r in rows
+        if r[3] is not None and (r[1], r[4], r[2]) not in in_play
+    ]
 
 
 def add_action(

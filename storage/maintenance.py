@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storage import actions
+from storage import actions, cards
 from storage.db import Database
 from storage.files import private_file
-from storage.models import AuditEvent, Visit, VisitStatus, utcnow
+from storage.models import AuditEvent, DisputeOutcome, Visit, VisitStatus, utcnow
 
 
 class MaintenanceError(Exception):
@@ -63,7 +63,8 @@ def void_visit(
     visit.status = VisitStatus.VOIDED
     visit.voided_at = moment
     visit.void_reason = reason
-    actions.withdraw(session, visit_id)
+    actions.withdraw(session, visit)
+    cards.settle(session, visit, DisputeOutcome.VOIDED, reason, None, moment, actor)
     session.add(
         AuditEvent(
             at=moment, actor=actor, action="void", target=f"visit:{visit_id}", details=reason

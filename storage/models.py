@@ -570,6 +570,7 @@ class CorrectiveAction(Base):
     verified_at: Mapped[datetime | None]
     verified_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     reopened_at: Mapped[datetime | None]
+    reopened_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reminded_at: Mapped[datetime | None]
     """When the store's managers were reminded the day before it is due."""
@@ -579,6 +580,8 @@ class CorrectiveAction(Base):
     store: Mapped[Store] = relationship()
     visit: Mapped[Visit] = relationship(foreign_keys=[visit_id])
     owner: Mapped[Person | None] = relationship(foreign_keys=[manager_id])
+    closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id])
+    verified_by: Mapped[Visit | None] = relationship(foreign_keys=[verified_by_visit_id])
 
 
 class PendingInput(Base):

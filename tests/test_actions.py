@@ -16,8 +16,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import main
+from bot.service import Service
+from bot.service.base import Setting
 from checklists.scoring import Answer as Given
-from storage import actions
+from storage import actions, followups, maintenance
 from storage.db import Database
 from storage.models import ActionStatus, CorrectiveAction, Person, Role, Visit
 from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
@@ -105,7 +107,7 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     assert action.due_on == date(2026, 12, 2), "seven days from the visit"
     manager = api.user(MANAGER, language_code="en")
     card = (await card_arrived(api, manager)).shown_text
-    assert "📌 Corrective action opened, due 02.12.2026: Greeting. See /actions." in card
+    assert "📌 Action needed by 02.12.2026: Greeting. See /actions." in card
 
     clock.now = START + timedelta(days=6)  # Tuesday 1 December: due tomorrow
     await remind(bot)
@@ -137,7 +139,7 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     assert unknown.exit_code != 0 and "no store with the code 'S9'" in unknown.output
 
     await manager.send_command("/actions")
-    assert "❗ Greeting · Tverskaya · overdue since 02.12.2026" in manager.last_text()
+    assert "❗ Greeting · Tverskaya · overdue, was due 02.12.2026" in manager.last_text()
     await manager.press("✔ Close: Greeting")
     assert "What was done about “Greeting” at Tverskaya?" in manager.last_text()
     await manager.send_text("Went through the greeting with every seller")
@@ -150,8 +152,12 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     assert action.status == ActionStatus.CLOSED and action.closed_photo == "briefing"
     assert action.closed_note == "Went through the greeting with every seller"
     await manager.send_command("/actions")
-    assert "✔ Greeting · Tverskaya · closed, the next visit will check it" in manager.last_text()
-    assert manager.last_message().buttons == []
+    assert (
+        "✔ Greeting · Tverskaya · closed by P601: Went through the greeting with every seller"
+        " · the next visit will check it"
+    ) in manager.last_text()
+    await manager.press("📷 Greeting: the photo")
+    assert api.calls("sendPhoto", chat_id=MANAGER)[-1].params["photo"] == "briefing"
 
     clock.now = START + timedelta(days=9)
     await measured_visit(api.user(OTHER, language_code="en"), greeted="Yes")
@@ -183,7 +189,7 @@ async def test_a_closed_action_is_reopened_by_a_visit_that_fails_the_standard_ag
     await api.wait_for(lambda: len(cards_of(manager)) == 2, what="the second card")
     [action] = stored(world.database)
     assert action.status == ActionStatus.OPEN and action.reopens == 1, "reopened, not a new one"
-    assert action.due_on == date(2026, 12, 5) and action.done_at is None
+    assert action.due_on == date(2026, 12, 5) and action.reopened_by_visit_id is not None
     await manager.send_command("/actions")
     assert "⏳ Greeting · Tverskaya · due 05.12.2026" in manager.last_text()
 
@@ -230,3 +236,101 @@ def test_a_standard_marked_action_required_opens_one_when_not_fully_met(world: W
             actions.on_counted(session, visit, days, date(2026, 11, 26), START)
     [action] = stored(world.database)
     assert (action.item_id, action.status) == ("tidiness", ActionStatus.OPEN)
+
+
+def test_a_voided_visit_passes_its_action_on_and_undoes_what_it_did(world: World) -> None:
+    """Visits 1 and 2 fail the tidy floor; voiding 1 leaves the action with 2. Visit 3 meets
+    it after the action was closed; voiding 3 closes it again, unverified. Visit 4 fails it
+    after the closing; voiding 4 closes it again instead of leaving it reopened."""
+    shopper_id = _person_id(world, SHOPPER)
+    untidy = {"greeted": Given("yes"), "tidiness": Given("untidy")}
+    tidy = {"greeted": Given("yes"), "tidiness": Given("clean")}
+    first, second = (_counted(world, shopper_id, untidy, day) for day in (1, 2))
+    [action] = stored(world.database)
+    assert action.visit_id == first
+    with world.database.write() as session:
+        maintenance.void_visit(session, first, "a test visit", "cli:test", START)
+    [action] = stored(world.database)
+    assert action.visit_id == second, "the standard still failed at visit 2"
+    _close(world, action.id, day=3)
+    third = _counted(world, shopper_id, tidy, 4)
+    [action] = stored(world.database)
+    assert (action.status, action.verified_by_visit_id) == (ActionStatus.VERIFIED, third)
+    with world.database.write() as session:
+        maintenance.void_visit(session, third, "wrong store", "cli:test", START)
+    [action] = stored(world.database)
+    assert (action.status, action.verified_at) == (ActionStatus.CLOSED, None)
+    fourth = _counted(world, shopper_id, untidy, 5)
+    [action] = stored(world.database)
+    assert (action.status, action.reopened_by_visit_id) == (ActionStatus.OPEN, fourth)
+    with world.database.write() as session:
+        maintenance.void_visit(session, fourth, "wrong store", "cli:test", START)
+    [action] = stored(world.database)
+    assert (action.status, action.reopens) == (ActionStatus.CLOSED, 0)
+    assert action.closed_note == "Tidied up", "the manager's closing is kept"
+
+
+def test_a_visit_made_before_the_closing_and_accepted_late_neither_reopens_nor_verifies(
+    world: World,
+) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    untidy = {"greeted": Given("yes"), "tidiness": Given("untidy")}
+    _counted(world, shopper_id, untidy, 1)
+    [action] = stored(world.database)
+    early = submitted_visit(world, shopper_id, None, untidy, START + timedelta(days=2))
+    _close(world, action.id, day=3)
+    with world.database.write() as session:  # accepted on day 4, made on day 2
+        visit = session.get(Visit, early)
+        assert visit is not None
+        actions.on_counted(session, visit, 7, date(2026, 11, 29), START + timedelta(days=4))
+    [action] = stored(world.database)
+    assert (action.status, action.reopens) == (ActionStatus.CLOSED, 0)
+
+
+def test_followup_offers_no_standard_whose_action_is_in_play(world: World) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    untidy = {"greeted": Given("yes"), "tidiness": Given("untidy"), "smiled": Given("no")}
+    for day in (1, 2):
+        _counted(world, shopper_id, untidy, day)
+    with world.database.read() as session:
+        manager = session.scalars(select(Person).where(Person.telegram_id == MANAGER)).one()
+        offered = followups.failed_standards(session, manager, START + timedelta(days=3))
+    assert {f.item_id for f in offered} == {"smiled"}, "the tidy floor has its action already"
+
+
+def test_reminders_wait_for_the_morning(world: World) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    _counted(world, shopper_id, {"greeted": Given("no")}, 1)  # due 3 December
+    moment = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 00:30 on 2 December in Moscow
+    service = bootstrap_service(world, moment)
+    assert service.actions.reminders() == [], "not at half past midnight"
+    later = bootstrap_service(world, moment + timedelta(hours=9))  # 09:30
+    [(chat, text)] = later.actions.reminders()
+    assert chat == MANAGER and text.startswith("⏰")
+
+
+def bootstrap_service(world: World, moment: datetime) -> Service:
+    return Service(Setting(world.database, "en", Clock.fixed(moment, ZONE)))
+
+
+def _person_id(world: World, telegram_id: int) -> int:
+    with world.database.read() as session:
+        return session.scalars(select(Person.id).where(Person.telegram_id == telegram_id)).one()
+
+
+def _counted(world: World, shopper_id: int, answers: dict[str, Given], day: int) -> int:
+    """A visit submitted on ``day`` after START that counts at once."""
+    at = START + timedelta(days=day)
+    visit_id = submitted_visit(world, shopper_id, None, answers, at)
+    with world.database.write() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None
+        actions.on_counted(session, visit, 7, at.astimezone(ZONE).date(), at)
+    return visit_id
+
+
+def _close(world: World, action_id: int, *, day: int) -> None:
+    with world.database.write() as session:
+        manager = session.scalars(select(Person).where(Person.telegram_id == MANAGER)).one()
+        action = actions.managed(session, action_id, manager)
+        actions.close(action, manager, "Tidied up", None, START + timedelta(days=day))

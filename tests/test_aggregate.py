@@ -637,8 +637,22 @@ def test_the_visits_sheet_says_what_the_managers_did_with_each_card(world: World
         assert v4 is not None
         cards.settle(session, v4, DisputeOutcome.UPHELD, "", admin.id, NOW)
     for language, expected in (
-        ("en", ["seen by 1 of 2", "disputed, under review", "disputed; the visit stands"]),
-        ("ru", ["просмотрели 1 из 2", "оспорен, на проверке", "оспорен; оставлен в силе"]),
+        (
+            "en",
+            [
+                "seen by 1 of 2",
+                "seen by 1 of 2; disputed, under review",
+                "seen by 1 of 1; disputed, the visit stands",
+            ],
+        ),
+        (
+            "ru",
+            [
+                "просмотрели 1 из 2",
+                "просмотрели 1 из 2; оспорен, на проверке",
+                "просмотрели 1 из 1; оспорен, оставлен в силе",
+            ],
+        ),
     ):
         report = world.report(language=language, labels=Translator(language, "reports"))
         shown = {row.visit_id: row.acknowledged for row in report.visits}

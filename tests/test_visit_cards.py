@@ -7,11 +7,16 @@ admins, who uphold or void it, and the managers are told.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from telegram import Bot
 
+from checklists.scoring import Answer as Given
+from storage import cards as visit_cards
+from storage import maintenance
+from storage.checklist_versions import definition
 from storage.db import Database
 from storage.models import (
     CorrectiveAction,
@@ -23,7 +28,7 @@ from storage.models import (
     VisitCard,
     VisitStatus,
 )
-from testkit.bot_harness import RunningBot, World, add_person, make_world
+from testkit.bot_harness import RunningBot, World, add_person, make_world, submitted_visit
 from testkit.fakebotapi import FakeBotApi, FakeUser, SentMessage
 from testkit.shopper import answer_everything, open_visit
 
@@ -92,10 +97,11 @@ async def test_a_failing_visit_reaches_each_manager_once_with_what_they_need_to_
     card = await card_for(api, manager)
     await card_for(api, deputy)
     text = card.shown_text
-    assert text.startswith("⚠ A critical standard was not met: Greeting")
+    assert text.startswith("Store visit #1 · Tverskaya · ")
+    assert text.splitlines()[1] == "⚠ A critical standard was not met: Greeting."
     assert "not passed (pass mark" in text and "Not met:" in text
     assert "💬 Noted" in text, "the shopper's comment beside the standard"
-    assert "📌 Corrective action opened" in text
+    assert "📌 Action needed by " in text
     assert "Employee: Anna Ivanova" in text
     [visit] = _visits(world.database)
     assert f"Shopper: {visit.evaluator.pseudonym}" in text
@@ -277,3 +283,69 @@ def _visits(database: Database) -> list[Visit]:
         for visit in found:
             _ = visit.evaluator.pseudonym
         return found
+
+
+async def test_a_dispute_left_untyped_is_dropped_by_a_command_not_filled_by_a_later_message(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    await failing_visit(api.user(SHOPPER, language_code="en"))
+    manager = api.user(MANAGER, language_code="en")
+    card = await card_for(api, manager)
+    await manager.press("⚑ Dispute", message_id=card.message_id)
+    await manager.send_command("/help")
+    await manager.send_text("thanks, will look tomorrow")
+    assert "went to the administrators" not in manager.last_text()
+    assert all(r.disputed_at is None for r in card_rows(world.database))
+
+
+async def test_a_correction_made_while_disputed_moves_the_actions_and_the_score_told(
+    api: FakeBotApi, bot: RunningBot, world: World
+) -> None:
+    await failing_visit(api.user(SHOPPER, language_code="en"))  # the floor was clean
+    manager = api.user(MANAGER, language_code="en")
+    card = await card_for(api, manager)
+    await manager.press("⚑ Dispute", message_id=card.message_id)
+    await manager.send_text("The floor was being mopped, it is never untidy")
+    admin = api.user(ADMIN, language_code="en")
+    await admin.send_command("/review")
+    await admin.press("📋 Answers")
+    with world.database.read() as session:
+        [visit] = session.scalars(select(Visit)).all()
+        checklist = definition(visit.checklist_version)
+    tidiness = [i.id for i in checklist.items].index("tidiness")
+    await admin.press(str(tidiness + 1))
+    await admin.press("Untidy")
+    await admin.send_text("The photo shows boxes in the aisle")
+    with world.database.read() as session:
+        opened = {a.item_id for a in session.scalars(select(CorrectiveAction))}
+    assert opened == {"greeted", "tidiness"}, "the corrected answer opens its action"
+    await admin.press("✅ Visit stands")
+    told = await api.wait_for(
+        lambda: next((m for m in manager.messages() if "was reviewed" in m.shown_text), None)
+    )
+    [visit] = _visits(world.database)
+    score = f"{visit.score:.1f}"
+    assert f"the visit stands, with a score of {score} %" in told.shown_text
+
+
+def test_msbot_void_settles_the_disputes_of_the_visit(world: World) -> None:
+    with world.database.write() as session:
+        shopper = session.scalars(select(Person).where(Person.telegram_id == SHOPPER)).one()
+        shopper_id = shopper.id
+    now = datetime.now(UTC)
+    visit_id = submitted_visit(world, shopper_id, None, {"greeted": Given("no")}, now)
+    with world.database.write() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None
+        visit_cards.due(session, visit)
+        session.flush()
+        card = session.scalars(select(VisitCard)).first()
+        assert card is not None
+        card.sent_at = now
+        visit_cards.dispute(session, card, "Not our store", now)
+    with world.database.write() as session:
+        maintenance.void_visit(session, visit_id, "entered twice", "cli:ops", now)
+    disputed = [r for r in card_rows(world.database) if r.disputed_at is not None]
+    assert [(r.dispute_outcome, r.decision_reason) for r in disputed] == [
+        (DisputeOutcome.VOIDED, "entered twice")
+    ]

@@ -694,6 +694,7 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
                 3,
                 date(2026, 11, 21),
                 "Talked it over with the team",
+                closed_by="Irina Petrova",
             ),
             ActionRow(
                 "S2",
@@ -719,6 +720,7 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
         "Due",
         "Days open",
         "Closed",
+        "Closed by",
         "What was done",
         "Verified",
         "Promised",
@@ -733,10 +735,11 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
         datetime(2026, 11, 27),
         3,
         datetime(2026, 11, 21),
+        "Irina Petrova",
         "Talked it over with the team",
         None,
         "=training on Friday",
     ]
-    assert sheet["L2"].data_type == "s" and sheet["G2"].number_format == "yyyy-mm-dd"
+    assert sheet["M2"].data_type == "s" and sheet["G2"].number_format == "yyyy-mm-dd"
     assert [c.value for c in sheet[3]][3:5] == ["overdue", "store managers"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:L3"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:M3"

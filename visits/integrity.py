@@ -167,6 +167,9 @@ def correct(
     reason: str,
     admin_id: int,
     now: datetime,
+    *,
+    rules: IntegrityRules,
+    today: date,
 ) -> tuple[Visit, scoring.Answer | None]:
     """An admin's correction of one answer of a visit under review, with the reason:
     kept with who and when (an audit event), and the visit scored again. Returns the visit
@@ -186,6 +189,8 @@ def correct(
         visit.answers.append(row)
     set_answer_value(row, checklist, answer)
     fix_scores(visit, checklist)
+    if cards.counts(visit):  # disputed: its actions follow the corrected answers
+        actions.recount(session, visit, rules.action_days, today, now)
     was = None if before is None else "n/a" if before.na else before.value
     now_is = "n/a" if answer.na else answer.value
     details = {"item": item_id, "from": was, "to": now_is, "reason": reason.strip()}
@@ -239,7 +244,7 @@ def settle_dispute(
         raise ReviewError("not_pending")
     if outcome == DisputeOutcome.VOIDED:
         visit.status, visit.voided_at, visit.void_reason = VisitStatus.VOIDED, now, reason.strip()
-        actions.withdraw(session, visit.id)
+        actions.withdraw(session, visit)
         session.add(
             ReviewDecision(
                 visit_id=visit_id,

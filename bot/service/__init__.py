@@ -30,7 +30,7 @@ from bot.service import drafts
 from bot.service.account import Account
 from bot.service.actions import Actions
 from bot.service.assignments import Assignments
-from bot.service.base import Request, Setting, request
+from bot.service.base import Request, Setting, forget_text, request
 from bot.service.cards import Cards
 from bot.service.followups import FollowUps
 from bot.service.outcome import Outcome, Reply
@@ -91,7 +91,9 @@ class Service:
             return self.account.start(r, code)
 
     def help(self, who: TelegramIdentity) -> Outcome:
-        with self._read(who) as r:
+        """``/help``; a write, as a manager who asks for help has left what they were typing."""
+        with self._write(who) as r:
+            _leave_manager_replies(r)
             return self.account.help(r)
 
     def language(self, who: TelegramIdentity) -> Outcome:
@@ -115,7 +117,8 @@ class Service:
             return self.visiting.cancel(r)
 
     def report(self, who: TelegramIdentity, week: str | None) -> Outcome:
-        with self._read(who) as r:
+        with self._write(who) as r:
+            _leave_manager_replies(r)
             return self.reports.report(r, week)
 
     def resend(self, who: TelegramIdentity, week: str | None) -> Outcome:
@@ -132,12 +135,14 @@ class Service:
             return self.assignments.overdue(r)
 
     def followup(self, who: TelegramIdentity) -> Outcome:
-        with self._read(who) as r:
+        with self._write(who) as r:
+            _leave_manager_replies(r)
             return self.followups.start(r)
 
     def corrective_actions(self, who: TelegramIdentity) -> Outcome:
-        """``/actions``; a write, as it drops a closing the manager left half done."""
+        """``/actions``; a write, as it drops a closing or a dispute left half typed."""
         with self._write(who) as r:
+            _leave_manager_replies(r)
             return self.actions.start(r)
 
     # Messages and buttons
@@ -169,6 +174,8 @@ class Service:
             waiting = r.session.get(PendingInput, r.person.id) if r.person else None
             if waiting is not None and waiting.kind == PendingKind.ACTION_PHOTO:
                 return self.actions.photo(r, waiting, file_id)
+            if waiting is not None and waiting.kind == PendingKind.ACTION_DONE:
+                return r.say("action.type_first")
             return self.visiting.attachment(r, AttachmentKind.PHOTO, file_id, unique_id, caption)
 
     def recording(
@@ -241,3 +248,19 @@ class Service:
         """Reminders to shoppers whose assignment closes tomorrow, and to managers whose
         corrective action is due tomorrow or overdue, each sent once."""
         return self.assignments.reminders() + self.actions.reminders()
+
+
+MANAGER_REPLIES = (
+    PendingKind.DISPUTE_REASON,
+    PendingKind.ACTION_DONE,
+    PendingKind.ACTION_PHOTO,
+    PendingKind.ACTION,
+    PendingKind.ACTION_DUE,
+)
+"""What a manager's next message may be awaited for: a command means they left it, and a
+later message must not be taken for it (a dispute, say)."""
+
+
+def _leave_manager_replies(r: Request) -> None:
+    if r.person is not None:
+        forget_text(r, *MANAGER_REPLIES)

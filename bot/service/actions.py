@@ -16,6 +16,7 @@ from bot.service.screens import short
 from storage import actions
 from storage.models import (
     ActionStatus,
+    AttachmentKind,
     CorrectiveAction,
     PendingInput,
     PendingKind,
@@ -27,6 +28,10 @@ CLOSE, SKIP_PHOTO = "c", "s"
 MAX_LISTED = 20
 """Actions one ``/actions`` message lists (soonest due first); the rest: the workbook."""
 CLOSING = (PendingKind.ACTION_DONE, PendingKind.ACTION_PHOTO)
+REMIND_FROM = 9
+"""The local hour from which reminders go out: not at midnight, when the date turns."""
+PHOTO = "p"
+"""The word of the button that shows a closed action's photo."""
 
 
 @dataclass
@@ -38,7 +43,6 @@ class Actions:
         Close button on each open one."""
         if r.person is None or r.person.role != Role.MANAGER:
             return r.refuse("ops.managers_only")
-        forget_text(r, *CLOSING)
         found = actions.of_stores(r.session, [s.id for s in r.person.stores])[:MAX_LISTED]
         if not found:
             return r.say("action.none")
@@ -47,14 +51,19 @@ class Actions:
         buttons: list[tuple[Button, ...]] = []
         for action in found:
             lines.append(self.line(action, r.t, today))
+            standard = short(self.standard(action, r.t), 40)
             if action.status == ActionStatus.OPEN:
-                label = r.t("action.close", standard=short(self.standard(action, r.t), 40))
+                label = r.t("action.close", standard=standard)
                 buttons.append(((label, encode(Op.ACTION, CLOSE, action.id)),))
+            elif action.closed_photo:
+                label = r.t("action.photo", standard=standard)
+                buttons.append(((label, encode(Op.ACTION, PHOTO, action.id)),))
         return r.out(send=[Reply("\n".join(lines), tuple(buttons))])
 
     def line(self, action: CorrectiveAction, t: Translator, today: date) -> str:
         """One action as a line: where it stands, the standard, the store, the due date."""
         due = f"{action.due_on:%d.%m.%Y}"
+        closer = action.closed_by.name if action.closed_by is not None else "—"
         if action.status == ActionStatus.CLOSED:
             key = "action.line_closed"
         elif action.due_on < today:
@@ -67,7 +76,8 @@ class Actions:
             store=escape(action.store.name),
             due=due,
             visit=action.visit_id,
-            promise=escape(short(action.action, 80)) if action.action else "—",
+            by=escape(closer),
+            note=escape(short(action.closed_note or "", 80)),
         )
 
     def standard(self, action: CorrectiveAction, t: Translator) -> str:
@@ -86,6 +96,10 @@ class Actions:
             action = actions.managed(r.session, action_id, r.person)
         except actions.ActionError as error:
             return r.out(toast=r.t(f"action.{error.reason}"), alert=True)
+        if word == PHOTO:
+            if not action.closed_photo:
+                return r.out(toast=r.t("error.bad_button"), alert=True)
+            return r.out(media=[(AttachmentKind.PHOTO.value, action.closed_photo)])
         if word == SKIP_PHOTO:
             waiting = r.session.get(PendingInput, r.person.id)
             if waiting is None or waiting.kind != PendingKind.ACTION_PHOTO:
@@ -93,7 +107,7 @@ class Actions:
             if int(waiting.payload.get("action_id", -1)) != action.id:
                 return r.out(toast=r.t("error.bad_button"), alert=True)
             return self._close(r, waiting, None).as_messages()
-        forget_text(r, *CLOSING)
+        forget_text(r, PendingKind.DISPUTE_REASON, *CLOSING)
         if action.status != ActionStatus.OPEN:
             return r.out(toast=r.t("action.not_open"), alert=True)
         await_text(r, PendingKind.ACTION_DONE, {"action_id": action.id})
@@ -140,6 +154,8 @@ class Actions:
         are reminded; each reminder marked in the transaction that decides it."""
         clock = self.setting.clock
         today, now = clock.today(), clock.now()
+        if now.astimezone(clock.zone).hour < REMIND_FROM:
+            return []
         messages = []
         with self.setting.database.write() as session:
             due = [(a, "action.due_tomorrow") for a in actions.due_tomorrow(session, today)]
@@ -168,4 +184,4 @@ def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     word, action_id = pressed.fields
     if not isinstance(word, str) or not isinstance(action_id, int):
         return None
-    return (word, action_id) if word in (CLOSE, SKIP_PHOTO) and action_id >= 0 else None
+    return (word, action_id) if word in (CLOSE, SKIP_PHOTO, PHOTO) and action_id >= 0 else None

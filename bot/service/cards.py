@@ -34,6 +34,12 @@ from storage.models import (
 
 SEEN, DISPUTE, EVIDENCE = "s", "d", "l"
 """The words of a card's buttons."""
+LEFT_BY_A_PRESS = (
+    PendingKind.DISPUTE_REASON,
+    PendingKind.ACTION_DONE,
+    PendingKind.ACTION_PHOTO,
+)
+"""What a card's button leaves untyped: a dispute's reason, a closing half done."""
 
 
 @dataclass
@@ -50,7 +56,7 @@ class Cards:
         """``mc:<word>:<card>``: seen, dispute (its reason is typed next), the evidence."""
         if r.person is None or r.person.role != Role.MANAGER:
             return r.refuse_button("ops.managers_only")
-        forget_text(r, PendingKind.DISPUTE_REASON)
+        forget_text(r, *LEFT_BY_A_PRESS)
         word, card_id = _button(pressed) or ("", -1)
         try:
             card = cards.own_card(r.session, card_id, r.person) if word else None
@@ -89,14 +95,13 @@ class Cards:
         if manager.telegram_id is None or not manager.active:
             return None
         t = translator_for(self.setting, manager)
-        key = "card.upheld" if card.dispute_outcome == DisputeOutcome.UPHELD else "card.voided"
-        because = card.decision_reason or ""
-        text = t(
-            key,
-            visit=card.visit_id,
-            store=escape(card.visit.store.name),
-            reason=escape(because) if because else t("card.no_reason"),
-        )
+        visit, because = card.visit, card.decision_reason or ""
+        params = {"visit": card.visit_id, "store": escape(visit.store.name)}
+        if card.dispute_outcome == DisputeOutcome.UPHELD:
+            text = t("card.upheld", **params, score=percent(visit.score, t))
+            text += f" {escape(because)}" if because else ""
+        else:
+            text = t("card.voided", **params, reason=escape(because))
         return manager.telegram_id, text
 
     def _evidence(self, r: Request, visit: Visit) -> Outcome:
@@ -155,16 +160,11 @@ class Cards:
 
 
 def _headline(visit: Visit, checklist: Checklist, t: Translator, zone: ZoneInfo) -> list[str]:
-    """The visit, its critical failures first (they are what a manager must act on), and
-    the score against the pass mark."""
+    """The visit (the store first: a notification's preview shows it), its critical
+    failures (what a manager must act on), and the score against the pass mark."""
     result = visits.score_of(visit)
-    lines = []
-    if result.critical_failures:
-        names = [checklist.item(i).standard_name(t.language) for i in result.critical_failures]
-        key = "card.critical" if len(names) == 1 else "card.critical_many"
-        lines.append(t(key, items=escape(", ".join(names))))
     assert visit.submitted_at is not None
-    lines.append(
+    lines = [
         t(
             "card.title",
             visit=visit.id,
@@ -172,7 +172,11 @@ def _headline(visit: Visit, checklist: Checklist, t: Translator, zone: ZoneInfo)
             store=escape(visit.store.name),
             when=f"{visit.submitted_at.astimezone(zone):%d.%m.%Y %H:%M}",
         )
-    )
+    ]
+    if result.critical_failures:
+        names = [checklist.item(i).standard_name(t.language) for i in result.critical_failures]
+        key = "card.critical" if len(names) == 1 else "card.critical_many"
+        lines.append(t(key, items=escape(", ".join(names))))
     score, mark = percent(result.score, t), percent(checklist.pass_mark, t)
     if result.score is None:
         lines.append(t("card.unscored"))
@@ -183,15 +187,20 @@ def _headline(visit: Visit, checklist: Checklist, t: Translator, zone: ZoneInfo)
 
 
 def _opened(card: VisitCard, checklist: Checklist, t: Translator) -> list[str]:
-    """The corrective actions the visit opened for the store, and by when."""
+    """The corrective actions the visit opened for the store, and those it reopened (the
+    standard failed again after a manager closed its action), and by when."""
     session = object_session(card)
     assert session is not None
-    opened = actions.opened_by(session, card.visit_id)
-    if not opened:
-        return []
-    names = ", ".join(checklist.item(a.item_id).standard_name(t.language) for a in opened)
-    due = f"{min(a.due_on for a in opened):%d.%m.%Y}"
-    return ["", t("card.actions", due=due, standards=escape(names))]
+    lines = []
+    for key, found in (
+        ("card.actions", actions.opened_by(session, card.visit_id)),
+        ("card.reopened", actions.reopened_by(session, card.visit_id)),
+    ):
+        if found:
+            names = ", ".join(actions.standard_name(a, t.language) for a in found)
+            due = f"{min(a.due_on for a in found):%d.%m.%Y}"
+            lines.append(t(key, count=len(found), due=due, standards=escape(names)))
+    return ["", *lines] if lines else []
 
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:

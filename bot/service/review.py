@@ -248,6 +248,8 @@ class Review:
                 text,
                 r.person.id,
                 self.setting.clock.now(),
+                rules=self.setting.rules,
+                today=self.setting.clock.today(),
             )
         except integrity.ReviewError as error:
             return r.say(f"ops.{error.reason}")

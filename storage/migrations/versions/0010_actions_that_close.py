@@ -29,6 +29,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("verified_by_visit_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("reopened_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("reopened_by_visit_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("reopens", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
@@ -41,6 +42,12 @@ def upgrade() -> None:
             "fk_corrective_action_verified_by_visit_id_visit",
             "visit",
             ["verified_by_visit_id"],
+            ["id"],
+        )
+        batch_op.create_foreign_key(
+            "fk_corrective_action_reopened_by_visit_id_visit",
+            "visit",
+            ["reopened_by_visit_id"],
             ["id"],
         )
     # Actions from before: their checklist is their visit's; one marked done was closed.
@@ -56,6 +63,9 @@ def downgrade() -> None:
     op.execute("DELETE FROM corrective_action WHERE manager_id IS NULL")
     with op.batch_alter_table("corrective_action") as batch_op:
         batch_op.drop_constraint(
+            "fk_corrective_action_reopened_by_visit_id_visit", type_="foreignkey"
+        )
+        batch_op.drop_constraint(
             "fk_corrective_action_verified_by_visit_id_visit", type_="foreignkey"
         )
         batch_op.drop_constraint("fk_corrective_action_closed_by_id_person", type_="foreignkey")
@@ -63,6 +73,7 @@ def downgrade() -> None:
             "overdue_reminded_at",
             "reminded_at",
             "reopens",
+            "reopened_by_visit_id",
             "reopened_at",
             "verified_by_visit_id",
             "verified_at",
