@@ -21,7 +21,6 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -34,9 +33,9 @@ from telegram.ext import (
 )
 
 from bot.botapi import make_bot
-from bot.cards import CardService
 from bot.i18n import LANGUAGES, Translator
 from bot.markup import fit, inline
+from bot.outbox import MessageLedgers
 from bot.reports import ReportService
 from bot.service import Service
 from bot.service.account import ROLE_COMMANDS
@@ -68,10 +67,10 @@ def build_application(
         .post_init(_default_commands)
         .build()
     )
-    cards = CardService(service)
-    front = TelegramFront(service, reports, cards)
+    outbox = MessageLedgers(service)
+    front = TelegramFront(service, reports, outbox)
     reports.install(application)
-    cards.install(application)
+    outbox.install(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         front.send_reminders, interval=REMINDER_SECONDS, first=5, name="reminders"
@@ -130,10 +129,10 @@ def _identity(update: Update) -> TelegramIdentity:
 
 
 class TelegramFront:
-    def __init__(self, service: Service, reports: ReportService, cards: CardService) -> None:
+    def __init__(self, service: Service, reports: ReportService, outbox: MessageLedgers) -> None:
         self.service = service
         self.reports = reports
-        self.cards = cards
+        self.outbox = outbox
 
     async def _run(self, call: Callable[..., R], *args: object) -> R:
         return await asyncio.to_thread(call, *args)
@@ -180,11 +179,9 @@ class TelegramFront:
         await self._command(update, context, self.service.corrective_actions)
 
     async def send_reminders(self, context: Context) -> None:
-        for chat_id, text in await asyncio.to_thread(self.service.reminders):
-            try:
-                await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-            except TelegramError:
-                log.exception("could not send a reminder to chat %s", chat_id)
+        """Reminders due now are added to the outbox, which sends them."""
+        await self._run(self.service.reminders)
+        self.outbox.kick(context.application)
 
     async def on_report(self, update: Update, context: Context) -> None:
         week = context.args[0] if context.args else None
@@ -347,8 +344,8 @@ class TelegramFront:
         """Every message of the outcome on its own: one that fails is logged, the rest go."""
         chat = update.effective_chat
         assert chat is not None
-        if outcome.cards_due:
-            self.cards.kick(context.application)
+        if outcome.outbox_due:
+            self.outbox.kick(context.application)
         for reply in outcome.send:
             markup = (
                 self._menu(outcome.language) if reply.menu and not reply.buttons else inline(reply)
@@ -370,12 +367,6 @@ class TelegramFront:
             if kind != AttachmentKind.PHOTO:
                 sending = self._send_file(context, chat.id, kind, file_id)
                 await _each("sending a recording", chat.id, sending)
-        for chat_id, text in outcome.notify:
-            await _each(
-                "telling another person",
-                chat_id,
-                context.bot.send_message(chat_id, *fit(text)),
-            )
         if outcome.role is not None:
             await _each(
                 "setting the role's command menu",

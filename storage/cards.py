@@ -38,7 +38,8 @@ MAX_REASON = 1000
 class Claimed:
     """A card this process holds: ``token`` proves it at every later step."""
 
-    card_id: int
+    row_id: int
+    """The card's id."""
     token: str
     visit_id: int
     manager_id: int

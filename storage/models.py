@@ -444,6 +444,19 @@ class VisitCard(LedgerRow, Base):
     manager: Mapped[Person] = relationship(foreign_keys=[manager_id])
 
 
+class Notice(LedgerRow, Base):
+    """A message to someone who did not write — a reminder, a decision told — sent once
+    through the ledger (``storage.notices``)."""
+
+    __tablename__ = "notice"
+
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    """HTML, worded in the recipient's language when the notice was added."""
+
+    recipient: Mapped[Person] = relationship()
+
+
 class AuditEvent(Base):
     """Who did what to which record, and why: kept for every administrative change."""
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, TypeHandler
 
 from bot import bootstrap
-from bot.cards import CardService
+from bot.outbox import MessageLedgers
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.scoring import Answer as ScoringAnswer
 from storage import checklist_versions, demo, visits
@@ -131,8 +131,8 @@ class RunningBot:
         deployment = self.deployment()
         self.reports = bootstrap.report_service(deployment)
         self.service = bootstrap.service(deployment)
-        self.cards = CardService(self.service)
-        """A card worker beside the bot's own, on the same database: like a second process."""
+        self.outbox = MessageLedgers(self.service)
+        """A card and notice worker beside the bot's own, on one database: a second process."""
         self.application = bootstrap.application(deployment)
         self._track_handling(self.application)
         await self.application.initialize()

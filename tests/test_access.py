@@ -254,7 +254,7 @@ def test_each_command_as_each_role(deployment: Deployment, role: str) -> None:
         outcome = CALLS[what](deployment, who(TELEGRAM_IDS[role]))
         [message] = outcome.send
         assert said(message.text, expected), message.text
-        assert outcome.edit is None and not outcome.notify
+        assert outcome.edit is None
         assert visit_buttons(outcome) == set(), "no visit of anyone is offered"
         follow_ups = visit_buttons(outcome, {"fu"})
         assert follow_ups == ({deployment.finished} if expected == FAILED else set()), (
@@ -399,7 +399,7 @@ def test_buttons_of_another_persons_visit_are_refused_and_change_nothing(
         outcome = deployment.service.callback(who(TELEGRAM_IDS[role]), data)
         assert outcome.toast is not None and outcome.alert
         assert said(outcome.toast, refusal), outcome.toast
-        assert outcome.edit is None and not outcome.notify
+        assert outcome.edit is None
         assert deployment.draft not in visit_buttons(outcome), "the owner's screen is shown"
         assert not any("Anna" in text for text in texts(outcome)), "the owner's visit is shown"
         assert state(deployment.database) == before, "changed"
@@ -429,7 +429,7 @@ def test_field_operation_buttons_as_each_role(deployment: Deployment, role: str)
         outcome = deployment.service.callback(who(TELEGRAM_IDS[role]), data)
         shown = outcome.toast or (outcome.edit.text if outcome.edit else "")
         assert said(shown, expected), shown
-        assert outcome.send == [] and not outcome.notify
+        assert outcome.send == []
         assert state(deployment.database) == before
 
     each_row(role, table_for(role, OPERATION_TABLE), check)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from telegram import Bot
 
 from bot.cli import main
 from bot.service import Service
@@ -21,7 +22,7 @@ from bot.service.base import Setting
 from checklists.scoring import Answer as Given
 from storage import actions, followups, maintenance
 from storage.db import Database
-from storage.models import ActionStatus, CorrectiveAction, Person, Role, Visit
+from storage.models import ActionStatus, CorrectiveAction, Notice, Person, Role, Visit
 from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
 from testkit.fakebotapi import FakeBotApi, FakeUser
 from testkit.shopper import answer_everything, card_arrived, open_visit
@@ -88,6 +89,11 @@ def cards_of(user: FakeUser) -> list[str]:
     return [t for t in texts(user) if "Shopper:" in t]
 
 
+def api_bot(bot: RunningBot) -> Bot:
+    assert bot.application is not None
+    return bot.application.bot
+
+
 def texts(user: FakeUser) -> list[str]:
     return [m.shown_text for m in user.messages()]
 
@@ -112,17 +118,23 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     clock.now = START + timedelta(days=6)  # Tuesday 1 December: due tomorrow
     await remind(bot)
     await remind(bot)
-    reminded = [t for t in texts(manager) if t.startswith("⏰")]
-    assert reminded == [
-        "⏰ A corrective action is due tomorrow, 02.12.2026: Greeting at Tverskaya."
-        " Close it with /actions once it is done."
-    ], "once"
+    reminded = await api.wait_for(lambda: [t for t in texts(manager) if t.startswith("⏰")])
+    assert await bot.outbox.run_once(api_bot(bot)) == 0, "nothing more to send"
+    assert (
+        [t for t in texts(manager) if t.startswith("⏰")]
+        == reminded
+        == [
+            "⏰ A corrective action is due tomorrow, 02.12.2026: Greeting at Tverskaya."
+            " Close it with /actions once it is done."
+        ]
+    ), "once"
     clock.now = START + timedelta(days=8)
     await remind(bot)
     await remind(bot)
-    assert (
-        len([t for t in texts(manager) if t.startswith("❗ A corrective action is overdue")]) == 1
-    )
+    overdue = "❗ A corrective action is overdue"
+    await api.wait_for(lambda: [t for t in texts(manager) if t.startswith(overdue)])
+    assert await bot.outbox.run_once(api_bot(bot)) == 0, "nothing more to send"
+    assert len([t for t in texts(manager) if t.startswith(overdue)]) == 1
     assert not any(t.startswith(("⏰", "❗")) for t in texts(api.user(ELSEWHERE)))
 
     monkeypatch.chdir(tmp_path)
@@ -303,10 +315,12 @@ def test_reminders_wait_for_the_morning(world: World) -> None:
     _counted(world, shopper_id, {"greeted": Given("no")}, 1)  # due 3 December
     moment = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 00:30 on 2 December in Moscow
     service = bootstrap_service(world, moment)
-    assert service.actions.reminders() == [], "not at half past midnight"
+    assert service.actions.remind() == 0, "not at half past midnight"
     later = bootstrap_service(world, moment + timedelta(hours=9))  # 09:30
-    [(chat, text)] = later.actions.reminders()
-    assert chat == MANAGER and text.startswith("⏰")
+    assert later.actions.remind() == 1
+    with world.database.read() as session:
+        [notice] = session.scalars(select(Notice)).all()
+        assert notice.recipient.telegram_id == MANAGER and notice.text.startswith("⏰")
 
 
 def bootstrap_service(world: World, moment: datetime) -> Service:
@@ -334,3 +348,27 @@ def _close(world: World, action_id: int, *, day: int) -> None:
         manager = session.scalars(select(Person).where(Person.telegram_id == MANAGER)).one()
         action = actions.managed(session, action_id, manager)
         actions.close(action, manager, "Tidied up", None, START + timedelta(days=day))
+
+
+async def test_a_reminder_telegram_refuses_is_sent_later_once_not_lost(
+    api: FakeBotApi, bot: RunningBot, world: World, clock: MovableClock
+) -> None:
+    await measured_visit(api.user(SHOPPER, language_code="en"), greeted="No")
+    manager = api.user(MANAGER, language_code="en")
+    await card_arrived(api, manager)
+    api.fail_next("sendMessage", status=500, chat_id=MANAGER)  # the one try the ledger makes
+    clock.now = START + timedelta(days=6)
+    await remind(bot)
+
+    def tried() -> Notice | None:
+        with world.database.read() as session:
+            notice = session.scalars(select(Notice)).first()
+            return notice if notice is not None and notice.status == "failed" else None
+
+    await api.wait_for(tried, what="the refused reminder on record")
+    assert not [t for t in texts(manager) if t.startswith("⏰")]
+    with world.database.write() as session:  # its backoff has passed
+        for notice in session.scalars(select(Notice)):
+            notice.next_attempt_at = None
+    assert await bot.outbox.run_once(api_bot(bot)) == 1
+    assert len([t for t in texts(manager) if t.startswith("⏰")]) == 1

@@ -602,7 +602,7 @@ def check_outcome(
     own = {vid for vid, (owner, _) in after.visits.items() if person and owner == person.id}
     assert visit_ids_on(replies) <= own, "buttons for another person's visit"
     if telegram_id not in before.people and person is None:  # a stranger, before and after
-        assert not outcome.notify and outcome.report is None and not outcome.deliver_now
+        assert outcome.report is None and not outcome.deliver_now
         assert outcome.edit is None and outcome.role is None
         assert all(not r.buttons and not r.menu for r in replies)
         texts = [r.text for r in outcome.send] + ([outcome.toast] if outcome.toast else [])

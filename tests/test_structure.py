@@ -18,7 +18,7 @@ TELEGRAM_LAYER = {
     "bot/app.py",
     "bot/botapi.py",
     "bot/reports.py",
-    "bot/cards.py",
+    "bot/outbox.py",
     "bot/ledger_send.py",
     "bot/markup.py",
     "bot/bootstrap.py",

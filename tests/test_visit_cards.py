@@ -112,7 +112,7 @@ async def test_a_failing_visit_reaches_each_manager_once_with_what_they_need_to_
         "📎 Photos and recordings: 1",
     ]
     assert cards_of(api.user(ELSEWHERE)) == [] and cards_of(api.user(HR)) == []
-    assert await bot.cards.run_once(api_bot(bot)) == 0, "nothing is due twice"
+    assert await bot.outbox.run_once(api_bot(bot)) == 0, "nothing is due twice"
     assert [len(cards_of(u)) for u in (manager, deputy)] == [1, 1]
     rows = card_rows(world.database)
     assert {(r.status, r.attempts, r.message_id is not None) for r in rows} == {
@@ -202,7 +202,7 @@ async def test_a_flagged_visit_gets_its_cards_only_once_accepted(
     await failing_visit(shopper, measured=False)
     manager = api.user(MANAGER)
     assert card_rows(world.database) == []
-    assert await bot.cards.run_once(api_bot(bot)) == 0 and cards_of(manager) == []
+    assert await bot.outbox.run_once(api_bot(bot)) == 0 and cards_of(manager) == []
     admin = api.user(ADMIN, language_code="en")
     await admin.send_command("/review")
     await admin.press("✅ Accept")
@@ -266,7 +266,7 @@ async def test_a_card_send_that_fails_is_retried_and_one_that_times_out_is_not_l
         with world.database.write() as session:  # the backoffs have passed
             for row in session.scalars(select(VisitCard)):
                 row.next_attempt_at = None
-        assert await started.cards.run_once(api_bot(started)) == 2
+        assert await started.outbox.run_once(api_bot(started)) == 2
         assert [len(cards_of(api.user(u))) for u in (MANAGER, DEPUTY)] == [1, 1]
     finally:
         await started.stop()

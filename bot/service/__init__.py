@@ -244,10 +244,10 @@ class Service:
         with self.setting.database.read() as session:
             return self.cards.for_manager(session, card_id)
 
-    def reminders(self) -> list[tuple[int, str]]:
+    def reminders(self) -> int:
         """Reminders to shoppers whose assignment closes tomorrow, and to managers whose
-        corrective action is due tomorrow or overdue, each sent once."""
-        return self.assignments.reminders() + self.actions.reminders()
+        corrective action is due tomorrow or overdue: notices, each added once."""
+        return self.assignments.remind() + self.actions.remind()
 
 
 MANAGER_REPLIES = (

@@ -13,7 +13,7 @@ from bot.i18n import Translator
 from bot.service.base import Request, Setting, await_text, forget_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import short
-from storage import actions
+from storage import actions, notices
 from storage.models import (
     ActionStatus,
     AttachmentKind,
@@ -149,14 +149,15 @@ class Actions:
             return r.say(f"action.{error.reason}", max=actions.MAX_NOTE)
         return r.say("action.closed", standard=escape(self.standard(action, r.t)))
 
-    def reminders(self) -> list[tuple[int, str]]:
+    def remind(self) -> int:
         """The day before an action is due, and once it is overdue, its store's managers
-        are reminded; each reminder marked in the transaction that decides it."""
+        are reminded: each reminder a notice added in the transaction that marks it, so it
+        is sent once however Telegram fares. The number of notices."""
         clock = self.setting.clock
         today, now = clock.today(), clock.now()
         if now.astimezone(clock.zone).hour < REMIND_FROM:
-            return []
-        messages = []
+            return 0
+        added = 0
         with self.setting.database.write() as session:
             due = [(a, "action.due_tomorrow") for a in actions.due_tomorrow(session, today)]
             late = [(a, "action.overdue") for a in actions.overdue(session, today)]
@@ -173,8 +174,9 @@ class Actions:
                         store=escape(action.store.name),
                         due=f"{action.due_on:%d.%m.%Y}",
                     )
-                    messages.append((int(manager.telegram_id or 0), text))
-        return messages
+                    notices.add(session, manager, text)
+                    added += 1
+        return added
 
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:

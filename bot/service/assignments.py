@@ -7,6 +7,7 @@ from html import escape
 
 from bot.service.base import Request, Setting, translator_for
 from bot.service.outcome import Outcome, Reply
+from storage import notices
 from storage.checklist_versions import definition
 from storage.models import Assignment, ChecklistVersion, Role
 from visits import assignments
@@ -43,26 +44,22 @@ class Assignments:
             until=f"{assignment.closes_on:%d.%m.%Y}",
         )
 
-    def reminders(self) -> list[tuple[int, str]]:
-        """Reminders for windows closing tomorrow, each sent once (marked in one transaction)."""
+    def remind(self) -> int:
+        """Reminders for windows closing tomorrow, each a notice added in the transaction that
+        marks the assignment reminded (sent once by the outbox). The number of notices."""
         clock = self.setting.clock
-        messages = []
+        added = 0
         with self.setting.database.write() as session:
             for assignment in assignments.due_reminders(session, clock.today()):
                 shopper = assignment.evaluator
                 assignment.reminded_at = clock.now()
-                if shopper.telegram_id is None or not shopper.active:
-                    continue
                 t = translator_for(self.setting, shopper)
-                messages.append(
-                    (
-                        shopper.telegram_id,
-                        t(
-                            "ops.reminder",
-                            store=escape(assignment.store.name),
-                            until=f"{assignment.closes_on:%d.%m.%Y}",
-                            note=escape(assignment.note),
-                        ),
-                    )
+                text = t(
+                    "ops.reminder",
+                    store=escape(assignment.store.name),
+                    until=f"{assignment.closes_on:%d.%m.%Y}",
+                    note=escape(assignment.note),
                 )
-        return messages
+                notices.add(session, shopper, text)
+                added += 1
+        return added

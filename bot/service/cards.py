@@ -20,7 +20,7 @@ from bot.service.base import Request, Setting, await_text, forget_text, translat
 from bot.service.outcome import Button, Outcome, Reply, rows
 from bot.service.screens import COMMENT_LIMIT, not_met_lines, percent, short
 from checklists.schema import Checklist
-from storage import actions, cards, visits
+from storage import actions, cards, notices, visits
 from storage.checklist_versions import definition
 from storage.models import (
     AttachmentKind,
@@ -89,11 +89,9 @@ class Cards:
         r.session.delete(waiting)
         return r.say("card.dispute_sent", visit=card.visit_id)
 
-    def decided(self, card: VisitCard) -> tuple[int, str] | None:
-        """The message telling a disputing manager what the admin decided."""
+    def tell_decision(self, session: Session, card: VisitCard) -> None:
+        """A notice telling the disputing manager what the admin decided."""
         manager = card.manager
-        if manager.telegram_id is None or not manager.active:
-            return None
         t = translator_for(self.setting, manager)
         visit, because = card.visit, card.decision_reason or ""
         params = {"visit": card.visit_id, "store": escape(visit.store.name)}
@@ -102,7 +100,7 @@ class Cards:
             text += f" {escape(because)}" if because else ""
         else:
             text = t("card.voided", **params, reason=escape(because))
-        return manager.telegram_id, text
+        notices.add(session, manager, text)
 
     def _evidence(self, r: Request, visit: Visit) -> Outcome:
         if not visit.photos:

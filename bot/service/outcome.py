@@ -47,9 +47,6 @@ class Outcome:
     retire: bool = False
     """Take the buttons off the pressed message: an older copy of a question."""
     send: list[Reply] = field(default_factory=list)
-    notify: list[tuple[int, str]] = field(default_factory=list)
-    """Messages to other people (chat id, HTML text): a returned visit to its shopper, an
-    admin's decision on a dispute to its managers."""
     role: Role | None = None
     """Set when the person's role is known, so the command menu can fit it."""
     language: str = "ru"
@@ -58,8 +55,8 @@ class Outcome:
     report: ReportRequest | None = None
     deliver_now: bool = False
     """Run the delivery ledger at once (after an admin's resend)."""
-    cards_due: bool = False
-    """Send the managers' visit cards now (a visit may have come to count)."""
+    outbox_due: bool = False
+    """Send the outbox now: a visit came to count (its cards), or someone is to be told."""
 
     def as_messages(self) -> Outcome:
         """The outcome of typed text, which has no button to answer: its toast and its edit

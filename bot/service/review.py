@@ -19,7 +19,7 @@ from checklists import scoring
 from checklists.answers import check_value
 from checklists.item_types import AnswerRejected, Asking
 from checklists.schema import Checklist, Item
-from storage import cards, reviews
+from storage import cards, notices, reviews
 from storage.checklist_versions import definition
 from storage.drafts import Records
 from storage.models import Answer as StoredAnswer
@@ -115,15 +115,16 @@ class Review:
             )
         except integrity.ReviewError as error:
             return r.out(toast=r.t(f"ops.{error.reason}"), alert=True)
-        done = r.out(
+        cards = Cards(self.setting)
+        for card in decided:
+            cards.tell_decision(r.session, card)
+        if outcome == DisputeOutcome.VOIDED:
+            self._tell_shopper(r, visit, Decision.VOID, reason, now)
+        return r.out(
             toast=r.t(f"ops.dispute_{outcome}", visit=visit_id),
             edit=self._card(r, visit_id, 1),
+            outbox_due=True,
         )
-        cards = Cards(self.setting)
-        done.notify = [told for card in decided if (told := cards.decided(card)) is not None]
-        if outcome == DisputeOutcome.VOIDED:
-            done.notify += self._to_shopper(visit, Decision.VOID, reason, now)
-        return done
 
     def _answers(self, r: Request, visit: Visit) -> Outcome:
         """Every answer of the visit under review by its standard's name, with the
@@ -307,19 +308,18 @@ class Review:
         outcome = r.out(
             toast=r.t(f"ops.decided_{decision}", visit=visit_id),
             edit=self._card(r, visit_id, 1),
-            cards_due=decision == Decision.ACCEPTED,
+            outbox_due=True,
         )
         if decision != Decision.ACCEPTED:
-            outcome.notify += self._to_shopper(visit, decision, reason, now)
+            self._tell_shopper(r, visit, decision, reason, now)
         return outcome
 
-    def _to_shopper(
-        self, visit: Visit, decision: Decision, reason: str, now: datetime
-    ) -> list[tuple[int, str]]:
-        """The shopper told that their visit was returned (until when) or voided, and why."""
+    def _tell_shopper(
+        self, r: Request, visit: Visit, decision: Decision, reason: str, now: datetime
+    ) -> None:
+        """The shopper told that their visit was returned (until when) or voided, and why:
+        a notice added with the decision, sent once by the outbox."""
         shopper, setting = visit.evaluator, self.setting
-        if shopper.telegram_id is None or not shopper.active:
-            return []
         st = translator_for(setting, shopper)
         deadline = (visit.resubmit_until or now).astimezone(setting.clock.zone)
         key = (
@@ -332,7 +332,7 @@ class Review:
             reason=escape(reason.strip()),
             until=f"{deadline:%d.%m.%Y %H:%M}",
         )
-        return [(shopper.telegram_id, text)]
+        notices.add(r.session, shopper, text)
 
     def _card(self, r: Request, visit_id: int, step: int) -> Reply:
         """The card of a visit waiting for review: ``step`` places from ``visit_id`` in the

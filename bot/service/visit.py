@@ -275,7 +275,7 @@ class Visiting:
         reply = submitted(screen, result, r.t)
         if submission is not None and submission.flags:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
-        return r.out(edit=reply, cards_due=True)
+        return r.out(edit=reply, outbox_due=True)
 
     def _typed(self, r: Request, draft: VisitFlow, text: str) -> Outcome:
         t = r.t
