@@ -62,15 +62,10 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
         if visit.submitted_at <= closed:
             continue
         if score == 1:
-            action.status, action.verified_at = ActionStatus.VERIFIED, now
-            action.verified_by_visit_id = visit.id
+            _verify(action, visit, now)
             verified.append(action)
         else:
-            action.status, action.reopened_at = ActionStatus.OPEN, now
-            action.reopened_by_visit_id = visit.id
-            action.reopens += 1
-            action.due_on = today + timedelta(days=days)
-            action.reminded_at = action.overdue_reminded_at = None
+            _reopen(action, visit, today + timedelta(days=days), now)
             reopened.append(action)
     opened = _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
     return Counted(opened, verified, reopened)
@@ -78,11 +73,23 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
 
 def recount(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
     """An admin corrected an answer of a counted visit: the actions it opened for standards
-    it now meets go (if nobody worked on them), and standards it now fails get theirs."""
+    it now meets go (if nobody worked on them); one it verified whose standard it now fails
+    is reopened, one it reopened whose standard it now meets is verified; and standards it
+    now fails get their action."""
     scores = _scores(visit)
     for action in opened_by(session, visit.id):
         if _untouched(action) and scores.get(action.item_id, 1) == 1:
             session.delete(action)
+    for action in session.scalars(
+        select(CorrectiveAction).where(CorrectiveAction.verified_by_visit_id == visit.id)
+    ):
+        if scores.get(action.item_id, 1) < 1:
+            action.verified_at = action.verified_by_visit_id = None
+            _reopen(action, visit, today + timedelta(days=days), now)
+    for action in reopened_by(session, visit.id):
+        if scores.get(action.item_id, 0) == 1:
+            _undo_reopen(action)
+            _verify(action, visit, now)
     session.flush()
     checklist = definition(visit.checklist_version)
     _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
@@ -155,6 +162,28 @@ def _open_needed(
     return opened
 
 
+def _verify(action: CorrectiveAction, visit: Visit, now: datetime) -> None:
+    action.status, action.verified_at = ActionStatus.VERIFIED, now
+    action.verified_by_visit_id = visit.id
+
+
+def _reopen(action: CorrectiveAction, visit: Visit, due_on: date, now: datetime) -> None:
+    """The standard failed again after the closing: open again, due anew, reminded anew."""
+    action.status, action.reopened_at = ActionStatus.OPEN, now
+    action.reopened_by_visit_id = visit.id
+    action.reopens += 1
+    action.due_before_reopen, action.due_on = action.due_on, due_on
+    action.reminded_at = action.overdue_reminded_at = None
+
+
+def _undo_reopen(action: CorrectiveAction) -> None:
+    """The visit that reopened the action no longer says so: closed again as it was."""
+    action.status, action.reopened_by_visit_id = ActionStatus.CLOSED, None
+    action.reopens -= 1
+    action.due_on = action.due_before_reopen or action.due_on
+    action.due_before_reopen = action.reopened_at = None
+
+
 def _untouched(action: CorrectiveAction) -> bool:
     """Opened and not worked on: never closed, never reopened."""
     return action.status == ActionStatus.OPEN and action.reopens == 0 and action.done_at is None
@@ -182,13 +211,12 @@ def withdraw(session: Session, visit: Visit) -> None:
             None,
         )
     for action in session.scalars(
-        select(CorrectiveAction).where(
-            CorrectiveAction.reopened_by_visit_id == visit.id,
-            CorrectiveAction.status == ActionStatus.OPEN,
-        )
+        select(CorrectiveAction).where(CorrectiveAction.reopened_by_visit_id == visit.id)
     ):
-        action.status, action.reopened_by_visit_id = ActionStatus.CLOSED, None
-        action.reopens -= 1
+        if action.status == ActionStatus.OPEN:
+            _undo_reopen(action)
+        else:  # closed again meanwhile: the closing stands; the reopening is not on record
+            action.reopened_by_visit_id, action.reopens = None, action.reopens - 1
     session.flush()
 
 

@@ -584,6 +584,8 @@ class CorrectiveAction(Base):
     verified_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     reopened_at: Mapped[datetime | None]
     reopened_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    due_before_reopen: Mapped[date | None] = mapped_column(Date)
+    """The due date the action had when it was closed, restored if its reopening is undone."""
     reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reminded_at: Mapped[datetime | None]
     """When the store's managers were reminded the day before it is due."""

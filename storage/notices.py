@@ -27,11 +27,13 @@ class Claimed:
     """HTML, worded in the recipient's language when the notice was added."""
 
 
-def add(session: Session, recipient: Person, text: str) -> None:
-    """A notice for ``recipient`` (nothing for someone without a chat or no longer active)."""
+def add(session: Session, recipient: Person, text: str) -> bool:
+    """A notice for ``recipient``; False (nothing added) for someone without a chat or no
+    longer active."""
     if recipient.telegram_id is None or not recipient.active:
-        return
+        return False
     session.add(Notice(recipient_id=recipient.id, text=text, **ledger.fresh()))
+    return True
 
 
 def candidates(session: Session, now: datetime) -> list[int]:

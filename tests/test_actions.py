@@ -22,10 +22,19 @@ from bot.service.base import Setting
 from checklists.scoring import Answer as Given
 from storage import actions, followups, maintenance
 from storage.db import Database
-from storage.models import ActionStatus, CorrectiveAction, Notice, Person, Role, Visit
+from storage.models import (
+    ActionStatus,
+    CorrectiveAction,
+    Notice,
+    Person,
+    Role,
+    Visit,
+    VisitCard,
+)
 from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
 from testkit.fakebotapi import FakeBotApi, FakeUser
 from testkit.shopper import answer_everything, card_arrived, open_visit
+from visits import integrity
 from visits.clock import Clock
 from visits.integrity import IntegrityRules
 
@@ -113,7 +122,7 @@ async def test_an_action_opened_by_a_failed_critical_is_reminded_closed_and_veri
     assert action.due_on == date(2026, 12, 2), "seven days from the visit"
     manager = api.user(MANAGER, language_code="en")
     card = (await card_arrived(api, manager)).shown_text
-    assert "📌 Action needed by 02.12.2026: Greeting. See /actions." in card
+    assert "📌 Corrective action due 02.12.2026: Greeting. See /actions." in card
 
     clock.now = START + timedelta(days=6)  # Tuesday 1 December: due tomorrow
     await remind(bot)
@@ -372,3 +381,80 @@ async def test_a_reminder_telegram_refuses_is_sent_later_once_not_lost(
             notice.next_attempt_at = None
     assert await bot.outbox.run_once(api_bot(bot)) == 1
     assert len([t for t in texts(manager) if t.startswith("⏰")]) == 1
+
+
+def test_a_reminder_waits_for_a_store_that_has_no_manager_yet(world: World) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    _counted(world, shopper_id, {"greeted": Given("no")}, 1)  # due 3 December
+    with world.database.write() as session:
+        manager = session.scalars(select(Person).where(Person.telegram_id == MANAGER)).one()
+        manager.active = False
+    morning = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)  # 10:00 in Moscow, the day before
+    assert bootstrap_service(world, morning).actions.remind() == 0
+    with world.database.write() as session:
+        manager = session.scalars(select(Person).where(Person.telegram_id == MANAGER)).one()
+        manager.active = True
+    assert bootstrap_service(world, morning).actions.remind() == 1, "not used up"
+
+
+def test_a_correction_of_the_verifying_or_reopening_visit_moves_the_action_with_it(
+    world: World,
+) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    untidy = {"greeted": Given("yes"), "tidiness": Given("untidy")}
+    tidy = {"greeted": Given("yes"), "tidiness": Given("clean")}
+    _counted(world, shopper_id, untidy, 1)
+    [action] = stored(world.database)
+    original_due = action.due_on
+    _close(world, action.id, day=2)
+    second = _counted(world, shopper_id, tidy, 3)
+    _correct(world, second, Given("untidy"))
+    [action] = stored(world.database)
+    assert (action.status, action.reopened_by_visit_id) == (ActionStatus.OPEN, second)
+    _correct(world, second, Given("clean"))
+    [action] = stored(world.database)
+    assert (action.status, action.verified_by_visit_id) == (ActionStatus.VERIFIED, second)
+    assert action.due_on == original_due and action.reopens == 0
+
+
+def test_voiding_the_reopening_visit_restores_the_due_date(world: World) -> None:
+    shopper_id = _person_id(world, SHOPPER)
+    untidy = {"greeted": Given("yes"), "tidiness": Given("untidy")}
+    _counted(world, shopper_id, untidy, 1)
+    [action] = stored(world.database)
+    original_due = action.due_on
+    _close(world, action.id, day=2)
+    reopening = _counted(world, shopper_id, untidy, 3)
+    [action] = stored(world.database)
+    assert action.due_on != original_due
+    with world.database.write() as session:
+        maintenance.void_visit(session, reopening, "wrong store", "cli:test", START)
+    [action] = stored(world.database)
+    assert (action.status, action.due_on, action.reopens) == (
+        ActionStatus.CLOSED,
+        original_due,
+        0,
+    )
+
+
+def _correct(world: World, visit_id: int, answer: Given) -> None:
+    """An admin's correction of the tidy floor on a counted visit (as in a dispute)."""
+    with world.database.write() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None
+        card = VisitCard(visit_id=visit_id, manager_id=_person_id(world, MANAGER))
+        card.disputed_at, card.dispute_reason = START, "disputed"
+        session.add(card)
+        session.flush()
+        integrity.correct(
+            session,
+            visit_id,
+            "tidiness",
+            answer,
+            "the photo",
+            _person_id(world, MANAGER),
+            START + timedelta(days=4),
+            rules=IntegrityRules(),
+            today=date(2026, 11, 29),
+        )
+        session.delete(card)

@@ -101,7 +101,7 @@ async def test_a_failing_visit_reaches_each_manager_once_with_what_they_need_to_
     assert text.splitlines()[1] == "⚠ A critical standard was not met: Greeting."
     assert "not passed (pass mark" in text and "Not met:" in text
     assert "💬 Noted" in text, "the shopper's comment beside the standard"
-    assert "📌 Action needed by " in text
+    assert "📌 Corrective action due " in text
     assert "Employee: Anna Ivanova" in text
     [visit] = _visits(world.database)
     assert f"Shopper: {visit.evaluator.pseudonym}" in text

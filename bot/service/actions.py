@@ -162,11 +162,14 @@ class Actions:
             due = [(a, "action.due_tomorrow") for a in actions.due_tomorrow(session, today)]
             late = [(a, "action.overdue") for a in actions.overdue(session, today)]
             for action, key in [*due, *late]:
+                managers = actions.managers_of(session, action.store)
+                if not managers:  # kept for a manager the store gets later
+                    continue
                 if key == "action.overdue":
                     action.overdue_reminded_at = now
                 else:
                     action.reminded_at = now
-                for manager in actions.managers_of(session, action.store):
+                for manager in managers:
                     t = translator_for(self.setting, manager)
                     text = t(
                         key,
@@ -174,8 +177,7 @@ class Actions:
                         store=escape(action.store.name),
                         due=f"{action.due_on:%d.%m.%Y}",
                     )
-                    notices.add(session, manager, text)
-                    added += 1
+                    added += notices.add(session, manager, text)
         return added
 
 

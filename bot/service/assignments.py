@@ -60,6 +60,5 @@ class Assignments:
                     until=f"{assignment.closes_on:%d.%m.%Y}",
                     note=escape(assignment.note),
                 )
-                notices.add(session, shopper, text)
-                added += 1
+                added += notices.add(session, shopper, text)
         return added

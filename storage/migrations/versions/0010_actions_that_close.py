@@ -30,6 +30,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("verified_by_visit_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("reopened_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("reopened_by_visit_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("due_before_reopen", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("reopens", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
@@ -74,6 +75,7 @@ def downgrade() -> None:
             "reminded_at",
             "reopens",
             "reopened_by_visit_id",
+            "due_before_reopen",
             "reopened_at",
             "verified_by_visit_id",
             "verified_at",
