@@ -9,14 +9,13 @@ manager's own, so an action is never opened for a visit that does not count, nor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checklists.schema import Checklist
-from storage import visits
+from checklists.scoring import VisitScore
+from storage import people, visits
 from storage.checklist_versions import definition
 from storage.models import (
     ActionStatus,
@@ -24,8 +23,6 @@ from storage.models import (
     ChecklistVersion,
     CorrectiveAction,
     Person,
-    Role,
-    Store,
     Visit,
     VisitStatus,
 )
@@ -36,24 +33,14 @@ ACTIVE = (ActionStatus.OPEN, ActionStatus.CLOSED)
 """Actions still in play: a failure of the standard meanwhile opens no second one."""
 
 
-@dataclass(frozen=True)
-class Counted:
-    """What a visit that came to count did to its store's actions."""
-
-    opened: list[CorrectiveAction]
-    verified: list[CorrectiveAction]
-    reopened: list[CorrectiveAction]
-
-
-def on_counted(session: Session, visit: Visit, days: int, today: date, now: datetime) -> Counted:
+def on_counted(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
     """The visit counts now. Closed actions of its store whose standard it met are verified,
     those whose standard it failed again are reopened (due in ``days`` from ``today``) —
     only by a visit made after the closing: one accepted late says nothing of the fix. Then
     each standard it failed that needs an action, and has none in play, gets one."""
-    checklist = definition(visit.checklist_version)
-    scores = _scores(visit)
+    result = visits.score_of(visit)
+    scores = _scores(result)
     assert visit.submitted_at is not None
-    verified, reopened = [], []
     for action in _of_standards(session, visit, ACTIVE):
         score = scores.get(action.item_id)
         closed = action.done_at
@@ -63,12 +50,9 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
             continue
         if score == 1:
             _verify(action, visit, now)
-            verified.append(action)
         else:
             _reopen(action, visit, today + timedelta(days=days), now)
-            reopened.append(action)
-    opened = _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
-    return Counted(opened, verified, reopened)
+    _open_needed(session, visit, result, today + timedelta(days=days), now)
 
 
 def recount(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
@@ -76,7 +60,8 @@ def recount(session: Session, visit: Visit, days: int, today: date, now: datetim
     it now meets go (if nobody worked on them); one it verified whose standard it now fails
     is reopened, one it reopened whose standard it now meets is verified; and standards it
     now fails get their action."""
-    scores = _scores(visit)
+    result = visits.score_of(visit)
+    scores = _scores(result)
     for action in opened_by(session, visit.id):
         if _untouched(action) and scores.get(action.item_id, 1) == 1:
             session.delete(action)
@@ -91,13 +76,11 @@ def recount(session: Session, visit: Visit, days: int, today: date, now: datetim
             _undo_reopen(action)
             _verify(action, visit, now)
     session.flush()
-    checklist = definition(visit.checklist_version)
-    _open_needed(session, visit, checklist, scores, today + timedelta(days=days), now)
+    _open_needed(session, visit, result, today + timedelta(days=days), now)
 
 
-def _scores(visit: Visit) -> dict[str, float]:
+def _scores(result: VisitScore) -> dict[str, float]:
     """The visit's score of each standard it answered (hidden and unanswered ones absent)."""
-    result = visits.score_of(visit)
     return {i: r.score for i, r in result.items.items() if r.visible and r.score is not None}
 
 
@@ -120,14 +103,14 @@ def _of_standards(
 def _open_needed(
     session: Session,
     visit: Visit,
-    checklist: Checklist,
-    scores: dict[str, float],
+    result: VisitScore,
     due_on: date,
     now: datetime,
-) -> list[CorrectiveAction]:
+) -> None:
     """An action for each standard the visit failed that needs one and has none: none in
     play, and none a visit made after this one verified (this one was accepted late)."""
-    result = visits.score_of(visit)
+    checklist = definition(visit.checklist_version)
+    scores = _scores(result)
     covered = {a.item_id for a in _of_standards(session, visit, ACTIVE)}
     covered |= {a.item_id for a in opened_by(session, visit.id)}
     assert visit.submitted_at is not None
@@ -159,7 +142,6 @@ def _open_needed(
     ]
     session.add_all(opened)
     session.flush()
-    return opened
 
 
 def _verify(action: CorrectiveAction, visit: Visit, now: datetime) -> None:
@@ -289,12 +271,7 @@ def managed(session: Session, action_id: int, manager: Person) -> CorrectiveActi
     """The action if it belongs to a store this manager manages; anyone else's (a forged
     button) is refused like a stale one."""
     action = session.get(CorrectiveAction, action_id)
-    if (
-        action is None
-        or manager.role != Role.MANAGER
-        or not manager.active
-        or action.store_id not in {s.id for s in manager.stores}
-    ):
+    if action is None or not people.manages(manager, action.store_id):
         raise ActionError("not_yours")
     return action
 
@@ -345,13 +322,3 @@ def standard_name(action: CorrectiveAction, language: str) -> str:
         return checklist.item(action.item_id).standard_name(language)
     except KeyError:
         return action.item_id
-
-
-def managers_of(session: Session, store: Store) -> list[Person]:
-    """The active managers of a store who have a chat with the bot."""
-    people = session.scalars(
-        select(Person).where(
-            Person.role == Role.MANAGER, Person.active, Person.telegram_id.is_not(None)
-        )
-    )
-    return [p for p in people if store.id in {s.id for s in p.stores}]

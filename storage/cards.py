@@ -17,18 +17,16 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from storage import ledger
+from storage import ledger, people
 from storage.db import insert_or_ignore
 from storage.models import (
     AuditEvent,
     DisputeOutcome,
     Person,
     ReviewStatus,
-    Role,
     Visit,
     VisitCard,
     VisitStatus,
-    person_store,
 )
 
 MAX_REASON = 1000
@@ -60,19 +58,8 @@ def due(session: Session, visit: Visit) -> int:
     admins) or resubmitted never gets a second card. The number of managers."""
     if not counts(visit):
         return 0
-    managers = list(
-        session.scalars(
-            select(Person.id)
-            .join(person_store, person_store.c.person_id == Person.id)
-            .where(
-                person_store.c.store_id == visit.store_id,
-                Person.role == Role.MANAGER,
-                Person.active,
-                Person.telegram_id.is_not(None),
-            )
-        )
-    )
-    rows = [{"visit_id": visit.id, "manager_id": m, **ledger.fresh()} for m in managers]
+    managers = people.store_managers(session, visit.store_id)
+    rows = [{"visit_id": visit.id, "manager_id": m.id, **ledger.fresh()} for m in managers]
     insert_or_ignore(session, VisitCard, rows, ["visit_id", "manager_id"])
     return len(rows)
 
@@ -89,19 +76,13 @@ def claim(session: Session, card_id: int, worker: str, now: datetime) -> Claimed
         return None
     row, token = claimed
     manager = row.manager
-    if not _manages(manager, row.visit.store_id) or manager.telegram_id is None:
+    if not people.manages(manager, row.visit.store_id) or manager.telegram_id is None:
         ledger.skip(row, "the person no longer manages the store")
         return None
     if not counts(row.visit):
         ledger.skip(row, "the visit no longer counts")
         return None
     return Claimed(card_id, token, row.visit_id, manager.id, manager.telegram_id)
-
-
-def _manages(person: Person, store_id: int) -> bool:
-    return (
-        person.active and person.role == Role.MANAGER and store_id in {s.id for s in person.stores}
-    )
 
 
 class CardError(Exception):
@@ -118,7 +99,7 @@ def own_card(session: Session, card_id: int, manager: Person) -> VisitCard:
     card = session.get(VisitCard, card_id)
     if card is None or card.manager_id != manager.id or card.sent_at is None:
         raise CardError("not_yours")
-    if not _manages(manager, card.visit.store_id):
+    if not people.manages(manager, card.visit.store_id):
         raise CardError("not_yours")
     if not counts(card.visit):
         raise CardError("no_longer_counts")

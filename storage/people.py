@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Invitation, Person, Role, Store, utcnow
+from storage.models import Invitation, Person, Role, Store, person_store, utcnow
 
 INVITATION_DAYS = 7
 PSEUDONYM_PREFIX = {Role.EVALUATOR: "E", Role.MANAGER: "M", Role.HR: "H", Role.ADMIN: "A"}
@@ -148,3 +148,29 @@ def _next_pseudonym(session: Session, role: Role) -> str:
     while session.scalar(select(Person.id).where(Person.pseudonym == f"{prefix}{number:02d}")):
         number += 1
     return f"{prefix}{number:02d}"
+
+
+def manages(person: Person, store_id: int) -> bool:
+    """Whether ``person`` is an active manager of the store: who may act on its cards and
+    corrective actions."""
+    return (
+        person.active and person.role == Role.MANAGER and store_id in {s.id for s in person.stores}
+    )
+
+
+def store_managers(session: Session, store_id: int) -> list[Person]:
+    """The active managers of a store who have a chat with the bot: who is sent its visits'
+    cards and its actions' reminders."""
+    return list(
+        session.scalars(
+            select(Person)
+            .join(person_store, person_store.c.person_id == Person.id)
+            .where(
+                person_store.c.store_id == store_id,
+                Person.role == Role.MANAGER,
+                Person.active,
+                Person.telegram_id.is_not(None),
+            )
+            .order_by(Person.id)
+        )
+    )

@@ -13,7 +13,7 @@ from bot.i18n import Translator
 from bot.service.base import Request, Setting, await_text, forget_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import short
-from storage import actions, notices
+from storage import actions, notices, people
 from storage.models import (
     ActionStatus,
     AttachmentKind,
@@ -162,7 +162,7 @@ class Actions:
             due = [(a, "action.due_tomorrow") for a in actions.due_tomorrow(session, today)]
             late = [(a, "action.overdue") for a in actions.overdue(session, today)]
             for action, key in [*due, *late]:
-                managers = actions.managers_of(session, action.store)
+                managers = people.store_managers(session, action.store_id)
                 if not managers:  # kept for a manager the store gets later
                     continue
                 if key == "action.overdue":
