@@ -16,6 +16,7 @@ button and changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -150,6 +151,16 @@ class Pressed:
 
     def numbers(self) -> tuple[int, ...]:
         return tuple(f for f in self.fields if isinstance(f, int))
+
+    def word_and_id(self, op: Op, words: Iterable[str]) -> tuple[str, int] | None:
+        """The word and the record id of a ``(str, int)`` button of ``op`` — review, card,
+        action — or None when it is another button, another word, or a negative id."""
+        if self.op != op or len(self.fields) != 2:
+            return None
+        word, number = self.fields
+        if not isinstance(word, str) or not isinstance(number, int):
+            return None
+        return (word, number) if word in words and number >= 0 else None
 
 
 def encode(op: Op, *fields: Field) -> str:

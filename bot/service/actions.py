@@ -183,9 +183,4 @@ class Actions:
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     """The word and the action of an action's button, or None if forged."""
-    if pressed is None or pressed.op != Op.ACTION:
-        return None
-    word, action_id = pressed.fields
-    if not isinstance(word, str) or not isinstance(action_id, int):
-        return None
-    return (word, action_id) if word in (CLOSE, SKIP_PHOTO, PHOTO) and action_id >= 0 else None
+    return pressed.word_and_id(Op.ACTION, (CLOSE, SKIP_PHOTO, PHOTO)) if pressed else None

@@ -18,7 +18,7 @@ from bot.i18n import Translator, pick_language
 from bot.service.outcome import Outcome, Reply
 from storage import people, updates
 from storage.db import Database
-from storage.models import PendingInput, PendingKind, Person, Role
+from storage.models import AttachmentKind, PendingInput, PendingKind, Person, Role, Visit
 from visits.clock import Clock
 from visits.integrity import IntegrityRules
 
@@ -83,6 +83,15 @@ class Request:
         """As ``refuse``, for a pressed button: a toast."""
         text = self.t("start.stranger" if self.person is None else key)
         return self.out(toast=text, alert=True)
+
+
+def evidence(r: Request, visit: Visit) -> Outcome:
+    """A visit's photos (sent as albums), then its recordings, to the person who asked: an
+    admin reviewing it, a manager reading its card."""
+    if not visit.photos:
+        return r.out(toast=r.t("ops.no_evidence"), alert=True)
+    ordered = sorted(visit.photos, key=lambda p: (p.kind != AttachmentKind.PHOTO, p.id))
+    return r.out(media=[(str(p.kind), p.file_id) for p in ordered])
 
 
 def await_text(r: Request, kind: PendingKind, payload: dict[str, object]) -> None:

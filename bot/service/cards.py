@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, object_session
 
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import Translator
-from bot.service.base import Request, Setting, await_text, forget_text, translator_for
+from bot.service.base import Request, Setting, await_text, evidence, forget_text, translator_for
 from bot.service.outcome import Button, Outcome, Reply, rows
 from bot.service.screens import COMMENT_LIMIT, not_met_lines, percent, short
 from checklists.schema import Checklist
+from checklists.scoring import VisitScore
 from storage import actions, cards, notices, visits
 from storage.checklist_versions import definition
 from storage.models import (
-    AttachmentKind,
     DisputeOutcome,
     PendingInput,
     PendingKind,
@@ -69,7 +69,7 @@ class Cards:
             cards.see(card, now)
             return r.out(toast=r.t("card.seen_toast"), edit=self._reply(card, r.t))
         if word == EVIDENCE:
-            return self._evidence(r, card.visit)
+            return evidence(r, card.visit)
         if card.disputed_at is not None:
             return r.out(toast=r.t("card.already_disputed"), alert=True)
         await_text(r, PendingKind.DISPUTE_REASON, {"card_id": card.id})
@@ -102,19 +102,14 @@ class Cards:
             text = t("card.voided", **params, reason=escape(because))
         notices.add(session, manager, text)
 
-    def _evidence(self, r: Request, visit: Visit) -> Outcome:
-        if not visit.photos:
-            return r.out(toast=r.t("ops.no_evidence"), alert=True)
-        ordered = sorted(visit.photos, key=lambda p: (p.kind != AttachmentKind.PHOTO, p.id))
-        return r.out(media=[(str(p.kind), p.file_id) for p in ordered])
-
     def _reply(self, card: VisitCard, t: Translator) -> Reply:
         visit = card.visit
         checklist = definition(visit.checklist_version)
         zone = self.setting.clock.zone
-        lines = [*_headline(visit, checklist, t, zone), *self._people(visit, t)]
+        result = visits.score_of(visit)
+        lines = [*_headline(visit, result, checklist, t, zone), *self._people(visit, t)]
         comments = {a.item_id: a.comment for a in visit.answers if a.comment}
-        lines += not_met_lines(visits.score_of(visit), checklist, t, comments)
+        lines += not_met_lines(result, checklist, t, comments)
         lines += _opened(card, checklist, t)
         lines += self._state(card, t)
         buttons: list[Button] = []
@@ -157,10 +152,11 @@ class Cards:
         return f"{moment.astimezone(self.setting.clock.zone):%d.%m %H:%M}"
 
 
-def _headline(visit: Visit, checklist: Checklist, t: Translator, zone: ZoneInfo) -> list[str]:
+def _headline(
+    visit: Visit, result: VisitScore, checklist: Checklist, t: Translator, zone: ZoneInfo
+) -> list[str]:
     """The visit (the store first: a notification's preview shows it), its critical
     failures (what a manager must act on), and the score against the pass mark."""
-    result = visits.score_of(visit)
     assert visit.submitted_at is not None
     lines = [
         t(
@@ -203,9 +199,4 @@ def _opened(card: VisitCard, checklist: Checklist, t: Translator) -> list[str]:
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     """The word and the card of a card's button, or None if forged."""
-    if pressed is None or pressed.op != Op.CARD:
-        return None
-    word, card_id = pressed.fields
-    if not isinstance(word, str) or not isinstance(card_id, int):
-        return None
-    return (word, card_id) if word in (SEEN, DISPUTE, EVIDENCE) and card_id >= 0 else None
+    return pressed.word_and_id(Op.CARD, (SEEN, DISPUTE, EVIDENCE)) if pressed else None

@@ -11,7 +11,7 @@ from babel.numbers import format_decimal
 
 from bot.callbacks import Op, Pressed, encode
 from bot.i18n import Translator
-from bot.service.base import Request, Setting, await_text, forget_text, translator_for
+from bot.service.base import Request, Setting, await_text, evidence, forget_text, translator_for
 from bot.service.cards import Cards
 from bot.service.outcome import Button, Outcome, Reply
 from bot.service.screens import answer_lines, percent, short, show_answer
@@ -24,7 +24,6 @@ from storage.checklist_versions import definition
 from storage.drafts import Records
 from storage.models import Answer as StoredAnswer
 from storage.models import (
-    AttachmentKind,
     Decision,
     DisputeOutcome,
     PendingInput,
@@ -83,7 +82,7 @@ class Review:
             visit = _under_review(r, visit_id)
             if visit is None:
                 return r.out(toast=r.t("ops.not_pending"), alert=True)
-            return self._answers(r, visit) if word == ANSWERS else self._evidence(r, visit)
+            return self._answers(r, visit) if word == ANSWERS else evidence(r, visit)
         if DECISIONS[word] == Decision.ACCEPTED:
             visit = _under_review(r, visit_id)
             if visit is not None and self._missing(r, visit):
@@ -268,13 +267,6 @@ class Review:
         screen = drafts.submitted(Records(r.session), visit, self.setting.clock)
         return [screen.checklist.item(i).standard_name(r.t.language) for i in screen.missing]
 
-    def _evidence(self, r: Request, visit: Visit) -> Outcome:
-        """The photos (as albums) and the recordings of the visit under review."""
-        if not visit.photos:
-            return r.out(toast=r.t("ops.no_evidence"), alert=True)
-        ordered = sorted(visit.photos, key=lambda p: (p.kind != AttachmentKind.PHOTO, p.id))
-        return r.out(media=[(str(p.kind), p.file_id) for p in ordered])
-
     def reason(self, r: Request, waiting: PendingInput, text: str) -> Outcome:
         """The reason an admin typed for returning or voiding a visit."""
         r.session.delete(waiting)
@@ -434,12 +426,7 @@ def _under_review(r: Request, visit_id: int) -> Visit | None:
 
 def _button(pressed: Pressed | None) -> tuple[str, int] | None:
     """The decision word and the visit of a review button, or None if forged."""
-    if pressed is None or pressed.op != Op.DECIDE:
-        return None
-    word, visit_id = pressed.fields
-    if not isinstance(word, str) or not isinstance(visit_id, int):
-        return None
-    return (word, visit_id) if word in (*DECISIONS, *LOOKS) and visit_id >= 0 else None
+    return pressed.word_and_id(Op.DECIDE, (*DECISIONS, *LOOKS)) if pressed else None
 
 
 def _facts(flag: VisitFlag, checklist: Checklist, t: Translator) -> str:
