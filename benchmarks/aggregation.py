@@ -56,7 +56,7 @@ ANSWERS_PER_VISIT = 13.35
 """What ``storage.demo`` gives on the shipped checklists (store, phone and online visits)."""
 REPEATS = 5
 COPY_CHUNK = 20_000
-LISTINGS = frozenset({"_visit_sheet"})
+LISTINGS = frozenset({"_visits"})
 
 
 @dataclass
@@ -77,9 +77,10 @@ class Statement:
 
 
 def _caller() -> str:
-    """The innermost function of ``exports/aggregate.py`` on the stack."""
+    """The innermost function of ``exports/week_figures.py`` (where the week is read) on
+    the stack."""
     for frame in inspect.stack(context=0):
-        if frame.filename.endswith("exports/aggregate.py"):
+        if frame.filename.endswith("exports/week_figures.py"):
             return frame.function
     return "?"
 
@@ -111,7 +112,7 @@ def weeks_for(answers: int, spread: str) -> int:
 
 
 def generate(database: Database, answers: int, weeks: int) -> None:
-    """Demo rows, then planner statistics, as the weekly report run refreshes them."""
+    """Demo rows, then planner statistics, as ``msbot demo-data`` leaves them."""
     fill(database, visits=max(1, round(answers / ANSWERS_PER_VISIT)), weeks=weeks, stores=STORES)
     maintenance.refresh_statistics(database)
 

@@ -347,6 +347,7 @@ def report(
     """Write weekly workbooks and print their paths; --send delivers them in Telegram."""
 
     from exports import delivery
+    from exports.build import WeekCache
     from exports.report_data import Scope, ScopeKind
     from exports.weeks import Week
 
@@ -371,8 +372,9 @@ def report(
         except people.UnknownStores as exc:
             raise click.ClickException(str(exc)) from None
     service = context.report_service(out)
+    cache = WeekCache(context.database, service.zone)
     with click.progressbar(parsed, label=f"building {week}", file=sys.stderr) as bar:
-        paths = [service.build(week, scope, settings.language).path for scope in bar]
+        paths = [service.build(week, scope, settings.language, cache=cache).path for scope in bar]
     for path in paths:
         click.echo(str(path))
     if send:

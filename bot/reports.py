@@ -27,10 +27,9 @@ from bot.i18n import Translator, pick_language
 from bot.ledger_send import HeldRow
 from bot.settings import report_trigger
 from exports import delivery
-from exports.build import BuiltWorkbook, build_workbook
+from exports.build import BuiltWorkbook, WeekCache, build_workbook
 from exports.report_data import Scope
 from exports.weeks import Week
-from storage import maintenance
 from storage.db import Database
 from storage.models import ReportDelivery
 from visits.clock import Clock
@@ -83,12 +82,11 @@ class ReportService:
         async with self._running:
             # The run's "now": the real time, or a fixed moment a caller (a test) gives.
             clock = Clock.fixed(now, self.zone) if now is not None else Clock(self.zone)
-            sent, prepared = 0, False
+            sent = 0
+            # Every workbook of the run derives from one reading of its week.
+            cache = WeekCache(self.database, self.zone)
             while (item := await asyncio.to_thread(self.claim_next, clock.now())) is not None:
-                if not prepared:
-                    await asyncio.to_thread(maintenance.refresh_statistics, self.database)
-                    prepared = True
-                sent += await self.deliver(bot, item, clock)
+                sent += await self.deliver(bot, item, clock, cache)
             return sent
 
     def claim_next(self, now: datetime) -> delivery.Claimed | None:
@@ -109,8 +107,15 @@ class ReportService:
         return None
 
     def build(
-        self, week: Week, scope: Scope, language: str, now: datetime | None = None
+        self,
+        week: Week,
+        scope: Scope,
+        language: str,
+        now: datetime | None = None,
+        cache: WeekCache | None = None,
     ) -> BuiltWorkbook:
+        """One workbook; from the week in ``cache`` when given (a run's or a batch's), else
+        from the database as it is now."""
         return build_workbook(
             self.database,
             week,
@@ -120,9 +125,12 @@ class ReportService:
             export_dir=self.export_dir,
             t=Translator(language, "reports"),
             now=now,
+            cache=cache,
         )
 
-    async def deliver(self, bot: Bot, item: delivery.Claimed, clock: Clock) -> int:
+    async def deliver(
+        self, bot: Bot, item: delivery.Claimed, clock: Clock, cache: WeekCache | None = None
+    ) -> int:
         """Build, send and record one claimed row, renewing the claim all the while."""
         held = HeldRow(
             self.database,
@@ -132,13 +140,22 @@ class ReportService:
             f"report {item.week} for person {item.recipient.person_id}",
         )
         async with held.renewed(clock):
-            return await self._deliver(bot, item, held, clock)
+            return await self._deliver(bot, item, held, clock, cache)
 
-    async def _deliver(self, bot: Bot, item: delivery.Claimed, held: HeldRow, clock: Clock) -> int:
+    async def _deliver(
+        self,
+        bot: Bot,
+        item: delivery.Claimed,
+        held: HeldRow,
+        clock: Clock,
+        cache: WeekCache | None,
+    ) -> int:
         recipient = item.recipient
         language = pick_language(recipient.language, self.language)
         try:
-            built = await asyncio.to_thread(self.build, item.week, recipient.scope, language)
+            built = await asyncio.to_thread(
+                self.build, item.week, recipient.scope, language, None, cache
+            )
         except OSError as exc:
             log.warning("%s not sent: the workbook could not be written: %s", held.what, exc)
             await held.failed(f"{type(exc).__name__}: {exc}", clock.now())
@@ -150,7 +167,7 @@ class ReportService:
 
         async def upload() -> None:
             chat = recipient.telegram_id
-            await self.send(bot, chat, item.week, built, language, recipient.scope)
+            await self.send(bot, chat, item.week, built, language, recipient.scope, cache)
 
         if await held.send(upload, clock) is None:
             return 0
@@ -171,6 +188,7 @@ class ReportService:
         built: BuiltWorkbook,
         language: str,
         scope: Scope,
+        cache: WeekCache | None = None,
     ) -> None:
         """The workbook as a document. One over Telegram's limit is split into one workbook
         per store (with a message saying so); if even those are too large, the recipient is
@@ -179,7 +197,7 @@ class ReportService:
         if built.size <= self.document_limit:
             await self._document(bot, chat_id, week, built, t)
             return
-        parts = await asyncio.to_thread(self._split, week, scope, language)
+        parts = await asyncio.to_thread(self._split, week, scope, language, cache)
         size = _megabytes(built.size)
         if len(parts) > 1 and all(p.size <= self.document_limit for p in parts):
             await bot.send_message(
@@ -192,12 +210,15 @@ class ReportService:
             chat_id, t("report.too_large", week=week.label, size=size, path=str(built.path))
         )
 
-    def _split(self, week: Week, scope: Scope, language: str) -> list[BuiltWorkbook]:
+    def _split(
+        self, week: Week, scope: Scope, language: str, cache: WeekCache | None
+    ) -> list[BuiltWorkbook]:
         with self.database.read() as session:
             codes = delivery.store_codes(session, scope)
         if len(codes) < 2:
             return []
-        return [self.build(week, scope.only(code), language) for code in codes]
+        cache = cache or WeekCache(self.database, self.zone)
+        return [self.build(week, scope.only(code), language, cache=cache) for code in codes]
 
     async def _document(
         self, bot: Bot, chat_id: int, week: Week, built: BuiltWorkbook, t: Translator

@@ -1,32 +1,27 @@
-"""The figures of a weekly report, computed from submitted visits.
+"""One workbook's figures, derived from the week read once (``exports.week_figures``).
 
-Counts and averages are GROUP BY queries over ``visit`` and ``answer`` (a week of 10⁶ answers
-took 11 ms in SQL with its indexes, against 1.3 s fetching the rows into Python); Python only
-combines the few aggregate rows and lays them out. Only the visits sheet lists rows, because
-it shows every visit: two queries, one for the visits and one for their answers.
-
-Weeks are half-open UTC ranges computed in Python from the deployment's zone (SQLite has no
-ISO week). Every query is limited to the scope's stores, so a manager's report holds nothing
-of another store, and HR's holds no shopper pseudonym.
+A scope is a filter on store ids: a manager's report is made of their stores' sums, visits
+and actions only, with the network beside them as anonymous totals; HR's holds no shopper
+pseudonym. A language is a choice of texts: standard names, answers, flags and statuses are
+worded here, each distinct one once per language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from itertools import groupby
-from typing import Any, Protocol, SupportsFloat, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from checklists import scoring
 from checklists.item_types import Words
 from checklists.schema import Channel, Checklist, Item
 from exports.report_data import (
     ActionRow,
+    CoachingRow,
     EmployeeRow,
     ItemColumn,
     Report,
@@ -38,44 +33,34 @@ from exports.report_data import (
     VisitRow,
     WeakStandard,
 )
-from exports.weeks import Week
-from storage.checklist_versions import definition
-from storage.models import (
-    ActionStatus,
-    Answer,
-    AttachmentKind,
-    ChecklistVersion,
-    CorrectiveAction,
-    Employee,
-    Person,
-    Photo,
-    Store,
-    Visit,
-    VisitCard,
-    VisitFlag,
-    VisitStatus,
+from exports.week_figures import (
+    NA,
+    ActionFacts,
+    Sums,
+    VisitFacts,
+    WeekFigures,
+    compute_week,
 )
-from storage.reviews import counted
-from storage.visits import answer_value
+from exports.weeks import Week
 
-TREND_WEEKS = 8
 WEAKEST_COUNT = 3
 HEADER_LIMIT = 60
-STREAM_CHUNK = 2_000
-"""Rows fetched at a time by the Visits sheet's query."""
 DEFAULT_LABELS = {
     "answer.yes": "yes",
     "answer.no": "no",
     "answer.na": "N/A",
+    "answer.seconds": "{seconds} s",
+    "answer.none_chosen": "none of these",
     "ack.seen": "seen by {seen} of {sent}",
     "ack.disputed": "disputed, under review",
     "ack.upheld": "disputed, the visit stands",
     "owner.managers": "store managers",
+    "result.not_met": "not met",
+    "result.partly_met": "partly met",
 }
 
 StandardKey = tuple[str, str]
 """(checklist id, item id): a standard is compared across versions by its stable item id."""
-T = TypeVar("T")
 
 
 def build_report(
@@ -89,43 +74,60 @@ def build_report(
     labels: Words | None = None,
 ) -> Report:
     """Everything one workbook shows for ``week``, limited to what ``scope`` may see."""
-    stores = _stores_in_scope(session, scope)
-    window = _Window(week, zone, [s.id for s in stores] if scope.restricted else None)
-    catalogue = _Catalogue.load(session, language)
-    trend_weeks = week.recent(TREND_WEEKS)
+    return report_for(compute_week(session, week, zone, now), scope, language, labels)
 
-    figures = _store_figures(session, window)
-    trends = _trends(session, window, trend_weeks)
-    rows = [s for s in stores if s.active or s.id in figures]
-    codes = {s.id: s.code for s in stores}
-    store_rows = [_store_row(s, figures.get(s.id), trends, len(trend_weeks)) for s in rows]
-    row_codes = [s.code for s in rows]
 
-    visit_rows, unmatched, item_columns = _visit_sheet(
-        session, window, scope, catalogue, codes, labels or _PlainWords(language)
-    )
-    met_by_store, met_by_employee = _met_counts(session, window)
+def report_for(
+    figures: WeekFigures, scope: Scope, language: str, labels: Words | None = None
+) -> Report:
+    """The workbook of ``scope`` in ``language``, from the week read once."""
+    words = labels or _PlainWords(language)
+    texts = _Texts.of(figures, language, words)
+    stores = [s for s in figures.stores if not scope.restricted or s.code in scope.store_codes]
+    store_ids = {s.id for s in stores}
+    sums = _StoreSums(figures)
+    this = figures.this_week
+    rows = [s for s in stores if s.active or sums.get(this, [s.id]).visits]
+    codes = {s.id: s.code for s in figures.stores}
+    store_rows = [_store_row(s.code, s.name, sums, [s.id]) for s in rows]
+    all_ids = [s.id for s in figures.stores]
+    network_stores = [s for s in figures.stores if s.active or sums.get(this, [s.id]).visits]
+    total = _store_row("", "", sums, [s.id for s in rows]) if rows else None
+    network = _store_row("", "", sums, all_ids) if scope.restricted else None
     trend = [
         TrendPoint(
             week=trend_week,
-            average_score=trends.overall.get(n),
-            per_store={s.code: trends.by_store.get((n, s.id)) for s in rows},
+            average_score=sums.get(n, store_ids).average,
+            per_store={s.code: sums.get(n, [s.id]).average for s in rows},
+            network=sums.get(n, all_ids).average if scope.restricted else None,
+            pass_mark=sums.get(n, store_ids).pass_mark,
         )
-        for n, trend_week in enumerate(trend_weeks)
+        for n, trend_week in enumerate(figures.trend_weeks)
     ]
+    visits = _scope_visits(figures, store_ids)
+    evaluators = scope.shows_evaluators
     return Report(
-        week=week,
+        week=figures.week,
         scope=scope,
         language=language,
-        generated_at=(now or datetime.now(UTC)).astimezone(UTC),
+        generated_at=figures.generated_at,
+        generated_local=figures.generated_at.astimezone(figures.zone).replace(tzinfo=None),
         stores=store_rows,
-        standards=_standards(catalogue, codes, row_codes, met_by_store),
-        employees=_employees(session, window, catalogue, codes, trends, met_by_employee),
-        unmatched=unmatched,
-        item_columns=item_columns,
-        visits=visit_rows,
+        total=total,
+        network=network,
+        network_stores=len(network_stores) if scope.restricted else 0,
+        standards=_standards(figures, texts, codes, store_ids, [s.code for s in rows]),
+        employees=_employees(figures, texts, codes, store_ids),
+        unmatched=[
+            UnmatchedEmployee(v.id, v.visited_at, codes[v.store_id], v.description)
+            for v in visits
+            if v.employee_id is None and v.description
+        ],
+        item_columns=_item_columns(figures, texts, visits),
+        visits=_VisitRows(visits, texts, codes, evaluators),
         trend=trend,
-        actions=_actions(session, window, catalogue, language, labels or _PlainWords(language)),
+        actions=_actions(figures, texts, codes, store_ids),
+        coaching=_coaching(figures, texts, codes, visits),
     )
 
 
@@ -139,239 +141,82 @@ class _PlainWords:
         return DEFAULT_LABELS.get(key, key.rpartition(".")[2]).format(**params)
 
 
-def _actions(
-    session: Session, window: _Window, catalogue: _Catalogue, language: str, words: Words
-) -> list[ActionRow]:
-    """The stores' corrective actions of the week: those opened before it ended that were
-    not verified before it began, soonest due first. Where each stands is as of now."""
-    week_start, week_end = window.week.utc_range(window.zone)
-    closer = aliased(Person)
-    query = (
-        select(CorrectiveAction, Store.code, Person.name, closer.name, Visit.checklist_version_id)
-        .join(Store, Store.id == CorrectiveAction.store_id)
-        .outerjoin(Person, Person.id == CorrectiveAction.manager_id)
-        .outerjoin(closer, closer.id == CorrectiveAction.closed_by_id)
-        .join(Visit, Visit.id == CorrectiveAction.visit_id)
-        .where(
-            CorrectiveAction.created_at < week_end,
-            or_(CorrectiveAction.verified_at.is_(None), CorrectiveAction.verified_at >= week_start),
-        )
-        .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
-    )
-    if window.store_ids is not None:
-        query = query.where(CorrectiveAction.store_id.in_(window.store_ids))
-    last_day = window.week.monday + timedelta(days=6)
-    rows = []
-    for action, store_code, manager, closed_by, version_id in session.execute(query):
-        checklist = catalogue.by_version[version_id]
-        opened = action.created_at.astimezone(window.zone).date()
-        closed = action.done_at.astimezone(window.zone).date() if action.done_at else None
-        verified = action.verified_at.astimezone(window.zone).date() if action.verified_at else None
-        status = str(action.status)
-        if action.status == ActionStatus.OPEN and action.due_on < last_day:
-            status = "overdue"
-        elif action.status == ActionStatus.OPEN and action.reopens:
-            status = "reopened"
-        rows.append(
-            ActionRow(
-                store_code,
-                action.visit_id,
-                checklist.item(action.item_id).standard_name(language),
-                action.action,
-                action.due_on,
-                manager if manager is not None else words("owner.managers"),
-                words(f"status.{status}"),
-                opened,
-                max(0, ((closed or last_day) - opened).days),
-                closed,
-                action.closed_note or "",
-                verified,
-                closed_by or "",
-            )
-        )
-    return rows
+# Sums of stores
 
 
-@dataclass(frozen=True)
-class _Store:
-    id: int
-    code: str
-    name: str
-    active: bool
+class _StoreSums:
+    """The week's cells summed per (week, store), and over any set of stores."""
+
+    def __init__(self, figures: WeekFigures) -> None:
+        memo = figures.memo.get("store sums")
+        if memo is None:
+            memo = figures.memo["store sums"] = _by_store_version(figures)
+        self.by_version: dict[tuple[int, int], dict[int, Sums]] = memo[0]
+        self.keys: dict[int, tuple[str, frozenset[str]]] = memo[1]
+        self.this_week = figures.this_week
+
+    def get(self, week: int, store_ids: Iterable[int]) -> Sums:
+        total = Sums()
+        for store_id in store_ids:
+            for sums in self.by_version.get((week, store_id), {}).values():
+                total.add(sums)
+        return total
+
+    def change(self, week: int, store_ids: Sequence[int]) -> float | None:
+        """This week's average minus the week before's, like for like: per checklist and
+        item set scored in both weeks, weighted by this week's scored visits."""
+        now = self._by_key(week, store_ids)
+        before = self._by_key(week - 1, store_ids)
+        weighted, weight = 0.0, 0
+        for key, sums in now.items():
+            earlier = before.get(key)
+            if earlier is None or not sums.scored or not earlier.scored:
+                continue
+            assert sums.average is not None and earlier.average is not None
+            weighted += sums.scored * (sums.average - earlier.average)
+            weight += sums.scored
+        return weighted / weight if weight else None
+
+    def _by_key(
+        self, week: int, store_ids: Sequence[int]
+    ) -> dict[tuple[str, frozenset[str]], Sums]:
+        sums: dict[tuple[str, frozenset[str]], Sums] = {}
+        for store_id in store_ids:
+            for version, part in self.by_version.get((week, store_id), {}).items():
+                sums.setdefault(self.keys[version], Sums()).add(part)
+        return sums
 
 
-def _stores_in_scope(session: Session, scope: Scope) -> list[_Store]:
-    query = select(Store.id, Store.code, Store.name, Store.active).order_by(Store.code)
-    if scope.restricted:
-        query = query.where(Store.code.in_(sorted(scope.store_codes)))
-    return [_Store(i, code, name, bool(active)) for i, code, name, active in session.execute(query)]
-
-
-@dataclass(frozen=True)
-class _Window:
-    """The week's UTC range and the stores a query may read (None: all of them)."""
-
-    week: Week
-    zone: ZoneInfo
-    store_ids: list[int] | None
-
-    def submitted(
-        self, start: datetime | None = None, end: datetime | None = None
-    ) -> list[ColumnElement[bool]]:
-        """Counted submitted visits in [start, end), by default the report's week.
-
-        Status and time first, so the (status, submitted_at) index answers the range.
-        """
-        week_start, week_end = self.week.utc_range(self.zone)
-        conditions = [
-            Visit.status == VisitStatus.SUBMITTED,
-            Visit.submitted_at >= (start or week_start),
-            Visit.submitted_at < (end or week_end),
-            counted(),
-        ]
-        if self.store_ids is not None:
-            conditions.append(Visit.store_id.in_(self.store_ids))
-        return conditions
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    """``COUNT(*) FILTER (WHERE ...)`` spelt so that SQLite and PostgreSQL both run it."""
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _fraction(percent: SupportsFloat | None) -> float | None:
-    """A stored percent as a fraction; PostgreSQL may hand AVG back as a Decimal."""
-    return None if percent is None else float(percent) / 100
-
-
-def _share(met: int, counted: int) -> float | None:
-    return met / counted if counted else None
-
-
-# Stores and trend
-
-
-@dataclass(frozen=True)
-class _StoreFigures:
-    visits: int
-    average: float | None
-    passed: int
-    critical: int
-    promoters: int
-    detractors: int
-    rated: int
-
-
-def _store_figures(session: Session, window: _Window) -> dict[int, _StoreFigures]:
-    query = (
-        select(
-            Visit.store_id,
-            func.count(),
-            func.avg(Visit.score),
-            _count_if(Visit.passed.is_(True)),
-            _count_if(Visit.critical_failed.is_(True)),
-            _count_if(Visit.nps >= 9),
-            _count_if(Visit.nps <= 6),
-            func.count(Visit.nps),
-        )
-        .where(*window.submitted())
-        .group_by(Visit.store_id)
-    )
-    return {
-        store_id: _StoreFigures(
-            int(visits),
-            _fraction(average),
-            int(passed),
-            int(critical),
-            int(promoters),
-            int(detractors),
-            int(rated),
-        )
-        for store_id, visits, average, passed, critical, promoters, detractors, rated in (
-            session.execute(query)
-        )
+def _by_store_version(
+    figures: WeekFigures,
+) -> tuple[dict[tuple[int, int], dict[int, Sums]], dict[int, tuple[str, frozenset[str]]]]:
+    by_version: dict[tuple[int, int], dict[int, Sums]] = {}
+    for (week, store, _, version), sums in figures.cells.items():
+        by_version.setdefault((week, store), {}).setdefault(version, Sums()).add(sums)
+    keys = {
+        version_id: (checklist.id, frozenset(item.id for item in checklist.items))
+        for version_id, checklist in figures.versions.items()
     }
+    return by_version, keys
 
 
-def _store_row(
-    store: _Store,
-    figures: _StoreFigures | None,
-    trends: _Trends,
-    weeks: int,
-) -> StoreRow:
-    if figures is None:
-        return StoreRow(store.code, store.name, 0, None, None, 0, None, None)
-    previous = trends.by_store.get((weeks - 2, store.id))
-    nps = 100 * (figures.promoters - figures.detractors) / figures.rated if figures.rated else None
+def _store_row(code: str, name: str, sums: _StoreSums, store_ids: Sequence[int]) -> StoreRow:
+    this = sums.this_week
+    week = sums.get(this, store_ids)
     return StoreRow(
-        store_code=store.code,
-        store_name=store.name,
-        visits=figures.visits,
-        average_score=figures.average,
-        pass_rate=figures.passed / figures.visits,
-        critical_failures=figures.critical,
-        nps=nps,
-        change=None if figures.average is None or previous is None else figures.average - previous,
+        store_code=code,
+        store_name=name,
+        visits=week.visits,
+        average_score=week.average,
+        pass_rate=week.pass_rate,
+        critical_failures=week.critical,
+        nps=week.nps,
+        change=sums.change(this, store_ids),
+        pass_mark=week.pass_mark,
     )
 
 
-@dataclass(frozen=True)
-class _Trends:
-    """Average score per trend week (by its index) overall, per store and per employee."""
-
-    overall: dict[int, float]
-    by_store: dict[tuple[int, int], float]
-    by_employee: dict[tuple[int, int], float]
-
-
-def _trends(session: Session, window: _Window, weeks: Sequence[Week]) -> _Trends:
-    """One query sums the scores of each (week, store, employee) over the whole span; the
-    averages above them are those sums added up, divided by the counts added up.
-
-    The week is a CASE over the UTC bounds in a subquery, so GROUP BY names a column rather
-    than repeating an expression with bound parameters (PostgreSQL refuses that).
-    """
-    bounds = [w.utc_range(window.zone) for w in weeks]
-    week_index = case(*((Visit.submitted_at < end, n) for n, (_, end) in enumerate(bounds)))
-    spans = (
-        select(
-            week_index.label("week"),
-            Visit.store_id.label("store"),
-            Visit.employee_id.label("employee"),
-            Visit.score.label("score"),
-        )
-        .where(*window.submitted(bounds[0][0], bounds[-1][1]))
-        .subquery()
-    )
-    week, store, employee = spans.c.week, spans.c.store, spans.c.employee
-    query = select(
-        week, store, employee, func.sum(spans.c.score), func.count(spans.c.score)
-    ).group_by(week, store, employee)
-    overall: dict[int, list[float]] = {}
-    by_store: dict[tuple[int, int], list[float]] = {}
-    by_employee: dict[tuple[int, int], list[float]] = {}
-    for n, store_id, employee_id, total, scored in session.execute(query):
-        if not scored:
-            continue
-        _add_sum(overall, n, float(total), scored)
-        _add_sum(by_store, (n, store_id), float(total), scored)
-        if employee_id is not None:
-            _add_sum(by_employee, (n, employee_id), float(total), scored)
-    return _Trends(_means(overall), _means(by_store), _means(by_employee))
-
-
-def _add_sum(sums: dict[T, list[float]], key: T, total: float, count: int) -> None:
-    pair = sums.setdefault(key, [0.0, 0])
-    pair[0] += total
-    pair[1] += count
-
-
-def _means(sums: Mapping[T, list[float]]) -> dict[T, float]:
-    """Percent sums and counts as average fractions."""
-    return {key: total / count / 100 for key, (total, count) in sums.items()}
-
-
-# Standards and employees
+# Texts of one language
 
 
 @dataclass(frozen=True)
@@ -383,22 +228,28 @@ class _ItemInfo:
     channel_rank: int
 
 
-class _Catalogue:
-    """Checklist texts by (checklist, item), from the newest version that has the item.
+class _Texts:
+    """The week's texts in one language, worked out once and shared by its workbooks.
 
-    Visits keep the version they were answered on; reports compare a standard across
-    versions by item id and word it as the newest version does.
+    Standards are worded as the newest version that has them (visits keep the version they
+    were answered on; reports compare a standard across versions by item id).
     """
 
-    def __init__(self, versions: Iterable[ChecklistVersion], language: str) -> None:
-        self.by_version: dict[int, Checklist] = {}
+    def __init__(self, figures: WeekFigures, language: str, words: Words) -> None:
+        self.language, self.words = language, words
+        self.versions = figures.versions
         self.items: dict[StandardKey, _ItemInfo] = {}
+        self.names: dict[int, str] = {}
+        """A version's name in the Visits sheet: one string for all its visits."""
+        self.titles: dict[int, str] = {}
+        self.answers: dict[tuple[int, int, object], str | float] = {}
         newest: dict[str, Checklist] = {}
         positions: dict[str, int] = {}
         channels = list(Channel)
-        for version in sorted(versions, key=lambda v: (v.checklist_id, -v.version)):
-            checklist = definition(version)
-            self.by_version[version.id] = checklist
+        ordered = sorted(figures.versions.items(), key=lambda p: (p[1].id, -p[1].version))
+        for version_id, checklist in ordered:
+            self.names[version_id] = f"{checklist.id} v{checklist.version}"
+            self.titles[version_id] = checklist.title.get(language)
             latest = newest.setdefault(checklist.id, checklist)
             for section in checklist.sections:
                 for item in section.items:
@@ -414,10 +265,18 @@ class _Catalogue:
                         position=position,
                         channel_rank=channels.index(latest.channel),
                     )
+        self.na = words("answer.na")
+        self.flags: dict[str, str] = {}
+        self.shown_of: dict[int, Callable[[VisitFacts], dict[str, str | float]]] = {}
 
     @classmethod
-    def load(cls, session: Session, language: str) -> _Catalogue:
-        return cls(session.scalars(select(ChecklistVersion)).all(), language)
+    def of(cls, figures: WeekFigures, language: str, words: Words) -> _Texts:
+        key = ("texts", language)
+        texts = figures.memo.get(key)
+        if texts is None:
+            texts = figures.memo[key] = cls(figures, language, words)
+        assert isinstance(texts, _Texts)
+        return texts
 
     def info(self, key: StandardKey) -> _ItemInfo:
         found = self.items.get(key)
@@ -429,60 +288,198 @@ class _Catalogue:
         """Checklist id, then the item's place in the checklist."""
         return key[0], self.info(key).position
 
+    def answer(self, version_id: int, position: int, value: object) -> str | float:
+        """An answer as its item type shows it in a workbook cell."""
+        key = (version_id, position, value)
+        shown = self.answers.get(key)
+        if shown is None:
+            if value is NA:
+                shown = self.na
+            else:
+                item = self.versions[version_id].items[position]
+                shown = item.kind.cell(item, value, self.words)  # type: ignore[arg-type]
+            self.answers[key] = shown
+        return shown
 
-MetCounts = dict[tuple[str, str, int], tuple[int, int]]
-"""(checklist, item, store or employee id) → (visits that met it fully, visits where it
-counted)."""
+    def said(self, version_id: int, position: int, value: object) -> str:
+        """An answer as the shopper saw it in the chat ("45 s"), for reading in a sentence."""
+        if value is NA:
+            return self.na
+        item = self.versions[version_id].items[position]
+        return item.kind.shown(item, value, self.words)  # type: ignore[arg-type]
 
+    def shown(self, visit: VisitFacts) -> dict[str, str | float]:
+        """Per item id, the visit's answers as shown; none for an item not asked."""
+        values: dict[str, str | float] = {}
+        items = self.versions[visit.version_id].items
+        for position, value in enumerate(visit.answers):
+            if value is not None:
+                values[items[position].id] = self.answer(visit.version_id, position, value)
+        for item_id, value in visit.extra:
+            values[item_id] = float(value) if isinstance(value, int) else value  # type: ignore[assignment]
+        return values
 
-def _met_counts(session: Session, window: _Window) -> tuple[MetCounts, MetCounts]:
-    """Per store and per employee, in one pass over the week's answers.
-
-    One answer per item per visit (unique index), so counting answers counts visits.
-    """
-    query = (
-        select(
-            ChecklistVersion.checklist_id,
-            Answer.item_id,
-            Visit.store_id,
-            Visit.employee_id,
-            _count_if(Answer.score == 1),
-            func.count(Answer.score),
+    def comments(self, visit: VisitFacts) -> str:
+        """Every comment, each after its standard's short name, as the manager knows it."""
+        if not visit.comments:
+            return ""
+        checklist = self.versions[visit.version_id]
+        return "\n".join(
+            f"{self.standard(checklist, item_id)}: {comment}" for item_id, comment in visit.comments
         )
-        .select_from(Visit)
-        .join(Answer, Answer.visit_id == Visit.id)
-        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
-        .where(*window.submitted(), Answer.score.is_not(None))
-        .group_by(ChecklistVersion.checklist_id, Answer.item_id, Visit.store_id, Visit.employee_id)
-    )
-    by_store: MetCounts = {}
-    by_employee: MetCounts = {}
-    for checklist_id, item_id, store_id, employee_id, met, rated in session.execute(query):
-        _add(by_store, (checklist_id, item_id, int(store_id)), int(met), int(rated))
-        if employee_id is not None:
-            # An employee who moved has visits under two stores: their counts add up.
-            _add(by_employee, (checklist_id, item_id, int(employee_id)), int(met), int(rated))
-    return by_store, by_employee
+
+    def standard(self, checklist: Checklist, item_id: str) -> str:
+        """An item no longer in the checklist is named by its id."""
+        item: Item | None = next((i for i in checklist.items if i.id == item_id), None)
+        return item.standard_name(self.language) if item is not None else item_id
+
+    def flag(self, kind: str) -> str:
+        text = self.flags.get(kind)
+        if text is None:
+            text = self.flags[kind] = self.words(f"flag.{kind}")
+        return text
+
+    def cards(self, counts: tuple[int, int, int, int] | None) -> str:
+        """How many managers who got the card saw it, or that one disputed it and where the
+        dispute stands."""
+        if counts is None:
+            return ""
+        sent, seen, disputed, waiting = counts
+        parts = [self.words("ack.seen", seen=seen, sent=sent)] if sent else []
+        if disputed:
+            parts.append(self.words("ack.disputed" if waiting else "ack.upheld"))
+        return "; ".join(parts)
 
 
-def _add(counts: MetCounts, key: tuple[str, str, int], met: int, counted: int) -> None:
-    before_met, before_counted = counts.get(key, (0, 0))
-    counts[key] = (before_met + met, before_counted + counted)
+# Visits
+
+
+def _scope_visits(figures: WeekFigures, store_ids: set[int]) -> Sequence[VisitFacts]:
+    """The scope's visits in time order: every visit, one store's list, or a merge."""
+    if len(store_ids) >= len(figures.stores):
+        return figures.visits
+    lists = [figures.by_store.get(store_id, []) for store_id in sorted(store_ids)]
+    lists = [indexes for indexes in lists if indexes]
+    if len(lists) == 1:
+        return [figures.visits[i] for i in lists[0]]
+    return [figures.visits[i] for i in heapq.merge(*lists)]
+
+
+class _VisitRows(Sequence[VisitRow]):
+    """The Visits sheet's rows, made when read rather than kept: the longest sheet."""
+
+    def __init__(
+        self,
+        visits: Sequence[VisitFacts],
+        texts: _Texts,
+        codes: Mapping[int, str],
+        evaluators: bool,
+    ) -> None:
+        self.visits, self.texts, self.codes, self.evaluators = visits, texts, codes, evaluators
+
+    def __len__(self) -> int:
+        return len(self.visits)
+
+    @overload
+    def __getitem__(self, index: int) -> VisitRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[VisitRow]: ...
+
+    def __getitem__(self, index: int | slice) -> VisitRow | Sequence[VisitRow]:
+        if isinstance(index, slice):
+            return [self._row(v) for v in self.visits[index]]
+        return self._row(self.visits[index])
+
+    def __iter__(self) -> Iterator[VisitRow]:
+        return map(self._row, self.visits)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list of the same rows, as the list it stands for would be."""
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _row(self, visit: VisitFacts) -> VisitRow:
+        texts = self.texts
+        return VisitRow(
+            visit_id=visit.id,
+            visited_at=visit.visited_at,
+            store_code=self.codes[visit.store_id],
+            employee_code=visit.employee_code,
+            evaluator=visit.evaluator if self.evaluators else None,
+            checklist=texts.names[visit.version_id],
+            score=visit.score,
+            passed=visit.passed,
+            critical_failed=visit.critical,
+            answers=texts.shown(visit),
+            comments=texts.comments(visit),
+            flags="; ".join(map(texts.flag, visit.flags)),
+            photos=visit.photos,
+            recordings=visit.recordings,
+            acknowledged=texts.cards(visit.cards),
+        )
+
+
+def _item_columns(
+    figures: WeekFigures, texts: _Texts, visits: Sequence[VisitFacts]
+) -> list[ItemColumn]:
+    """One column per item id answered in the scope, store checklists first, then in
+    checklist order. Checklists share some ids (``greeted``, ``nps``); such a column takes
+    the header of the first checklist that has it."""
+    answered: set[StandardKey] = set()
+    seen: set[tuple[int, tuple[bool, ...]]] = set()
+    for visit in visits:
+        shape = (visit.version_id, tuple(value is None for value in visit.answers))
+        if shape in seen and not visit.extra:
+            continue
+        seen.add(shape)
+        checklist = figures.versions[visit.version_id]
+        answered.update(
+            (checklist.id, checklist.items[n].id)
+            for n, value in enumerate(visit.answers)
+            if value is not None
+        )
+        answered.update((checklist.id, item_id) for item_id, _ in visit.extra)
+    columns: dict[str, ItemColumn] = {}
+    for key in sorted(answered, key=lambda k: (texts.info(k).channel_rank, *texts.order(k))):
+        if key[1] not in columns:
+            columns[key[1]] = ItemColumn(key[1], _short(texts.info(key).standard, HEADER_LIMIT))
+    return list(columns.values())
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# Standards, employees, coaching
+
+
+def _share(met: int, counted: int) -> float | None:
+    return met / counted if counted else None
 
 
 def _standards(
-    catalogue: _Catalogue,
+    figures: WeekFigures,
+    texts: _Texts,
     codes: Mapping[int, str],
+    store_ids: set[int],
     row_codes: Sequence[str],
-    met_by_store: MetCounts,
 ) -> list[StandardRow]:
     per_store: dict[StandardKey, dict[str, tuple[int, int]]] = {}
-    for (checklist_id, item_id, store_id), pair in met_by_store.items():
-        per_store.setdefault((checklist_id, item_id), {})[codes[store_id]] = pair
+    for (checklist_id, item_id, store_id, _), (met, rated) in figures.met.items():
+        if store_id in store_ids:
+            counts = per_store.setdefault((checklist_id, item_id), {})
+            before = counts.get(codes[store_id], (0, 0))
+            counts[codes[store_id]] = (before[0] + met, before[1] + rated)
     rows = []
-    for key in sorted(per_store, key=catalogue.order):
+    for key in sorted(per_store, key=texts.order):
         counts = per_store[key]
-        info = catalogue.info(key)
+        info = texts.info(key)
+        met = sum(m for m, _ in counts.values())
+        rated = sum(c for _, c in counts.values())
         rows.append(
             StandardRow(
                 checklist_title=info.checklist_title,
@@ -490,310 +487,169 @@ def _standards(
                 item_id=key[1],
                 standard=info.standard,
                 met_share={code: _share(*counts.get(code, (0, 0))) for code in row_codes},
-                overall=_share(
-                    sum(m for m, _ in counts.values()), sum(c for _, c in counts.values())
-                ),
+                overall=_share(met, rated),
+                counted={code: counts.get(code, (0, 0))[1] for code in row_codes},
+                overall_counted=rated,
             )
         )
     return rows
 
 
 def _employees(
-    session: Session,
-    window: _Window,
-    catalogue: _Catalogue,
-    codes: Mapping[int, str],
-    trends: _Trends,
-    met_by_employee: MetCounts,
+    figures: WeekFigures, texts: _Texts, codes: Mapping[int, str], store_ids: set[int]
 ) -> list[EmployeeRow]:
-    query = (
-        select(
-            Employee.id,
-            Employee.code,
-            Employee.name,
-            Employee.store_id,
-            func.count(),
-            func.avg(Visit.score),
-            func.min(Visit.store_id),
-        )
-        .select_from(Visit)
-        .join(Employee, Employee.id == Visit.employee_id)
-        .where(*window.submitted())
-        .group_by(Employee.id, Employee.code, Employee.name, Employee.store_id)
-    )
+    """The week's employees of the scope's stores, each with their trend in those stores."""
+    this = figures.this_week
+    weekly: dict[tuple[int, int], Sums] = {}
+    visit_stores: dict[int, int] = {}
+    for (week, store_id, employee_id, _), sums in figures.cells.items():
+        if employee_id is None or store_id not in store_ids:
+            continue
+        weekly.setdefault((week, employee_id), Sums()).add(sums)
+        if week == this:
+            visit_stores[employee_id] = min(store_id, visit_stores.get(employee_id, store_id))
     standards: dict[int, dict[StandardKey, tuple[int, int]]] = {}
-    for (checklist_id, item_id, employee_id), pair in met_by_employee.items():
-        standards.setdefault(employee_id, {})[(checklist_id, item_id)] = pair
+    for (checklist_id, item_id, store_id, employee_id), (met, rated) in figures.met.items():
+        if employee_id is not None and store_id in store_ids:
+            # An employee who moved has visits under two stores: their counts add up.
+            counts = standards.setdefault(employee_id, {})
+            before = counts.get((checklist_id, item_id), (0, 0))
+            counts[(checklist_id, item_id)] = (before[0] + met, before[1] + rated)
     rows = []
-    for employee_id, code, name, home_id, visits, average, visit_store_id in session.execute(query):
+    for employee_id, visit_store in visit_stores.items():
+        employee = figures.employees[employee_id]
+        this_week = weekly[(this, employee_id)]
         rows.append(
             EmployeeRow(
-                employee_code=code,
-                employee_name=name,
-                # The roster's store, unless a manager's scope does not include it (the
-                # employee moved): then the store of the visits, which the scope does hold.
-                store_code=codes.get(home_id) or codes[visit_store_id],
-                visits=int(visits),
-                average_score=_fraction(average),
-                weakest=_weakest(standards.get(employee_id, {}), catalogue),
-                trend=tuple(trends.by_employee.get((n, employee_id)) for n in range(TREND_WEEKS)),
+                employee_code=employee.code,
+                employee_name=employee.name,
+                # The roster's store, unless the scope does not include it (the employee
+                # moved): then the store of the visits, which the scope does hold.
+                store_code=codes[employee.store_id]
+                if employee.store_id in store_ids
+                else codes[visit_store],
+                visits=this_week.visits,
+                average_score=this_week.average,
+                weakest=_weakest(standards.get(employee_id, {}), texts),
+                trend=tuple(
+                    weekly[(n, employee_id)].average if (n, employee_id) in weekly else None
+                    for n in range(len(figures.trend_weeks))
+                ),
+                active=employee.active,
             )
         )
     return sorted(rows, key=lambda r: (r.store_code, r.employee_code))
 
 
 def _weakest(
-    counts: Mapping[StandardKey, tuple[int, int]], catalogue: _Catalogue
+    counts: Mapping[StandardKey, tuple[int, int]], texts: _Texts
 ) -> tuple[WeakStandard, ...]:
     """What to coach first: the lowest shares below 100 %, ties in checklist order."""
-    shares = [(met / counted, key) for key, (met, counted) in counts.items() if met < counted]
-    shares.sort(key=lambda pair: (pair[0], catalogue.order(pair[1])))
+    shares = [(met / rated, key) for key, (met, rated) in counts.items() if met < rated]
+    shares.sort(key=lambda pair: (pair[0], texts.order(pair[1])))
     return tuple(
-        WeakStandard(catalogue.info(key).standard, share) for share, key in shares[:WEAKEST_COUNT]
+        WeakStandard(texts.info(key).standard, share, *counts[key])
+        for share, key in shares[:WEAKEST_COUNT]
     )
 
 
-# Every visit
-
-
-class _AnswerRow(Protocol):
-    """A row of the answers query."""
-
-    visit_id: int
-    item_id: str
-    value_text: str | None
-    value_number: float | None
-    na: bool
-    comment: str | None
-
-
-class _Shown:
-    """What showing a visit of one checklist version takes, worked out once per report."""
-
-    def __init__(self, checklist: Checklist) -> None:
-        self.checklist = checklist
-        self.items = {item.id: item for item in checklist.items}
-        self.order = {item.id: n for n, item in enumerate(checklist.items)}
-        self.conditions = frozenset(
-            leaf.item
-            for item in checklist.items
-            if item.show_if is not None
-            for leaf in item.show_if.leaves()
-            if leaf.item is not None
-        )
-        """Items some ``show_if`` reads: the only answers visibility depends on."""
-        self.name = f"{checklist.id} v{checklist.version}"
-        """The checklist's name in the sheet: one string for all its visits."""
-
-
-def _visit_sheet(
-    session: Session,
-    window: _Window,
-    scope: Scope,
-    catalogue: _Catalogue,
+def _coaching(
+    figures: WeekFigures,
+    texts: _Texts,
     codes: Mapping[int, str],
-    words: Words,
-) -> tuple[list[VisitRow], list[UnmatchedEmployee], list[ItemColumn]]:
-    """Every visit of the week with its answers as shown.
-
-    Two streamed queries in the same order, the visits and their answers, merged here: the
-    answers of a large week are never all in memory at once, and no visit column is read
-    again for each of its answers.
-    """
-    evaluator = Person.pseudonym if scope.shows_evaluators else None
-    visits = (
-        select(
-            Visit.id,
-            Visit.submitted_at,
-            Visit.store_id,
-            Visit.employee_id,
-            Visit.employee_description,
-            Visit.checklist_version_id,
-            Visit.score,
-            Visit.passed,
-            Visit.critical_failed,
-            Employee.code.label("employee_code"),
-            *([evaluator.label("evaluator")] if evaluator is not None else []),
-        )
-        .outerjoin(Employee, Employee.id == Visit.employee_id)
-        .where(*window.submitted())
-        .order_by(Visit.submitted_at, Visit.id)
-        .execution_options(yield_per=STREAM_CHUNK)
-    )
-    if evaluator is not None:
-        visits = visits.join(Person, Person.id == Visit.evaluator_id)
-    answers = (
-        select(
-            Answer.visit_id,
-            Answer.item_id,
-            Answer.value_text,
-            Answer.value_number,
-            Answer.na,
-            Answer.comment,
-        )
-        .join(Visit, Visit.id == Answer.visit_id)
-        .where(*window.submitted())
-        .order_by(Visit.submitted_at, Visit.id, Answer.id)
-        .execution_options(yield_per=STREAM_CHUNK)
-    )
-    flags: dict[int, list[str]] = {}
-    flag_query = (
-        select(VisitFlag.visit_id, VisitFlag.kind)
-        .join(Visit, Visit.id == VisitFlag.visit_id)
-        .where(*window.submitted())
-        .order_by(VisitFlag.visit_id, VisitFlag.id)
-    )
-    connection = session.connection()
-    for visit_id, kind in connection.execute(flag_query):
-        flags.setdefault(visit_id, []).append(words(f"flag.{kind}"))
-    is_photo = Photo.kind == AttachmentKind.PHOTO
-    evidence_query = (
-        select(
-            Photo.visit_id,
-            func.count().filter(is_photo),
-            func.count().filter(~is_photo),
-        )
-        .join(Visit, Visit.id == Photo.visit_id)
-        .where(*window.submitted())
-        .group_by(Photo.visit_id)
-    )
-    evidence = {v: (p, r) for v, p, r in connection.execute(evidence_query)}
-    acknowledged = _acknowledgements(connection, window, words)
-
-    visit_rows = []
-    unmatched = []
-    answered: set[StandardKey] = set()
-    shown_by_version: dict[int, _Shown] = {}
-    answers_by_visit = groupby(connection.execute(answers), key=lambda answer: answer.visit_id)
-    pending = next(answers_by_visit, None)
-    for row in connection.execute(visits):
-        rows: list[_AnswerRow] = []
-        if pending is not None and pending[0] == row.id:
-            rows = list(pending[1])
-            pending = next(answers_by_visit, None)
-        version = row.checklist_version_id
-        if (shown := shown_by_version.get(version)) is None:
-            shown = shown_by_version[version] = _Shown(catalogue.by_version[version])
-        values, comments = _shown_answers(shown, rows, words)
-        answered.update((shown.checklist.id, item_id) for item_id in values)
-        visited_at = row.submitted_at.astimezone(window.zone).replace(tzinfo=None)
-        store_code = codes[row.store_id]
-        visit_rows.append(
-            VisitRow(
-                visit_id=row.id,
-                visited_at=visited_at,
-                store_code=store_code,
-                employee_code=row.employee_code or "",
-                evaluator=row.evaluator if evaluator is not None else None,
-                checklist=shown.name,
-                score=_fraction(row.score),
-                passed=bool(row.passed),
-                critical_failed=bool(row.critical_failed),
-                answers=values,
-                comments=comments,
-                flags="; ".join(flags.get(row.id, [])),
-                photos=evidence.get(row.id, (0, 0))[0],
-                recordings=evidence.get(row.id, (0, 0))[1],
-                acknowledged=acknowledged.get(row.id, ""),
+    visits: Sequence[VisitFacts],
+) -> list[CoachingRow]:
+    """Per employee, each standard a visit found not fully met, with the shopper's comment."""
+    not_met, partly = texts.words("result.not_met"), texts.words("result.partly_met")
+    rows = []
+    for visit in visits:
+        if visit.employee_id is None or not visit.shortfalls:
+            continue
+        employee = figures.employees[visit.employee_id]
+        checklist = figures.versions[visit.version_id]
+        comments = dict(visit.comments)
+        for position, score in visit.shortfalls:
+            item = checklist.items[position]
+            rows.append(
+                CoachingRow(
+                    employee_code=employee.code,
+                    employee_name=employee.name,
+                    store_code=codes[visit.store_id],
+                    visited_at=visit.visited_at,
+                    visit_id=visit.id,
+                    checklist=texts.titles[visit.version_id],
+                    standard=item.standard_name(texts.language),
+                    result=not_met if score <= 0 else partly,
+                    answer=texts.said(visit.version_id, position, visit.answers[position]),
+                    comment=comments.get(item.id, ""),
+                )
             )
-        )
-        description = (row.employee_description or "").strip()
-        if row.employee_id is None and description:
-            unmatched.append(UnmatchedEmployee(row.id, visited_at, store_code, description))
-    columns = _item_columns(answered, catalogue)
-    return visit_rows, unmatched, columns
+    rows.sort(key=lambda r: (r.store_code, r.employee_code, r.visited_at, r.visit_id))
+    return rows
 
 
-def _acknowledgements(connection: Connection, window: _Window, words: Words) -> dict[int, str]:
-    """What the store's managers did with each visit's card: how many of those who got it
-    saw it, or that one disputed it and where the dispute stands (no card: no entry)."""
-    query = (
-        select(
-            VisitCard.visit_id,
-            func.count(VisitCard.sent_at),
-            func.count(VisitCard.seen_at),
-            func.count(VisitCard.disputed_at),
-            func.count(VisitCard.disputed_at).filter(VisitCard.dispute_outcome.is_(None)),
-        )
-        .join(Visit, Visit.id == VisitCard.visit_id)
-        .where(*window.submitted())
-        .group_by(VisitCard.visit_id)
+# Actions
+
+
+def _actions(
+    figures: WeekFigures, texts: _Texts, codes: Mapping[int, str], store_ids: set[int]
+) -> list[ActionRow]:
+    """The stores' corrective actions of the week, each as it stood when the week ended."""
+    return [
+        _action_row(action, figures, texts, codes[action.store_id])
+        for action in figures.actions
+        if action.store_id in store_ids
+    ]
+
+
+def _action_row(
+    action: ActionFacts, figures: WeekFigures, texts: _Texts, store_code: str
+) -> ActionRow:
+    """Where an action stood at the week's end, from the times it was closed, reopened and
+    verified: a closing or verification after the week is not yet there; a reopening after
+    it leaves the action closed, due as it was before."""
+    _, end = figures.week.utc_range(figures.zone)
+    last_day = figures.week.monday + timedelta(days=6)
+
+    def by_end(moment: datetime | None) -> datetime | None:
+        return moment if moment is not None and moment < end else None
+
+    def local(moment: datetime | None) -> Any:
+        return moment.astimezone(figures.zone).date() if moment is not None else None
+
+    done, verified, reopened = (
+        by_end(action.done_at),
+        by_end(action.verified_at),
+        by_end(action.reopened_at),
     )
-    shown = {}
-    for visit_id, sent, seen, disputed, waiting in connection.execute(query):
-        parts = [words("ack.seen", seen=seen, sent=sent)] if sent else []
-        if disputed:
-            parts.append(words("ack.disputed" if waiting else "ack.upheld"))
-        if parts:
-            shown[visit_id] = "; ".join(parts)
-    return shown
-
-
-def _shown_answers(
-    shown: _Shown,
-    rows: list[_AnswerRow],
-    words: Words,
-) -> tuple[dict[str, str | float], str]:
-    """Answers as the shopper gave them, none for an item left empty; an item hidden by
-    ``show_if`` was not asked.
-
-    An answer left behind when an earlier answer changed and hid its item stays in the
-    database but did not count, so it is not shown either.
-    """
-    known = shown.items
-    visible = (
-        scoring.visible_items(
-            shown.checklist,
-            {r.item_id: answer_value(r) for r in rows if r.item_id in shown.conditions},
-        )
-        if shown.conditions
-        else known
+    due = action.due_on
+    if action.reopened_at is not None and reopened is None and action.due_before_reopen:
+        due = action.due_before_reopen
+    if reopened is not None and done is not None and done < reopened:
+        done = None
+    if verified is not None:
+        status = "verified"
+    elif done is not None:
+        status = "closed"
+    elif due < last_day:
+        status = "overdue"
+    else:
+        status = "reopened" if reopened is not None else "open"
+    opened = local(action.created_at)
+    closed = local(done) if status in ("closed", "verified") else None
+    checklist = figures.versions[action.version_id]
+    return ActionRow(
+        store_code=store_code,
+        visit_id=action.visit_id,
+        standard=texts.standard(checklist, action.item_id),
+        action=action.action,
+        due_on=due,
+        owner=action.owner if action.owner is not None else texts.words("owner.managers"),
+        status=texts.words(f"status.{status}"),
+        opened_on=opened,
+        days_open=max(0, ((closed or last_day) - opened).days),
+        closed_on=closed,
+        closed_note=action.closed_note if closed is not None else "",
+        verified_on=local(verified),
+        closed_by=(action.closed_by or "") if closed is not None else "",
     )
-    values: dict[str, str | float] = {}
-    for row in rows:
-        item = known.get(row.item_id)
-        if item is None or row.item_id in visible:
-            value = _shown_value(item, row, words)
-            if value is not None:
-                # The checklist's own id string: one object for every visit, not one per row.
-                values[item.id if item is not None else row.item_id] = value
-    commented = sorted((r for r in rows if r.comment), key=lambda r: shown.order.get(r.item_id, -1))
-    return values, "\n".join(
-        f"{_named(known.get(r.item_id), r.item_id, words.language)}: {r.comment}" for r in commented
-    )
-
-
-def _named(item: Item | None, item_id: str, language: str) -> str:
-    """A standard by its short name, as the manager knows it; an item no longer in the
-    checklist by its id."""
-    return item.standard_name(language) if item is not None else item_id
-
-
-def _shown_value(item: Item | None, row: _AnswerRow, words: Words) -> str | float | None:
-    """The answer as its item type shows it in a workbook; an answer to an item the
-    checklist no longer has, as stored."""
-    if row.na:
-        return words("answer.na")
-    value = answer_value(row).value
-    if value is None or item is None:
-        return float(value) if isinstance(value, int) else value
-    return item.kind.cell(item, value, words)
-
-
-def _item_columns(answered: set[StandardKey], catalogue: _Catalogue) -> list[ItemColumn]:
-    """One column per item id, store checklists first, then in checklist order.
-
-    Checklists share some ids (``greeted``, ``nps``); such a column takes the header of the
-    first checklist that has it.
-    """
-    columns: dict[str, ItemColumn] = {}
-    for key in sorted(
-        answered, key=lambda k: (catalogue.info(k).channel_rank, *catalogue.order(k))
-    ):
-        if key[1] not in columns:
-            columns[key[1]] = ItemColumn(key[1], _short(catalogue.info(key).standard, HEADER_LIMIT))
-    return list(columns.values())
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -6,6 +6,7 @@ percent format; ``None`` means "no data" (an empty cell), never zero.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -69,7 +70,10 @@ class StoreRow:
     nps: float | None
     """Net Promoter Score, −100..100 (not a fraction)."""
     change: float | None
-    """Average score minus the previous week's, as a fraction (0.02 = +2 points)."""
+    """Average score minus the previous week's, like for like (visits of the same checklist
+    and item set both weeks), as a fraction: 0.02 is +2 percentage points."""
+    pass_mark: float | None = None
+    """The pass mark of the visits' checklists (their mean when they differ), a fraction."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,18 @@ class StandardRow:
     met_share: dict[str, float | None]
     """Per store code: the share of visits, among those where it counted, that met it fully."""
     overall: float | None
+    counted: dict[str, int] = field(default_factory=dict)
+    """Per store code: the visits where it counted (the share's n)."""
+    overall_counted: int = 0
 
 
 @dataclass(frozen=True)
 class WeakStandard:
     standard: str
     met_share: float
+    met: int = 0
+    counted: int = 0
+    """Visits where it counted (the share's n)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,8 @@ class EmployeeRow:
     weakest: tuple[WeakStandard, ...]
     trend: tuple[float | None, ...]
     """Average score in each of ``Report.trend_weeks``, oldest first."""
+    active: bool = True
+    """Still on the staff list."""
 
 
 @dataclass(frozen=True)
@@ -167,10 +179,32 @@ class ActionRow:
 
 
 @dataclass(frozen=True)
+class CoachingRow:
+    """A standard an employee did not fully meet on a visit of the week: one line of a
+    one-to-one."""
+
+    employee_code: str
+    employee_name: str
+    store_code: str
+    visited_at: datetime
+    visit_id: int
+    checklist: str
+    standard: str
+    result: str
+    """Not met, or partly met, in the report's language."""
+    answer: str
+    """As the shopper gave it: "No", "45 s"."""
+    comment: str
+
+
+@dataclass(frozen=True)
 class TrendPoint:
     week: Week
     average_score: float | None
     per_store: dict[str, float | None] = field(default_factory=dict)
+    network: float | None = None
+    """The whole network's average, where the report is a manager's (else None)."""
+    pass_mark: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,10 +218,24 @@ class Report:
     employees: list[EmployeeRow]
     unmatched: list[UnmatchedEmployee]
     item_columns: list[ItemColumn]
-    visits: list[VisitRow]
+    visits: Sequence[VisitRow]
     trend: list[TrendPoint]
     """The last eight weeks, oldest first, ending with ``week``."""
     actions: list[ActionRow] = field(default_factory=list)
+    total: StoreRow | None = None
+    """The scope's stores together (all stores, for an admin or HR)."""
+    network: StoreRow | None = None
+    """Every store together, anonymous: a manager's yardstick (None for admins and HR)."""
+    network_stores: int = 0
+    """How many stores the network's figures cover."""
+    coaching: list[CoachingRow] = field(default_factory=list)
+    generated_local: datetime | None = None
+    """``generated_at`` in the deployment's zone, without tzinfo."""
+
+    @property
+    def empty(self) -> bool:
+        """No visit of the scope counted this week."""
+        return not any(store.visits for store in self.stores)
 
     @property
     def trend_weeks(self) -> list[Week]:

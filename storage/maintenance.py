@@ -78,10 +78,9 @@ def refresh_statistics(database: Database) -> None:
     """Recount the tables' and indexes' statistics the query planner chooses plans from.
 
     SQLite keeps none until told (PostgreSQL's autovacuum keeps its own, this refreshes them
-    too). Without them SQLite reads one store's week through the (status, submitted_at)
-    index, every store's visits of the week, rather than through (store_id, submitted_at):
-    a store manager's workbook then costs as much SQL as the full one. It takes about 0.1 s
-    at 100,000 visits; the report run calls it before building a week's workbooks.
+    too); without them it guesses, and after a bulk load its guesses can pick an index that
+    reads far more than a query needs. It takes about 0.1 s at 100,000 visits; ``msbot
+    demo-data`` calls it after filling the database.
     """
     with database.write() as session:
         session.execute(text("ANALYZE"))

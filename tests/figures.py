@@ -3,6 +3,7 @@ any order and the last digits of a sum depend on it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ def rounded(value: Any) -> Any:
         return {k: rounded(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(rounded(v) for v in value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [rounded(v) for v in value]  # a view made when read: compared as a list
     return value
 
 

@@ -12,13 +12,11 @@ bot; the last tests send the same through the real bot.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -37,6 +35,7 @@ from storage.models import Answer, Person, Photo, Role, Store, Visit, VisitStatu
 from storage.people import TelegramIdentity
 from testkit.bot_harness import ZONE, RunningBot, World, add_person, make_world, submitted_visit
 from testkit.fakebotapi import FakeBotApi
+from testkit.workbooks import store_codes_in
 from visits.clock import Clock
 
 ROLES = ("admin", "evaluator", "manager", "hr", "stranger")
@@ -454,11 +453,6 @@ async def bot(api: FakeBotApi, deployment: Deployment) -> AsyncIterator[RunningB
     yield running
     await running.stop()
     api.assert_no_unknown_methods()
-
-
-def store_codes_in(workbook: bytes) -> set[str]:
-    sheet = openpyxl.load_workbook(io.BytesIO(workbook))["Summary"]
-    return {str(row[0]) for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
 
 
 BOT_COMMANDS = [

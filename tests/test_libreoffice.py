@@ -1,4 +1,6 @@
-"""A workbook made from demo data opens in LibreOffice headless, as managers' tools would."""
+"""A workbook made from demo data opens in LibreOffice headless, as managers' tools would,
+and gives LibreOffice the row heights it needs (it does not grow a row to fit wrapped text:
+without a height the text prints over the rows below)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from bot.i18n import Translator
@@ -55,3 +58,22 @@ def test_a_demo_workbook_converts_to_pdf_in_libreoffice_without_errors(
     assert "Error" not in output and "repair" not in output.lower(), output
     pdf = tmp_path / (path.stem + ".pdf")
     assert pdf.exists() and pdf.stat().st_size > 10_000
+
+    wrapped_rows = 0
+    for sheet in openpyxl.load_workbook(path).worksheets:
+        for row in sheet.iter_rows():
+            # At least one line per 50 characters (the widest column) of each line of text.
+            lines = max(
+                (
+                    sum(max(1, -(-len(line) // 50)) for line in str(cell.value).split("\n"))
+                    for cell in row
+                    if cell.alignment.wrap_text and cell.value is not None
+                ),
+                default=1,
+            )
+            if lines > 1:
+                wrapped_rows += 1
+                height = sheet.row_dimensions[row[0].row].height
+                assert height is not None, (sheet.title, row[0].row)
+                assert height >= min(15 * lines, 409) - 1, (sheet.title, row[0].row)
+    assert wrapped_rows > 10  # the demo's comments, weakest standards and long headers

@@ -6,10 +6,9 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from checklists.scoring import Answer as A
 from exports.aggregate import build_report
@@ -110,51 +109,6 @@ def test_voiding_refuses_what_cannot_be_done(
         void_visit(session, visit or real, reason, "cli:tester")
     with database.read() as session:
         assert session.scalars(select(AuditEvent)).all() == []
-
-
-def _visit_searches(database: Database, scope: Scope, week: Week) -> list[str]:
-    """How SQLite's plans read the visit table for every statement of ``scope``'s report."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        with database.read() as session:
-            build_report(session, week, scope, zone=ZONE, language="en")
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    with database.engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        assert raw is not None
-        return [
-            detail
-            for statement, parameters in statements
-            for *_, detail in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            if " visit USING" in detail
-        ]
-
-
-def test_refreshed_statistics_let_a_store_report_read_only_that_stores_visits(
-    database: Database,
-) -> None:
-    if not database.is_sqlite:
-        pytest.skip("SQLite only: PostgreSQL's autovacuum keeps statistics of its own")
-    week = Week(2026, 46)
-    demo_visits(database, stores=20, visits=1_000, weeks=8, seed=5, until=week.next().monday)
-    one_store = Scope(ScopeKind.STORES, frozenset({"D003"}))
-    before = _visit_searches(database, one_store, week)
-    assert any("ix_visit_status_submitted_at" in detail for detail in before), before
-
-    refresh_statistics(database)
-
-    after = _visit_searches(database, one_store, week)
-    assert not any("ix_visit_status_submitted_at" in detail for detail in after), after
-    assert any("ix_visit_store_submitted_at" in detail for detail in after), after
-    everything = _visit_searches(database, Scope(ScopeKind.ALL), week)
-    assert any("ix_visit_status_submitted_at" in detail for detail in everything), everything
 
 
 def test_refreshing_statistics_changes_no_figure(database: Database) -> None:

@@ -8,11 +8,12 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 from telegram import Bot
 
@@ -37,6 +38,7 @@ from testkit.bot_harness import (
     submitted_visit,
 )
 from testkit.fakebotapi import FakeBotApi
+from testkit.workbooks import store_codes_in
 
 MANAGER, OTHER_MANAGER, HR, ADMIN = 601, 602, 603, 604
 WEEK = Week(2026, 47)
@@ -104,11 +106,6 @@ def held_by(item: delivery.Claimed) -> tuple[int, str]:
     return item.delivery_id, item.token
 
 
-def store_codes_in(workbook: bytes) -> set[str]:
-    sheet = openpyxl.load_workbook(io.BytesIO(workbook))["Summary"]
-    return {row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
-
-
 async def test_a_missed_run_is_delivered_once_when_the_bot_comes_back(
     api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
 ) -> None:
@@ -125,24 +122,23 @@ async def test_a_missed_run_is_delivered_once_when_the_bot_comes_back(
     assert "2026-W47" in caption and "16.11.2026" in caption and "22.11.2026" in caption
 
 
-def planner_statistics(database: Database) -> list[str]:
-    with database.engine.connect() as connection:
-        return list(connection.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
-
-
-async def test_a_run_with_workbooks_to_build_refreshes_the_planners_statistics_first(
-    bot: Bot, world: World, tmp_path: Path
+async def test_a_run_reads_its_week_once_for_every_workbook(
+    api: FakeBotApi, bot: Bot, world: World, tmp_path: Path
 ) -> None:
-    if not world.database.is_sqlite:
-        pytest.skip("SQLite keeps no statistics until told; PostgreSQL's autovacuum does")
-    reports = service(world, tmp_path)
-    await reports.run_once(bot, datetime(2026, 11, 23, 5, 0, tzinfo=UTC))  # the week before
-    with world.database.write() as session:
-        session.execute(text("DELETE FROM sqlite_stat1"))
-    await reports.run_once(bot, datetime(2026, 11, 23, 5, 30, tzinfo=UTC))
-    assert planner_statistics(world.database) == [], "nothing was due: no work to prepare for"
-    await reports.run_once(bot, AFTER_DUE)
-    assert {"visit", "answer"} <= set(planner_statistics(world.database))
+    weeks_read: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # The week's sums over eight weeks: the one aggregation each reading runs once.
+        if "GROUP BY" in statement and ".week" in statement:
+            weeks_read.append(statement)
+
+    event.listen(world.database.engine, "before_cursor_execute", record)
+    try:
+        assert await service(world, tmp_path).run_once(bot, AFTER_DUE) == 4
+    finally:
+        event.remove(world.database.engine, "before_cursor_execute", record)
+    assert len(weeks_read) == 1, "four workbooks, one reading of the week"
+    assert len(documents(api)) == 4
 
 
 async def test_each_manager_gets_only_their_stores(

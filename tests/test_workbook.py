@@ -6,7 +6,7 @@ import re
 import string
 import zipfile
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +30,22 @@ from exports.report_data import (
     VisitRow,
     WeakStandard,
 )
-from exports.weeks import Week
-from exports.workbook import (
+from exports.sheets import (
     CHANGE_FORMAT,
     ERROR_CODES,
     FORMULA_STARTS,
     MAX_CELL_TEXT,
     PERCENT_FORMAT,
     clean_text,
-    put_text,
-    week_period,
-    write_workbook,
 )
+from exports.weeks import Week
+from exports.workbook import week_period, write_workbook
 
 WEEK = Week(2026, 47)
 HYPERLINK = '=HYPERLINK("http://x","y")'
 INJECTIONS = [HYPERLINK, "+7 999 123", "-1", "@SUM(A1)", "#N/A", "\t=1+1", "=1+1", "#div/0!"]
 LONG_REMARK = "Долгий рассказ. " * 2_500  # 40,000 characters
-SUMMARY_HEADER_ROW = 1
+SUMMARY_HEADER_ROW = 4
 
 SUMMARY_HEADERS = [
     "Store code",
@@ -57,14 +55,19 @@ SUMMARY_HEADERS = [
     "Pass rate %",
     "Critical failures",
     "NPS",
-    "Change vs previous week",
+    "Change vs previous week, pp",
+    "Pass mark %",
 ]
-STANDARDS_HEADERS = ["Checklist", "Section", "Item id", "Standard", "S1", "S2", "Overall"]
+STANDARDS_HEADERS = [
+    "Checklist", "Section", "Item id", "Standard",
+    "S1", "S1, n", "S2", "S2, n", "Overall", "Overall, n",
+]  # fmt: skip
 TREND_LABELS = [week.label for week in WEEK.recent(8)]
 EMPLOYEES_HEADERS = [
     "Employee code",
     "Employee",
     "Store code",
+    "On staff",
     "Visits",
     "Average score %",
     "Weakest standards",
@@ -97,9 +100,10 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
         week=WEEK,
         scope=scope or Scope(ScopeKind.ALL),
         language=language,
-        generated_at=datetime(2026, 11, 23, 9, 0),
+        generated_at=datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
+        generated_local=datetime(2026, 11, 23, 9, 0),
         stores=[
-            StoreRow("S1", HYPERLINK, 3, 0.873, 2 / 3, 1, 33.3, 0.021),
+            StoreRow("S1", HYPERLINK, 3, 0.873, 2 / 3, 1, 33.3, 0.021, 0.8),
             StoreRow("S2", "Второй\x00 магазин", 0, None, None, 0, None, None),
         ],
         standards=[
@@ -110,6 +114,8 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
                 "Greeted within 30 s",
                 {"S1": 0.5, "S2": None},
                 0.5,
+                {"S1": 2, "S2": 0},
+                2,
             ),
             StandardRow(
                 "In-store visit",
@@ -118,6 +124,8 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
                 "+3 yes before the offer",
                 {"S1": 1.0, "S2": 0.0},
                 0.75,
+                {"S1": 3, "S2": 1},
+                4,
             ),
         ],
         employees=[
@@ -127,10 +135,10 @@ def make_report(language: str = "en", scope: Scope | None = None) -> Report:
                 "S1",
                 2,
                 0.9,
-                (WeakStandard("Smiles", 0.4), WeakStandard("@SUM(A1)", 0.5)),
+                (WeakStandard("Smiles", 0.4, 2, 5), WeakStandard("@SUM(A1)", 0.625, 5, 8)),
                 (None, None, None, None, None, None, 0.8, 0.9),
             ),
-            EmployeeRow("E2", "-1", "S2", 0, None, (), (None,) * 8),
+            EmployeeRow("E2", "-1", "S2", 0, None, (), (None,) * 8, active=False),
             EmployeeRow("E3", "Борис", "S1", 1, 0.75, (), (0.6,) * 8),
         ],
         unmatched=[
@@ -253,8 +261,8 @@ def sheet_xml(path: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("language", "names"),
     [
-        ("en", ["Summary", "Standards", "Employees", "Visits", "Actions"]),
-        ("ru", ["Сводка", "Стандарты", "Сотрудники", "Визиты", "Меры"]),
+        ("en", ["Summary", "Standards", "Employees", "Visits", "Actions", "Coaching"]),
+        ("ru", ["Сводка", "Стандарты", "Сотрудники", "Визиты", "Меры", "Коучинг"]),
     ],
 )
 def test_sheets_are_named_in_the_report_language(
@@ -275,36 +283,55 @@ def test_every_sheet_has_exactly_the_expected_headers(book: Any) -> None:
     assert header(book["Visits"], 1) == VISITS_HEADERS
 
 
-def test_the_summary_title_names_the_week_its_days_and_the_scope(book: Any) -> None:
-    assert book["Summary"]["J1"].value == (
+def test_the_summary_title_names_the_week_its_days_the_scope_and_the_local_time(
+    book: Any,
+) -> None:
+    # Generated at 06:00 UTC: 09:00 in Moscow, the time every other cell shows.
+    assert book["Summary"]["A1"].value == (
         "Week 2026-W47, 16–22 Nov 2026 · all stores · generated 2026-11-23 09:00"
+    )
+    assert book["Summary"]["A2"].value == (
+        "Pass mark 80 %. Red: a score below the pass mark, a drop since last week, "
+        "a critical failure."
     )
 
 
 def test_every_sheet_has_a_frozen_filtered_bold_filled_header(book: Any) -> None:
-    for name, header_row, last_column in [
-        ("Summary", SUMMARY_HEADER_ROW, "H"),
-        ("Standards", 1, "G"),
-        ("Employees", 1, "N"),
-        ("Visits", 1, "Q"),
+    for name, header_row, last_column, frozen in [
+        ("Summary", SUMMARY_HEADER_ROW, "I", "A5"),
+        ("Standards", 1, "J", "E2"),  # the standard's name stays in view
+        ("Employees", 1, "O", "C2"),  # the employee
+        ("Visits", 1, "Q", "E2"),  # visit id, time, store and employee
+        ("Actions", 1, "M", "D2"),
+        ("Coaching", 1, "J", "C2"),
     ]:
         sheet = book[name]
-        assert sheet.freeze_panes == f"A{header_row + 1}", name
+        assert sheet.freeze_panes == frozen, name
         assert sheet.auto_filter.ref.startswith(f"A{header_row}:{last_column}"), name
         for cell in header_cells(sheet, header_row):
             assert cell.font.bold, (name, cell.coordinate)
             assert cell.fill.fill_type == "solid", (name, cell.coordinate)
-        widths = [d.width for d in sheet.column_dimensions.values() if d.width]
+        # Stored with Excel's padding of 0.71 on top of the characters' width.
+        widths = [int(d.width) for d in sheet.column_dimensions.values() if d.width]
         assert widths, name
         assert all(6 <= width <= 50 for width in widths), name
 
 
-def test_long_text_columns_are_capped_and_wrapped(book: Any) -> None:
+def test_long_text_columns_are_capped_wrapped_and_their_rows_tall_enough(book: Any) -> None:
     visits = book["Visits"]
-    assert visits.column_dimensions["L"].width == 50
+    assert int(visits.column_dimensions["L"].width) == 50
     assert visits["L3"].alignment.wrap_text  # the 40,000-character remark
     assert visits["M2"].alignment.wrap_text  # a comment on two lines
-    assert book["Summary"].column_dimensions["J"].width < 20  # the title does not widen it
+    assert visits["A2"].alignment.vertical == "top"  # its neighbours read from the top
+    # Heights from the line count (LibreOffice does not grow rows): two lines, and the
+    # tallest row there is for the remark; rows without wrapped text keep the default.
+    assert visits.row_dimensions[2].height == 30
+    assert visits.row_dimensions[3].height >= 408  # 409 in whole pixels
+    assert visits.row_dimensions[4].height is None
+    # The header's long names wrap at 16 characters: "Critical failed" fits one line,
+    # "What the employee said" takes two.
+    assert visits.row_dimensions[1].height == 30
+    assert book["Summary"].column_dimensions["A"].width < 20  # the title does not widen it
 
 
 def test_workbook_metadata_names_the_week_and_msbot(book: Any) -> None:
@@ -320,12 +347,18 @@ def test_summary_has_a_bar_chart_by_store_and_a_weekly_trend_line_chart(
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= names
         bar = archive.read("xl/charts/chart1.xml").decode()
         line = archive.read("xl/charts/chart2.xml").decode()
-    assert "<c:barChart>" in bar or "<barChart>" in bar
-    assert "'Summary'!$D$2:$D$3" in bar and "'Summary'!$A$2:$A$3" in bar
+    # Bars of the average score labelled by store name, with their values, axis titles and
+    # the pass mark as a line over the same stores.
+    assert "<c:barChart>" in bar and "<c:lineChart>" in bar
+    assert "Summary!$D$5:$D$6" in bar and "Summary!$B$5:$B$6" in bar
+    assert "Summary!$I$5:$I$6" in bar  # the pass mark column
+    assert '<c:showVal val="1"/>' in bar
+    assert bar.count("<c:title>") == 3  # the chart's and both axes'
     assert "lineChart>" in line
-    # The overall line and one line per store (two stores, at most ten): three series.
-    assert len(re.findall(r"<(?:c:)?ser>", line)) == 3
-    assert "'Summary'!$J$37:$J$44" in line
+    # The overall line, the pass mark and one line per store (two stores, at most ten).
+    assert len(re.findall(r"<c:ser>", line)) == 4
+    assert "Summary!$B$32:$B$39" in line and "Summary!$A$32:$A$39" in line
+    assert line.count("<c:title>") == 3
 
 
 def test_trend_shows_only_the_overall_line_when_there_are_more_than_ten_stores(
@@ -336,7 +369,7 @@ def test_trend_shows_only_the_overall_line_when_there_are_more_than_ten_stores(
     path = build(replace(report, stores=stores), tmp_path)
     with zipfile.ZipFile(path) as archive:
         line = archive.read("xl/charts/chart2.xml").decode()
-    assert len(re.findall(r"<(?:c:)?ser>", line)) == 1
+    assert len(re.findall(r"<c:ser>", line)) == 2  # the overall line and the pass mark
 
 
 # --- Figures ---------------------------------------------------------------------------------
@@ -352,12 +385,13 @@ def test_summary_figures_are_fractions_with_percent_formats(book: Any) -> None:
         "Pass rate %": pytest.approx(2 / 3),
         "Critical failures": 1,
         "NPS": 33.3,
-        "Change vs previous week": 0.021,
+        "Change vs previous week, pp": pytest.approx(2.1),  # percentage points
+        "Pass mark %": 0.8,
     }
     assert rows[0]["Average score %"].number_format == PERCENT_FORMAT
     assert rows[0]["Pass rate %"].number_format == PERCENT_FORMAT
-    assert rows[0]["Change vs previous week"].number_format == CHANGE_FORMAT
-    assert rows[0]["NPS"].number_format == "0.0"
+    assert rows[0]["Change vs previous week, pp"].number_format == CHANGE_FORMAT
+    assert rows[0]["NPS"].number_format == "0"  # a whole number, as NPS is quoted
 
 
 def test_missing_figures_are_empty_cells_never_zero(
@@ -372,9 +406,10 @@ def test_missing_figures_are_empty_cells_never_zero(
         "Pass rate %": None,
         "Critical failures": 0,
         "NPS": None,
-        "Change vs previous week": None,
+        "Change vs previous week, pp": None,
+        "Pass mark %": None,
     }
-    assert calamine["Summary"][2][:9] == ["S2", "Второй магазин", 0, "", "", 0, "", "", ""]
+    assert calamine["Summary"][5][:9] == ["S2", "Второй магазин", 0, "", "", 0, "", "", ""]
     e2 = values(records(book["Employees"])[1])
     assert e2["Average score %"] is None
     assert [e2[label] for label in TREND_LABELS] == [None] * 8
@@ -386,16 +421,15 @@ def test_missing_figures_are_empty_cells_never_zero(
 
 def test_weekly_trend_table_feeds_the_line_chart(book: Any) -> None:
     sheet = book["Summary"]
-    assert sheet["J35"].value == "Weekly trend: average score"
-    rows = [values(row) for row in records(sheet, 36)]
+    # Below the stores and the charts beside each other; stores by name, as in the legend.
+    assert sheet["A30"].value == "Weekly trend: average score"
+    rows = [values(row) for row in records(sheet, 31)]
     assert [row["Week"] for row in rows] == TREND_LABELS
     assert [row["All stores"] for row in rows] == [None] + [0.8 + n / 100 for n in range(1, 8)]
-    assert [row["S1"] for row in rows] == [0.7] * 8
-    assert [row["S2"] for row in rows] == [None] * 8
-    assert sheet["K37"].number_format == PERCENT_FORMAT
-    assert [sheet.cell(row, 1).value for row in range(2, sheet.max_row + 1)] == (
-        ["S1", "S2"] + [None] * (sheet.max_row - 3)
-    )
+    assert [row[HYPERLINK] for row in rows] == [0.7] * 8
+    assert [row["Второй магазин"] for row in rows] == [None] * 8
+    assert [row["Pass mark %"] for row in rows] == [None] * 8
+    assert sheet["B33"].number_format == PERCENT_FORMAT
 
 
 def test_standards_show_the_met_share_per_store_and_overall_with_a_colour_scale(
@@ -403,6 +437,7 @@ def test_standards_show_the_met_share_per_store_and_overall_with_a_colour_scale(
 ) -> None:
     sheet = book["Standards"]
     rows = [values(row) for row in records(sheet)]
+    # Each share with the number of visits it rests on; none where it never counted.
     assert rows == [
         {
             "Checklist": "In-store visit",
@@ -410,8 +445,11 @@ def test_standards_show_the_met_share_per_store_and_overall_with_a_colour_scale(
             "Item id": "greet_30s",
             "Standard": "Greeted within 30 s",
             "S1": 0.5,
+            "S1, n": 2,
             "S2": None,
+            "S2, n": None,
             "Overall": 0.5,
+            "Overall, n": 2,
         },
         {
             "Checklist": "In-store visit",
@@ -419,15 +457,20 @@ def test_standards_show_the_met_share_per_store_and_overall_with_a_colour_scale(
             "Item id": "three_yes",
             "Standard": "+3 yes before the offer",
             "S1": 1.0,
+            "S1, n": 3,
             "S2": 0.0,
+            "S2, n": 1,
             "Overall": 0.75,
+            "Overall, n": 4,
         },
     ]
-    assert all(sheet[f"{c}{r}"].number_format == PERCENT_FORMAT for c in "EFG" for r in (2, 3))
+    shares = [sheet[f"{c}{r}"] for c in "EGI" for r in (2, 3)]
+    assert all(c.number_format == PERCENT_FORMAT for c in shares if c.value is not None)
+    assert sheet["F2"].number_format == "General"
     assert sheet["D3"].data_type == "s" and sheet["D3"].quotePrefix
     ranges = {str(entry.sqref): entry.rules for entry in sheet.conditional_formatting}
-    assert list(ranges) == ["E2:G3"]
-    (rule,) = ranges["E2:G3"]
+    assert list(ranges) == ["E2:E3 G2:G3 I2:I3"]  # the shares, not their counts
+    (rule,) = ranges["E2:E3 G2:G3 I2:I3"]
     assert rule.type == "colorScale"
     assert [value.val for value in rule.colorScale.cfvo] == [0, 0.5, 1]
 
@@ -438,14 +481,17 @@ def test_employees_show_scores_weakest_standards_and_the_weekly_trend(book: Any)
         "Employee code": "E1",
         "Employee": "Ann Lee",
         "Store code": "S1",
+        "On staff": "Yes",
         "Visits": 2,
         "Average score %": 0.9,
-        "Weakest standards": "Smiles — 40 %; @SUM(A1) — 50 %",
+        # Shares rounded as the percent cells show them (62.5, not 62), each with its n.
+        "Weakest standards": "Smiles — 40 % (2 of 5); @SUM(A1) — 62.5 % (5 of 8)",
         **dict(zip(TREND_LABELS, [None] * 6 + [0.8, 0.9], strict=True)),
     }
     assert rows[2]["Employee"] == "Борис"
     assert [rows[2][label] for label in TREND_LABELS] == [0.6] * 8
     assert rows[1]["Employee"] == "-1"
+    assert rows[1]["On staff"] == "No"  # no longer on the staff list
     assert rows[1]["Weakest standards"] is None
     row = records(book["Employees"])[0]
     assert row["Average score %"].number_format == PERCENT_FORMAT
@@ -474,7 +520,7 @@ def test_unmatched_employees_are_listed_below_for_the_manager_to_match(book: Any
             "Date and time": datetime(2026, 11, 21, 9, 15),
         },
     ]
-    assert sheet.auto_filter.ref == "A1:N4"  # the filter covers the employees only
+    assert sheet.auto_filter.ref == "A1:O4"  # the filter covers the employees only
 
 
 def test_visits_have_real_datetimes_answers_as_numbers_and_comments(
@@ -520,12 +566,12 @@ def test_hr_workbook_has_no_evaluator_column(tmp_path: Path) -> None:
     assert headers == [h for h in VISITS_HEADERS if h != "Evaluator"]
     everything = " ".join(str(c.value) for row in sheet.iter_rows() for c in row)
     assert "E-07" not in everything and "E-08" not in everything
-    assert "all employees (HR)" in openpyxl.load_workbook(path)["Summary"]["J1"].value
+    assert "all employees (HR)" in openpyxl.load_workbook(path)["Summary"]["A1"].value
 
 
 def test_a_manager_workbook_names_its_stores_in_the_title(tmp_path: Path) -> None:
     path = build(make_report("ru", Scope.parse("store:S2,S1")), tmp_path)
-    title = openpyxl.load_workbook(path)["Сводка"]["J1"].value
+    title = openpyxl.load_workbook(path)["Сводка"]["A1"].value
     assert title == (
         "Неделя 2026-W47, 16–22 ноября 2026 · магазины S1, S2 · сформировано 2026-11-23 09:00"
     )
@@ -538,9 +584,11 @@ def test_typed_text_that_looks_like_a_formula_stays_a_literal_string(
     workbook_path: Path, book: Any, calamine: dict[str, list[list[Any]]]
 ) -> None:
     summary = book["Summary"]
-    assert summary["B2"].value == HYPERLINK
-    assert summary["B2"].data_type == "s" and summary["B2"].quotePrefix
-    assert calamine["Summary"][1][1] == HYPERLINK
+    assert summary["B5"].value == HYPERLINK
+    assert summary["B5"].data_type == "s" and summary["B5"].quotePrefix
+    assert calamine["Summary"][4][1] == HYPERLINK
+    # The store's name heads its trend column: a header is quoted too.
+    assert summary["D31"].value == HYPERLINK and summary["D31"].quotePrefix
     visits = calamine["Visits"]
     assert visits[1][11] == HYPERLINK
     assert visits[2][12] == "#N/A"
@@ -569,28 +617,25 @@ def test_only_text_that_looks_like_a_formula_is_quoted(book: Any) -> None:
     assert quoted == looks_like_formula
 
 
-@pytest.mark.parametrize("text", INJECTIONS)
-def test_each_dangerous_string_is_written_as_quoted_text(text: str, tmp_path: Path) -> None:
-    workbook = openpyxl.Workbook()
-    put_text(workbook.active["A1"], text)
-    path = tmp_path / "one.xlsx"
-    workbook.save(path)
-    cell = openpyxl.load_workbook(path).active["A1"]
-    assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
-    assert CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python() == [[text]]
-
-
-def test_ordinary_text_gets_no_quote_prefix() -> None:
-    cell = openpyxl.Workbook().active["A1"]
-    put_text(cell, "Greets = smiles")
-    assert (cell.value, cell.data_type, cell.quotePrefix) == ("Greets = smiles", "s", False)
+@pytest.mark.parametrize("text", [*INJECTIONS, "Greets = smiles"])
+def test_each_dangerous_string_is_written_as_quoted_text_and_no_other(
+    text: str, tmp_path: Path
+) -> None:
+    report = make_report()
+    visit = replace(report.visits[0], comments=text)
+    path = build(replace(report, visits=[visit]), tmp_path)
+    cell = openpyxl.load_workbook(path)["Visits"]["M2"]
+    dangerous = text != "Greets = smiles"
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", dangerous)
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Visits").to_python()
+    assert sheet[1][12] == text
 
 
 def test_control_characters_are_stripped_and_the_file_still_opens(
     book: Any, calamine: dict[str, list[list[Any]]]
 ) -> None:
     assert book["Employees"]["B2"].value == "Ann Lee"
-    assert book["Summary"]["B3"].value == "Второй магазин"
+    assert book["Summary"]["B6"].value == "Второй магазин"
     assert book["Visits"]["M4"].value == "@SUM(A1)"
     assert calamine["Employees"][1][1] == "Ann Lee"
     assert clean_text("a\x00b\x08c\x0bd\x0ce\x0ef\x1fg\tx\ny") == "abcdefg\tx\ny"
@@ -637,10 +682,17 @@ def test_an_empty_week_still_makes_a_valid_workbook(tmp_path: Path) -> None:
     )
     path = build(report, tmp_path)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Standards", "Employees", "Visits", "Actions"]
-    assert book["Summary"].auto_filter.ref == "A1:H1"
-    assert book["Visits"].freeze_panes == "A2"
+    assert book.sheetnames == [
+        "Summary", "Standards", "Employees", "Visits", "Actions", "Coaching"
+    ]  # fmt: skip
+    assert book["Summary"].auto_filter.ref == "A4:I4"
+    assert book["Visits"].freeze_panes == "E2"
     assert not any(name.startswith("xl/charts/") for name in zipfile.ZipFile(path).namelist())
+    # Every sheet says the week is empty, rather than leave the reader to wonder.
+    note = "No visits were counted this week."
+    assert book["Summary"]["A2"].value == note
+    for name in ("Standards", "Employees", "Visits", "Actions", "Coaching"):
+        assert book[name]["A2"].value == note, name
     assert CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Visits").to_python()[0][0] == (
         "Visit id"
     )
@@ -742,4 +794,4 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
     ]
     assert sheet["M2"].data_type == "s" and sheet["G2"].number_format == "yyyy-mm-dd"
     assert [c.value for c in sheet[3]][3:5] == ["overdue", "store managers"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:M3"
+    assert sheet.freeze_panes == "D2" and sheet.auto_filter.ref == "A1:M3"
