@@ -44,6 +44,9 @@ from exports.week_figures import (
 from exports.weeks import Week
 
 WEAKEST_COUNT = 3
+MIN_OTHER_STORES = 3
+"""Stores besides a manager's own that must have been visited for the network's figures
+to be shown to them: fewer, and the difference would name them."""
 HEADER_LIMIT = 60
 DEFAULT_LABELS = {
     "answer.yes": "yes",
@@ -57,6 +60,7 @@ DEFAULT_LABELS = {
     "owner.managers": "store managers",
     "result.not_met": "not met",
     "result.partly_met": "partly met",
+    "result.critical": "critical",
 }
 
 StandardKey = tuple[str, str]
@@ -92,14 +96,22 @@ def report_for(
     store_rows = [_store_row(s.code, s.name, sums, [s.id]) for s in rows]
     all_ids = [s.id for s in figures.stores]
     network_stores = [s for s in figures.stores if s.active or sums.get(this, [s.id]).visits]
+    others = [s.id for s in figures.stores if s.id not in store_ids]
+
+    def anonymous(week: int) -> bool:
+        """The network beside a manager's stores hides the others only when there are
+        enough of them: with one other store, network minus own stores would be that
+        store."""
+        return scope.restricted and sums.visited(week, others) >= MIN_OTHER_STORES
+
     total = _store_row("", "", sums, [s.id for s in rows]) if rows else None
-    network = _store_row("", "", sums, all_ids) if scope.restricted else None
+    network = _store_row("", "", sums, all_ids) if anonymous(this) else None
     trend = [
         TrendPoint(
             week=trend_week,
             average_score=sums.get(n, store_ids).average,
             per_store={s.code: sums.get(n, [s.id]).average for s in rows},
-            network=sums.get(n, all_ids).average if scope.restricted else None,
+            network=sums.get(n, all_ids).average if anonymous(n) else None,
             pass_mark=sums.get(n, store_ids).pass_mark,
         )
         for n, trend_week in enumerate(figures.trend_weeks)
@@ -115,7 +127,7 @@ def report_for(
         stores=store_rows,
         total=total,
         network=network,
-        network_stores=len(network_stores) if scope.restricted else 0,
+        network_stores=len(network_stores) if network is not None else 0,
         standards=_standards(figures, texts, codes, store_ids, [s.code for s in rows]),
         employees=_employees(figures, texts, codes, store_ids),
         unmatched=[
@@ -163,28 +175,30 @@ class _StoreSums:
         return total
 
     def change(self, week: int, store_ids: Sequence[int]) -> float | None:
-        """This week's average minus the week before's, like for like: per checklist and
-        item set scored in both weeks, weighted by this week's scored visits."""
-        now = self._by_key(week, store_ids)
-        before = self._by_key(week - 1, store_ids)
+        """This week's average minus the week before's, like for like: per store and per
+        checklist and item set scored in both weeks, weighted by this week's scored visits.
+        Stores are never compared with each other: one visited only last week and another
+        only this week make no change."""
         weighted, weight = 0.0, 0
-        for key, sums in now.items():
-            earlier = before.get(key)
-            if earlier is None or not sums.scored or not earlier.scored:
-                continue
-            assert sums.average is not None and earlier.average is not None
-            weighted += sums.scored * (sums.average - earlier.average)
-            weight += sums.scored
+        for store_id in store_ids:
+            before = self._by_key(week - 1, store_id)
+            for key, sums in self._by_key(week, store_id).items():
+                earlier = before.get(key)
+                if earlier is None or sums.average is None or earlier.average is None:
+                    continue
+                weighted += sums.scored * (sums.average - earlier.average)
+                weight += sums.scored
         return weighted / weight if weight else None
 
-    def _by_key(
-        self, week: int, store_ids: Sequence[int]
-    ) -> dict[tuple[str, frozenset[str]], Sums]:
+    def _by_key(self, week: int, store_id: int) -> dict[tuple[str, frozenset[str]], Sums]:
         sums: dict[tuple[str, frozenset[str]], Sums] = {}
-        for store_id in store_ids:
-            for version, part in self.by_version.get((week, store_id), {}).items():
-                sums.setdefault(self.keys[version], Sums()).add(part)
+        for version, part in self.by_version.get((week, store_id), {}).items():
+            sums.setdefault(self.keys[version], Sums()).add(part)
         return sums
+
+    def visited(self, week: int, store_ids: Iterable[int]) -> int:
+        """How many of ``store_ids`` had a counted visit in ``week``."""
+        return sum(1 for store_id in store_ids if (week, store_id) in self.by_version)
 
 
 def _by_store_version(
@@ -226,6 +240,9 @@ class _ItemInfo:
     standard: str
     position: int
     channel_rank: int
+    scored: bool = True
+    """Weighs in the score: a weight-0 item (a question that only decides what is asked
+    next) is not a standard to meet."""
 
 
 class _Texts:
@@ -264,6 +281,7 @@ class _Texts:
                         standard=item.standard_name(language),
                         position=position,
                         channel_rank=channels.index(latest.channel),
+                        scored=(_item(latest, item.id) or item).scored,
                     )
         self.na = words("answer.na")
         self.flags: dict[str, str] = {}
@@ -330,7 +348,7 @@ class _Texts:
 
     def standard(self, checklist: Checklist, item_id: str) -> str:
         """An item no longer in the checklist is named by its id."""
-        item: Item | None = next((i for i in checklist.items if i.id == item_id), None)
+        item = _item(checklist, item_id)
         return item.standard_name(self.language) if item is not None else item_id
 
     def flag(self, kind: str) -> str:
@@ -478,6 +496,8 @@ def _standards(
     for key in sorted(per_store, key=texts.order):
         counts = per_store[key]
         info = texts.info(key)
+        if not info.scored:
+            continue
         met = sum(m for m, _ in counts.values())
         rated = sum(c for _, c in counts.values())
         rows.append(
@@ -545,7 +565,11 @@ def _weakest(
     counts: Mapping[StandardKey, tuple[int, int]], texts: _Texts
 ) -> tuple[WeakStandard, ...]:
     """What to coach first: the lowest shares below 100 %, ties in checklist order."""
-    shares = [(met / rated, key) for key, (met, rated) in counts.items() if met < rated]
+    shares = [
+        (met / rated, key)
+        for key, (met, rated) in counts.items()
+        if met < rated and texts.info(key).scored
+    ]
     shares.sort(key=lambda pair: (pair[0], texts.order(pair[1])))
     return tuple(
         WeakStandard(texts.info(key).standard, share, *counts[key])
@@ -561,6 +585,7 @@ def _coaching(
 ) -> list[CoachingRow]:
     """Per employee, each standard a visit found not fully met, with the shopper's comment."""
     not_met, partly = texts.words("result.not_met"), texts.words("result.partly_met")
+    critical = texts.words("result.critical")
     rows = []
     for visit in visits:
         if visit.employee_id is None or not visit.shortfalls:
@@ -570,6 +595,7 @@ def _coaching(
         comments = dict(visit.comments)
         for position, score in visit.shortfalls:
             item = checklist.items[position]
+            result = not_met if score <= 0 else partly
             rows.append(
                 CoachingRow(
                     employee_code=employee.code,
@@ -578,8 +604,9 @@ def _coaching(
                     visited_at=visit.visited_at,
                     visit_id=visit.id,
                     checklist=texts.titles[visit.version_id],
-                    standard=item.standard_name(texts.language),
-                    result=not_met if score <= 0 else partly,
+                    # Worded as the Standards sheet words it: the newest version's name.
+                    standard=texts.info((checklist.id, item.id)).standard,
+                    result=f"{result} ({critical})" if item.critical and score <= 0 else result,
                     answer=texts.said(visit.version_id, position, visit.answers[position]),
                     comment=comments.get(item.id, ""),
                 )
@@ -609,7 +636,7 @@ def _action_row(
     verified: a closing or verification after the week is not yet there; a reopening after
     it leaves the action closed, due as it was before."""
     _, end = figures.week.utc_range(figures.zone)
-    last_day = figures.week.monday + timedelta(days=6)
+    next_monday = figures.week.monday + timedelta(days=7)
 
     def by_end(moment: datetime | None) -> datetime | None:
         return moment if moment is not None and moment < end else None
@@ -631,7 +658,9 @@ def _action_row(
         status = "verified"
     elif done is not None:
         status = "closed"
-    elif due < last_day:
+    elif due < next_monday:
+        # Due by Sunday at the latest and still open when Monday began, as the bot's own
+        # reminders count it on that Monday.
         status = "overdue"
     else:
         status = "reopened" if reopened is not None else "open"
@@ -647,9 +676,13 @@ def _action_row(
         owner=action.owner if action.owner is not None else texts.words("owner.managers"),
         status=texts.words(f"status.{status}"),
         opened_on=opened,
-        days_open=max(0, ((closed or last_day) - opened).days),
+        days_open=max(0, ((closed or next_monday) - opened).days),
         closed_on=closed,
         closed_note=action.closed_note if closed is not None else "",
         verified_on=local(verified),
         closed_by=(action.closed_by or "") if closed is not None else "",
     )
+
+
+def _item(checklist: Checklist, item_id: str) -> Item | None:
+    return next((item for item in checklist.items if item.id == item_id), None)

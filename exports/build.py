@@ -88,7 +88,7 @@ class WeekCache:
 def read_week(
     database: Database, week: Week, zone: ZoneInfo, now: datetime | None = None
 ) -> WeekFigures:
-    with database.read() as session:
+    with database.snapshot() as session:
         return compute_week(session, week, zone, now)
 
 

@@ -71,13 +71,16 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 non-characters."""
 
 MIN_WIDTH, MAX_WIDTH, HEADER_WIDTH = 6, 50, 16
-WRAP_AT = MAX_WIDTH - 4
-"""Characters a line of wrapped text holds in a column of the widest width."""
+WRAP_AT = MAX_WIDTH
+"""Characters a line of wrapped text holds in a column of the widest width (its width is
+counted in digits; letters are narrower)."""
 LINE_HEIGHT = 15.0
 """Points per line of Calibri 11, Excel's and LibreOffice's default row height."""
 MAX_HEIGHT = 409.0
 """Excel's tallest row."""
 HEADER_COLOUR = "#DDEBF7"
+PRINT_COLUMNS = 16
+"""Columns a printed page holds and stays readable."""
 T = TypeVar("T")
 
 
@@ -264,25 +267,25 @@ class Sheet:
         last_row: int,
         frozen_columns: int = 0,
         *,
-        wide: bool = False,
+        repeat_header: bool = True,
     ) -> None:
         """Write every row, then freeze below the header (and right of the identifying
         columns), filter the table, set widths and print setup.
 
-        Printed, a sheet is one page wide, as many pages down as needed; a ``wide`` one (a
-        column per standard) would be unreadable so, and prints across pages instead, the
-        identifying columns repeated on each."""
+        Printed, landscape A4: a sheet is one page wide and as many down as it needs, but a
+        wide one (a column per standard, or per store) spreads over a page per
+        ``PRINT_COLUMNS`` columns, so that it stays readable; the header row is repeated on
+        every page unless ``repeat_header`` is false (the Summary: its trend table below
+        has its own)."""
         self._write_rows()
         ws = self.ws
         ws.freeze_panes(header_row + 1, frozen_columns)
         ws.autofilter(header_row, 0, max(last_row, header_row), max(last_column, 0))
-        ws.repeat_rows(header_row)
+        if repeat_header:
+            ws.repeat_rows(header_row)
         ws.set_landscape()
         ws.set_paper(9)  # A4
-        if wide and frozen_columns:
-            ws.repeat_columns(0, frozen_columns - 1)
-        else:
-            ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(max(1, math.ceil((last_column + 1) / PRINT_COLUMNS)), 0)
         for column, length in self.widths.items():
             ws.set_column(column, column, min(max(length + 2, MIN_WIDTH), MAX_WIDTH))
 
@@ -333,6 +336,22 @@ class _TableWriter:
         self.quoted_wrap = formats.get(quote_prefix=True, valign="top", text_wrap=True, **style)
         header = {"bold": True, "bg_color": HEADER_COLOUR, "text_wrap": True, "valign": "vcenter"}
         self.header_format = formats.get(**header)
+        converters: dict[Kind, Callable[[object], object]] = {
+            Kind.TEXT: self._text,
+            Kind.NUMBER: self._number,
+            Kind.PERCENT: self._number,
+            Kind.NPS: self._number,
+            Kind.POINTS: self._points,
+            Kind.ANSWER: self._answer,
+            Kind.DATETIME: self._datetime,
+            Kind.DATE: self._date,
+        }
+        self.converters = [converters[kind] for kind in self.kinds]
+        self.free = [kind not in _FIXED_WIDTHS for kind in self.kinds]
+        """Columns whose width follows their values."""
+        for column, kind in zip(self.indexes, self.kinds, strict=True):
+            if kind in _FIXED_WIDTHS:
+                sheet._measure(column, _FIXED_WIDTHS[kind])
         self.quoted_header = formats.get(quote_prefix=True, **header)
 
     def header(self, row: int) -> float:
@@ -347,79 +366,97 @@ class _TableWriter:
         return lines * LINE_HEIGHT if lines > 1 else 0.0
 
     def row(self, row: int, values: Sequence[object]) -> float:
-        """Write one row; its height when a cell wraps (0: the default height)."""
-        cells = list(map(self._stored, self.kinds, values))
+        """Write one row; its height when a cell wraps (0: the default height).
+
+        The hot loop of a large week (every visit's every answer): each column's values go
+        through the converter of its kind, and text is measured only where it is long.
+        """
+        cells = [
+            None if value is None else convert(value)
+            for convert, value in zip(self.converters, values, strict=True)
+        ]
         wrapped = 0
-        for column, cell in zip(self.indexes, cells, strict=True):
-            if isinstance(cell, str):
-                length = max(map(len, cell.split("\n"))) if "\n" in cell else len(cell)
-                if length + 2 > MAX_WIDTH or "\n" in cell:
+        widths = self.widths
+        for column, cell, free in zip(self.indexes, cells, self.free, strict=False):
+            if not free:
+                continue  # a fixed width, measured once
+            if cell.__class__ is str:
+                if len(cell) + 2 > MAX_WIDTH or "\n" in cell:
                     wrapped = max(wrapped, wrapped_lines(cell, WRAP_AT))
-            elif cell is not None:
-                length = _display_length(cell, self.kinds[column - self.table.left])
+                    length = max(map(len, cell.split("\n")))
+                else:
+                    length = len(cell)
+            elif cell.__class__ is int:
+                length = len(str(cell))
+            elif cell.__class__ is float:
+                length = len(f"{cell:.1f}")
             else:
                 continue
-            if length > self.widths.get(column, 0):
-                self.widths[column] = length
+            if length > widths.get(column, 0):
+                widths[column] = length
         ws = self.ws
-        for offset, (column, cell) in enumerate(zip(self.indexes, cells, strict=True)):
+        formats = self.top if wrapped else self.plain
+        for offset, column in enumerate(self.indexes):
+            cell = cells[offset]
             if cell is None:
                 continue
-            if isinstance(cell, str):
-                quote = needs_quote(cell)
-                if wrapped:
-                    long = "\n" in cell or len(cell) + 2 > MAX_WIDTH
-                    cell_format = (
-                        (self.quoted_wrap if quote else self.wrap)
-                        if long
-                        else (self.quoted_top if quote else self.top[offset])
-                    )
+            if cell.__class__ is str:
+                text: str = cell
+                quote = text[0] in _RISKY_FIRST and needs_quote(text)
+                if wrapped and (len(text) + 2 > MAX_WIDTH or "\n" in text):
+                    cell_format = self.quoted_wrap if quote else self.wrap
+                elif quote:
+                    cell_format = self.quoted_top if wrapped else self.quoted
                 else:
-                    cell_format = self.quoted if quote else self.plain[offset]
-                ws.write_string(row, column, cell, cell_format)
+                    cell_format = formats[offset]
+                ws.write_string(row, column, text, cell_format)
             elif isinstance(cell, datetime | date):
-                ws.write_datetime(
-                    row, column, cell, self.top[offset] if wrapped else self.plain[offset]
-                )
+                ws.write_datetime(row, column, cell, formats[offset])
             else:
-                ws.write_number(
-                    row, column, cell, self.top[offset] if wrapped else self.plain[offset]
-                )
+                ws.write_number(row, column, cell, formats[offset])
         return wrapped * LINE_HEIGHT if wrapped > 1 else 0.0
 
-    def _stored(self, kind: Kind, value: object) -> object:
-        """The value as the cell holds it: cleaned text, a finite number, a naive date and
-        time, or None for an empty cell."""
-        if value is None:
-            return None
-        if kind is Kind.DATETIME:
-            # Local wall time: Excel has no time zones.
-            return value.replace(tzinfo=None) if isinstance(value, datetime) else None
-        if kind is Kind.DATE:
-            return value if isinstance(value, date) else None
-        if kind is Kind.TEXT or not isinstance(value, int | float):
-            return clean_text(str(value), self.cut_marker) or None
-        if isinstance(value, bool) or not math.isfinite(value):
-            # .xlsx stores neither NaN nor infinity; a flag is never a number.
-            return None
-        return value * 100 if kind is Kind.POINTS else value
+    def _text(self, value: object) -> str | None:
+        text = value if value.__class__ is str else str(value)
+        return clean_text(text, self.cut_marker) or None
+
+    @staticmethod
+    def _number(value: object) -> object:
+        """A finite number: .xlsx stores neither NaN nor infinity; a flag is never a number."""
+        if value.__class__ is int or (value.__class__ is float and math.isfinite(value)):
+            return value
+        return None
+
+    def _points(self, value: object) -> object:
+        number = self._number(value)
+        return None if number is None else number * 100  # type: ignore[operator]
+
+    def _answer(self, value: object) -> object:
+        """Text as text, numbers as numbers."""
+        if value.__class__ in (int, float):
+            return self._number(value)
+        return self._text(value)
+
+    @staticmethod
+    def _datetime(value: object) -> object:
+        # Local wall time: Excel has no time zones.
+        return value.replace(tzinfo=None) if isinstance(value, datetime) else None
+
+    @staticmethod
+    def _date(value: object) -> object:
+        return value if isinstance(value, date) else None
+
+
+_RISKY_FIRST = frozenset("=+-@\t\n# \u00a0\u2007\u202f\u3000")
+"""First characters of text that may need the quote prefix (formula starts, the errors'
+"#", whitespace before them): other text skips the check."""
+_FIXED_WIDTHS = {Kind.PERCENT: 7, Kind.POINTS: 6, Kind.NPS: 4, Kind.DATE: 10, Kind.DATETIME: 16}
+"""Characters a cell of these kinds shows, whatever its value."""
 
 
 def _with_number_format(kind: Kind, style: dict[str, object]) -> dict[str, object]:
     number_format = _NUMBER_FORMATS.get(kind)
     return {**style, "num_format": number_format} if number_format else dict(style)
-
-
-def _display_length(value: object, kind: Kind) -> int:
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, date):
-        return 10
-    if kind is Kind.PERCENT and isinstance(value, int | float):
-        return len(f"{value * 100:.1f}") + 1
-    if isinstance(value, float):
-        return len(f"{value:.1f}")
-    return len(str(value))
 
 
 def abandon(workbook: Workbook) -> None:

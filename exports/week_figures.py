@@ -159,7 +159,7 @@ class VisitFacts:
     comments: tuple[tuple[str, str], ...]
     """(item id, comment), in checklist order."""
     shortfalls: tuple[tuple[int, float], ...]
-    """(item index, score) of the shown items scored below 1."""
+    """(item index, score) of the shown, weighted items scored below 1."""
     flags: tuple[str, ...] = ()
     photos: int = 0
     recordings: int = 0
@@ -530,7 +530,7 @@ def _shown_answers(
                 extra.append((row.item_id, value))
         else:
             values[position] = value
-            if row.score is not None and row.score < 1:
+            if row.score is not None and row.score < 1 and version.items[position].scored:
                 shortfalls.append((position, float(row.score)))
         if row.comment:
             comments.append((row.item_id, row.comment))

@@ -38,6 +38,10 @@ from storage.files import replace_atomically
 Translate = Callable[..., str]
 
 MAX_STORES_IN_TREND = 10
+STREAM_ABOVE = 2_000
+"""Visits above which rows go to disk as they are written (``constant_memory``): memory
+stays flat. A smaller workbook is kept in memory until saved, which spares the temporary
+file per sheet that streaming costs (a store's workbook is mostly that cost)."""
 CHART_ROWS = 22
 """Rows the charts take (at the default row height), with a little space."""
 CHART_HEIGHT, CHART_GAP = 400, 16
@@ -64,10 +68,12 @@ def write_workbook(report: Report, path: Path, t: Translate) -> Path:
 
 def save_workbook(report: Report, handle: BinaryIO, t: Translate) -> None:
     """Write the weekly workbook of ``report`` into the open binary file ``handle``."""
+    streamed = len(report.visits) > STREAM_ABOVE
     workbook = Workbook(
         handle,
         {
-            "constant_memory": True,
+            "constant_memory": streamed,
+            "in_memory": not streamed,
             # Typed text stays text: never a formula, a number or a link.
             "strings_to_formulas": False,
             "strings_to_numbers": False,
@@ -117,18 +123,19 @@ def _scope_text(report: Report, t: Translate) -> str:
     return t("scope.hr") if scope.kind == ScopeKind.HR else t("scope.all")
 
 
-def _empty_note(sheet: Sheet, report: Report, t: Translate, row: int = 1) -> None:
-    """An empty week says so, rather than leave a reader to wonder what went wrong."""
+def _empty_note(sheet: Sheet, report: Report, t: Translate, last: int) -> None:
+    """An empty week says so, rather than leave a reader to wonder what went wrong: under
+    the header of an empty table, below one that has rows (the Actions of earlier weeks)."""
     if report.empty:
-        sheet.line(row, t("note.empty"), NOTE)
+        sheet.line(last + 1 if last == 0 else last + 2, t("note.empty"), NOTE)
 
 
 def percent_text(share: float, language: str) -> str:
     """A share as the workbook's percent cells show it: one decimal, halves rounded up (as
-    spreadsheets round for display), a decimal comma in Russian: 0.625 → "62.5", "62,5"."""
+    spreadsheets round for display), a decimal comma in Russian: 0.625 → "62.5", "62,5";
+    0.4 → "40.0", as the cell beside shows it."""
     shown = Decimal(repr(share * 100)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    text = f"{shown:f}".removesuffix(".0")
-    return text.replace(".", ",") if language == "ru" else text
+    return f"{shown:f}".replace(".", ",") if language == "ru" else f"{shown:f}"
 
 
 def week_period(week: Week, t: Translate) -> str:
@@ -196,7 +203,7 @@ def _write_summary(sheet: Sheet, report: Report, t: Translate) -> None:
     )
     marks = {store.pass_mark for store in report.stores if store.pass_mark is not None}
     if report.empty:
-        _empty_note(sheet, report, t)
+        sheet.line(1, t("note.empty"), NOTE)
     elif marks:
         sheet.line(1, t("note.pass_mark", mark=_marks_text(marks, report.language)), NOTE)
 
@@ -222,12 +229,15 @@ def _write_summary(sheet: Sheet, report: Report, t: Translate) -> None:
         bar_width = _bar_chart(sheet, t, top + 1, last, charts)
     if report.trend:
         _trend(sheet, report, t, charts, bar_width + CHART_GAP if bar_width else 0)
-    sheet.finish(top, len(columns) - 1, last_store)
+    sheet.finish(top, len(columns) - 1, last_store, repeat_header=False)
 
 
 def _marks_text(marks: set[float], language: str) -> str:
     """ "80" or, when checklists differ, "75–80"."""
-    low, high = percent_text(min(marks), language), percent_text(max(marks), language)
+    low, high = (
+        percent_text(mark, language).removesuffix(".0").removesuffix(",0")
+        for mark in (min(marks), max(marks))
+    )
     return low if low == high else f"{low}–{high}"
 
 
@@ -281,7 +291,7 @@ def _bar_chart(sheet: Sheet, t: Translate, first: int, last: int, row: int) -> i
             "categories": [name, first, 1, last, 1],
             "values": [name, first, 3, last, 3],
             "fill": {"color": "#5B9BD5"},
-            "data_labels": {"value": True, "num_format": "0%"},
+            "data_labels": {"value": True, "num_format": "0.0%"},
         }
     )
     mark: Any = sheet.formats.workbook.add_chart({"type": "line"})
@@ -320,9 +330,10 @@ def _trend(sheet: Sheet, report: Report, t: Translate, row: int, offset: int) ->
     """The weekly trend's line chart at ``row``, ``offset`` pixels from the left, and below
     it the table it reads."""
     restricted = report.network is not None
+    # A line per store, up to ten; one store alone is the total line already.
     stores = (
         [(s.store_code, s.store_name) for s in report.stores]
-        if len(report.stores) <= MAX_STORES_IN_TREND
+        if 1 < len(report.stores) <= MAX_STORES_IN_TREND
         else []
     )
     title_row = row + CHART_ROWS
@@ -358,7 +369,7 @@ def _trend(sheet: Sheet, report: Report, t: Translate, row: int, offset: int) ->
         }
         if column == 1:
             series["line"] = {"width": 3, "color": "#1F4E79"}
-            series["data_labels"] = {"value": True, "num_format": "0%", "position": "above"}
+            series["data_labels"] = {"value": True, "num_format": "0.0%", "position": "above"}
         elif spec.header == t("column.pass_mark"):
             series["line"], series["marker"] = PASS_MARK_LINE, {"type": "none"}
         elif restricted and column == 2:
@@ -407,7 +418,7 @@ def _write_standards(sheet: Sheet, report: Report, t: Translate) -> None:
              row.overall, row.overall_counted or None]
         )  # fmt: skip
     last = sheet.table(0, columns, rows)
-    _empty_note(sheet, report, t)
+    _empty_note(sheet, report, t, last)
     if last > 0:
         share_columns = range(4, len(columns), 2)
         cells = " ".join(f"{_letter(c)}2:{_letter(c)}{last + 1}" for c in share_columns)
@@ -463,7 +474,7 @@ def _write_employees(sheet: Sheet, report: Report, t: Translate) -> None:
             ]
         )
     last = sheet.table(0, columns, rows)
-    _empty_note(sheet, report, t)
+    _empty_note(sheet, report, t, last)
 
     if report.unmatched:
         block_top = last + 3
@@ -542,8 +553,8 @@ def _write_visits(sheet: Sheet, report: Report, t: Translate) -> None:
 
     # The longest sheet: its rows are made as they are written rather than kept.
     last = sheet.table(0, columns, RowsOf(report.visits, values))
-    _empty_note(sheet, report, t)
-    sheet.finish(0, len(columns) - 1, last, frozen_columns=4, wide=True)
+    _empty_note(sheet, report, t, last)
+    sheet.finish(0, len(columns) - 1, last, frozen_columns=4)
 
 
 def _answer(value: str | float | None, yes: str, no: str) -> str | float | None:
@@ -592,7 +603,7 @@ def _write_actions(sheet: Sheet, report: Report, t: Translate) -> None:
         for a in report.actions
     ]
     last = sheet.table(0, columns, rows)
-    _empty_note(sheet, report, t)
+    _empty_note(sheet, report, t, last)
     sheet.finish(0, len(columns) - 1, last, frozen_columns=3)
 
 
@@ -627,5 +638,5 @@ def _write_coaching(sheet: Sheet, report: Report, t: Translate) -> None:
         for c in report.coaching
     ]
     last = sheet.table(0, columns, rows)
-    _empty_note(sheet, report, t)
+    _empty_note(sheet, report, t, last)
     sheet.finish(0, len(columns) - 1, last, frozen_columns=2)

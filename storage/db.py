@@ -46,6 +46,16 @@ class Database:
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite's deferred read transaction sees one moment already (WAL); PostgreSQL's
+        # default, READ COMMITTED, lets each statement see what committed before it.
+        self._snapshot = (
+            self._reader
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="REPEATABLE READ"),
+                expire_on_commit=False,
+            )
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -56,6 +66,13 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read of one moment, for queries that must agree with each other (a week's
+        figures and its listing): nothing committed meanwhile is seen by any of them."""
+        with self._snapshot() as session:
             yield session
 
     def dispose(self) -> None:

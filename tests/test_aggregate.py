@@ -30,7 +30,7 @@ from sqlalchemy import delete, event, select, update
 from bot.i18n import Translator
 from checklists.loader import load_all
 from checklists.scoring import Answer as Given
-from exports import week_figures
+from exports import aggregate, week_figures
 from exports.aggregate import build_report
 from exports.report_data import (
     EmployeeRow,
@@ -677,24 +677,31 @@ ALL_SCORES = (V1, V2, V3, V7, V4, V5, V6)
 
 
 def test_the_total_row_sums_the_scopes_stores_and_a_manager_sees_the_network_anonymously(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # All seven visits: passed V1 and V4 (2 of 7 scored), critical V3 and V6, NPS ratings
-    # 10, 9, 3, 9, 8 → 3 promoters − 1 detractor over 5 = 40. Change like for like: only
-    # store_visit was visited in W09 (P1, 2/3); this week's store_visit visits are V1, V2,
-    # V3, V7, V4, V5 (v1 and v2 share their items), the phone call has nothing to compare.
-    store_visits = (V1, V2, V3, V7, V4, V5)
-    change = sum(store_visits) / 6 - P1
-    network = StoreRow("", "", 7, sum(ALL_SCORES) / 7, 2 / 7, 2, 100 * (3 - 1) / 5, change, 0.8)
+    # 10, 9, 3, 9, 8 → 3 promoters − 1 detractor over 5 = 40. Change like for like, store
+    # by store: only S1 was visited in W09 (P1, store_visit), so the change is S1's, −1/12;
+    # S2 (nothing last week) is never compared with S1's last week.
+    network = StoreRow("", "", 7, sum(ALL_SCORES) / 7, 2 / 7, 2, 100 * (3 - 1) / 5, -1 / 12, 0.8)
     admin = world.report()
     assert same(admin.total, network) and admin.network is None and admin.network_stores == 0
+    # Beside S2 the network would be S1 alone (the only other store visited): not shown.
+    hidden = world.report(scope=Scope(ScopeKind.STORES, frozenset({"S2"})))
+    assert hidden.network is None and [p.network for p in hidden.trend] == [None] * 8
+    assert hidden.network_stores == 0
+    # With enough other stores (here: one is enough) the network is every store together.
+    monkeypatch.setattr(aggregate, "MIN_OTHER_STORES", 1)
     manager = world.report(scope=Scope(ScopeKind.STORES, frozenset({"S2"})))
     # S2 alone: V4, V5, V6; W09 had no S2 visit, so no change.
     assert same(manager.total, StoreRow("", "", 3, S2_AVERAGE, 1 / 3, 1, 50.0, None, 0.8))
     assert same(manager.network, network)
     assert manager.network_stores == 3  # S1 and S3 active, S2 visited; S4 neither
-    # The trend's network line is every store's average, week by week.
-    assert same([p.network for p in manager.trend], [p.average_score for p in admin.trend])
+    # The trend's network line is every store's average, in the weeks another was visited
+    # (W08 had only S2's P2: nothing to hide S2's own figures among).
+    expected = [p.average_score for p in admin.trend]
+    expected[5] = None
+    assert same([p.network for p in manager.trend], expected)
     assert [p.network for p in admin.trend] == [None] * 8
 
 
@@ -869,12 +876,12 @@ def test_actions_are_shown_as_they_stood_when_the_week_ended(world: World) -> No
     }
     day = partial(date, 2026)
     assert rows == {
-        # Open at the week's end, four days from Wednesday to Sunday.
-        "closed after the week": ("open", day(3, 11), None, None, 4),
-        "overdue at the end": ("overdue", day(3, 5), None, None, 6),
+        # Open at Monday 00:00, five days from Wednesday; overdue when due before it.
+        "closed after the week": ("open", day(3, 11), None, None, 5),
+        "overdue at the end": ("overdue", day(3, 5), None, None, 7),
         "verified after the week": ("closed", day(3, 9), day(3, 3), None, 1),
         # Reopened only later: closed at the end, due as it was then.
         "reopened after the week": ("closed", day(3, 6), day(3, 3), None, 1),
         "verified in the week": ("verified", day(2, 27), day(2, 21), day(3, 3), 1),
-        "reopened in the week": ("reopened", day(3, 12), None, None, 6),
+        "reopened in the week": ("reopened", day(3, 12), None, None, 7),
     }

@@ -18,6 +18,7 @@ from python_calamine import CalamineWorkbook
 from bot.i18n import Translator, catalogue
 from exports.report_data import (
     ActionRow,
+    CoachingRow,
     EmployeeRow,
     ItemColumn,
     Report,
@@ -485,7 +486,7 @@ def test_employees_show_scores_weakest_standards_and_the_weekly_trend(book: Any)
         "Visits": 2,
         "Average score %": 0.9,
         # Shares rounded as the percent cells show them (62.5, not 62), each with its n.
-        "Weakest standards": "Smiles — 40 % (2 of 5); @SUM(A1) — 62.5 % (5 of 8)",
+        "Weakest standards": "Smiles — 40.0 % (2 of 5); @SUM(A1) — 62.5 % (5 of 8)",
         **dict(zip(TREND_LABELS, [None] * 6 + [0.8, 0.9], strict=True)),
     }
     assert rows[2]["Employee"] == "Борис"
@@ -795,3 +796,98 @@ def test_corrective_actions_show_status_owner_dates_and_what_was_done(tmp_path: 
     assert sheet["M2"].data_type == "s" and sheet["G2"].number_format == "yyyy-mm-dd"
     assert [c.value for c in sheet[3]][3:5] == ["overdue", "store managers"]
     assert sheet.freeze_panes == "D2" and sheet.auto_filter.ref == "A1:M3"
+
+
+# --- Totals, the network, coaching ------------------------------------------------------------
+
+
+def manager_report() -> Report:
+    """A manager of S1 and S2: their total, and the network beside it, anonymous."""
+    report = make_report(scope=Scope.parse("store:S1,S2"))
+    return replace(
+        report,
+        total=StoreRow("", "", 3, 0.873, 2 / 3, 1, 33.3, -0.05, 0.8),
+        network=StoreRow("", "", 40, 0.79, 0.55, 4, 12.0, 0.013, 0.8),
+        network_stores=20,
+        trend=[replace(point, network=0.75) for point in report.trend],
+    )
+
+
+def test_a_managers_summary_shows_their_total_and_the_network_below_the_filter(
+    tmp_path: Path,
+) -> None:
+    sheet = openpyxl.load_workbook(build(manager_report(), tmp_path))["Summary"]
+    assert sheet.auto_filter.ref == "A4:I6"  # the two stores only: sorting keeps totals below
+    total, network = (
+        [cell.value for cell in row] for row in sheet.iter_rows(min_row=7, max_row=8, max_col=9)
+    )
+    assert total == ["Total", "stores S1, S2", 3, 0.873, pytest.approx(2 / 3), 1, 33.3,
+                     pytest.approx(-5.0), 0.8]  # fmt: skip
+    assert network == ["Network", "all 20 stores, anonymous", 40, 0.79, 0.55, 4, 12.0,
+                       pytest.approx(1.3), 0.8]  # fmt: skip
+    assert sheet["A7"].font.bold and sheet["D8"].font.bold
+    # The trend shows the manager's stores as "Your stores" and the network's line.
+    header = [cell.value for cell in sheet[33]][:4]  # two rows lower: the totals
+    assert header == ["Week", "Your stores", "Network", "Pass mark %"]
+    assert [sheet.cell(row, 3).value for row in range(34, 42)] == [0.75] * 8
+
+
+def test_scores_below_the_pass_mark_drops_and_critical_failures_are_marked_red(
+    tmp_path: Path,
+) -> None:
+    sheet = openpyxl.load_workbook(build(manager_report(), tmp_path))["Summary"]
+    rules = {str(entry.sqref): entry.rules for entry in sheet.conditional_formatting}
+    assert set(rules) == {"D5:D8", "F5:F8", "H5:H8"}  # the stores and both totals
+    (below,) = rules["D5:D8"]
+    assert below.formula == ["AND(ISNUMBER($D5),ISNUMBER($I5),$D5<$I5)"]
+    (critical,) = rules["F5:F8"]
+    assert (critical.operator, critical.formula) == ("greaterThan", ["0"])
+    (drop,) = rules["H5:H8"]
+    assert drop.formula == ["AND(ISNUMBER($H5),$H5<0)"]
+
+
+def test_an_admins_summary_has_a_total_and_no_network_row(tmp_path: Path) -> None:
+    report = replace(make_report(), total=StoreRow("", "", 3, 0.873, 2 / 3, 1, 33.3, None, 0.8))
+    sheet = openpyxl.load_workbook(build(report, tmp_path))["Summary"]
+    assert [sheet.cell(7, column).value for column in (1, 2, 3)] == ["Total", "all stores", 3]
+    assert sheet["A8"].value is None
+
+
+def test_coaching_lists_what_to_talk_about_with_each_employee(tmp_path: Path) -> None:
+    rows = [
+        CoachingRow("E1", "Ann\x07 Lee", "S1", datetime(2026, 11, 17, 10, 30), 101,
+                    "In-store visit", "Smiles", "not met", "No", "=looked away"),
+        CoachingRow("E1", "Ann\x07 Lee", "S1", datetime(2026, 11, 17, 10, 30), 101,
+                    "In-store visit", "Approached within 30 s", "partly met", "45 s", ""),
+    ]  # fmt: skip
+    path = build(replace(make_report("en"), coaching=rows), tmp_path)
+    sheet = openpyxl.load_workbook(path)["Coaching"]
+    assert [values(row) for row in records(sheet)] == [
+        {
+            "Employee code": "E1",
+            "Employee": "Ann Lee",
+            "Store code": "S1",
+            "Date and time": datetime(2026, 11, 17, 10, 30),
+            "Visit id": 101,
+            "Checklist": "In-store visit",
+            "Standard": "Smiles",
+            "Result": "not met",
+            "Answer": "No",
+            "Comments": "=looked away",
+        },
+        {
+            "Employee code": "E1",
+            "Employee": "Ann Lee",
+            "Store code": "S1",
+            "Date and time": datetime(2026, 11, 17, 10, 30),
+            "Visit id": 101,
+            "Checklist": "In-store visit",
+            "Standard": "Approached within 30 s",
+            "Result": "partly met",
+            "Answer": "45 s",
+            "Comments": None,
+        },
+    ]
+    assert sheet["J2"].quotePrefix and sheet["D2"].number_format == "yyyy-mm-dd hh:mm"
+    russian = openpyxl.load_workbook(build(replace(make_report("ru"), coaching=rows), tmp_path))
+    assert [c.value for c in russian["Коучинг"][1]][6:9] == ["Стандарт", "Результат", "Ответ"]
