@@ -12,7 +12,8 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, overload
+from itertools import chain
+from typing import Any, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -48,6 +49,8 @@ MIN_OTHER_STORES = 3
 """Stores besides a manager's own that must have been visited for the network's figures
 to be shown to them: fewer, and the difference would name them."""
 HEADER_LIMIT = 60
+MEMO_TEXT = 40
+"""Answers up to this long (options, numbers, short words) are worded once per language."""
 DEFAULT_LABELS = {
     "answer.yes": "yes",
     "answer.no": "no",
@@ -63,6 +66,8 @@ DEFAULT_LABELS = {
     "result.critical": "critical",
 }
 
+R = TypeVar("R")
+T = TypeVar("T")
 StandardKey = tuple[str, str]
 """(checklist id, item id): a standard is compared across versions by its stable item id."""
 
@@ -136,7 +141,7 @@ def report_for(
             if v.employee_id is None and v.description
         ],
         item_columns=_item_columns(figures, texts, visits),
-        visits=_VisitRows(visits, texts, codes, evaluators),
+        visits=_Made(visits, _VisitRows(texts, codes, evaluators), len(visits)),
         trend=trend,
         actions=_actions(figures, texts, codes, store_ids),
         coaching=_coaching(figures, texts, codes, visits),
@@ -308,6 +313,10 @@ class _Texts:
 
     def answer(self, version_id: int, position: int, value: object) -> str | float:
         """An answer as its item type shows it in a workbook cell."""
+        if value.__class__ is str and len(value) > MEMO_TEXT:
+            # Free text is seldom repeated: worked out each time rather than kept.
+            item = self.versions[version_id].items[position]
+            return item.kind.cell(item, value, self.words)
         key = (version_id, position, value)
         shown = self.answers.get(key)
         if shown is None:
@@ -383,34 +392,27 @@ def _scope_visits(figures: WeekFigures, store_ids: set[int]) -> Sequence[VisitFa
     return [figures.visits[i] for i in heapq.merge(*lists)]
 
 
-class _VisitRows(Sequence[VisitRow]):
-    """The Visits sheet's rows, made when read rather than kept: the longest sheet."""
+class _Made(Sequence[R]):
+    """Rows made from the week's records as they are read, not kept: the long sheets of a
+    large week (every visit, every shortfall) would otherwise be held once per workbook."""
 
-    def __init__(
-        self,
-        visits: Sequence[VisitFacts],
-        texts: _Texts,
-        codes: Mapping[int, str],
-        evaluators: bool,
-    ) -> None:
-        self.visits, self.texts, self.codes, self.evaluators = visits, texts, codes, evaluators
+    def __init__(self, records: Sequence[T], make: Callable[[T], Iterable[R]], count: int) -> None:
+        self.records, self.make, self.size = records, make, count
 
     def __len__(self) -> int:
-        return len(self.visits)
+        return self.size
+
+    def __iter__(self) -> Iterator[R]:
+        return chain.from_iterable(map(self.make, self.records))
 
     @overload
-    def __getitem__(self, index: int) -> VisitRow: ...
+    def __getitem__(self, index: int) -> R: ...
 
     @overload
-    def __getitem__(self, index: slice) -> Sequence[VisitRow]: ...
+    def __getitem__(self, index: slice) -> Sequence[R]: ...
 
-    def __getitem__(self, index: int | slice) -> VisitRow | Sequence[VisitRow]:
-        if isinstance(index, slice):
-            return [self._row(v) for v in self.visits[index]]
-        return self._row(self.visits[index])
-
-    def __iter__(self) -> Iterator[VisitRow]:
-        return map(self._row, self.visits)
+    def __getitem__(self, index: int | slice) -> R | Sequence[R]:
+        return list(self)[index]
 
     def __eq__(self, other: object) -> bool:
         """Equal to a list of the same rows, as the list it stands for would be."""
@@ -419,6 +421,16 @@ class _VisitRows(Sequence[VisitRow]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class _VisitRows:
+    """A visit as the Visits sheet shows it."""
+
+    def __init__(self, texts: _Texts, codes: Mapping[int, str], evaluators: bool) -> None:
+        self.texts, self.codes, self.evaluators = texts, codes, evaluators
+
+    def __call__(self, visit: VisitFacts) -> tuple[VisitRow]:
+        return (self._row(visit),)
 
     def _row(self, visit: VisitFacts) -> VisitRow:
         texts = self.texts
@@ -582,37 +594,55 @@ def _coaching(
     texts: _Texts,
     codes: Mapping[int, str],
     visits: Sequence[VisitFacts],
-) -> list[CoachingRow]:
-    """Per employee, each standard a visit found not fully met, with the shopper's comment."""
-    not_met, partly = texts.words("result.not_met"), texts.words("result.partly_met")
-    critical = texts.words("result.critical")
-    rows = []
-    for visit in visits:
-        if visit.employee_id is None or not visit.shortfalls:
-            continue
-        employee = figures.employees[visit.employee_id]
-        checklist = figures.versions[visit.version_id]
+) -> Sequence[CoachingRow]:
+    """Per employee, each standard a visit found not fully met, with the shopper's comment;
+    by store, employee and time."""
+    coached = [v for v in visits if v.employee_id is not None and v.shortfalls]
+    employees = figures.employees
+    coached.sort(
+        key=lambda v: (codes[v.store_id], employees[v.employee_id].code, v.visited_at, v.id)  # type: ignore[index]
+    )
+    count = sum(len(v.shortfalls) for v in coached)
+    return _Made(coached, _Shortfalls(figures, texts, codes), count)
+
+
+class _Shortfalls:
+    """A visit's shortfalls as the Coaching sheet's rows."""
+
+    def __init__(self, figures: WeekFigures, texts: _Texts, codes: Mapping[int, str]) -> None:
+        self.figures, self.texts, self.codes = figures, texts, codes
+        words = texts.words
+        self.not_met, self.partly = words("result.not_met"), words("result.partly_met")
+        self.critical = f"{self.not_met} ({words('result.critical')})"
+
+    def __call__(self, visit: VisitFacts) -> list[CoachingRow]:
+        texts = self.texts
+        assert visit.employee_id is not None
+        employee = self.figures.employees[visit.employee_id]
+        checklist = self.figures.versions[visit.version_id]
         comments = dict(visit.comments)
-        for position, score in visit.shortfalls:
+        rows = []
+        for code in visit.shortfalls:
+            position, partly = divmod(code, 2)
             item = checklist.items[position]
-            result = not_met if score <= 0 else partly
             rows.append(
                 CoachingRow(
                     employee_code=employee.code,
                     employee_name=employee.name,
-                    store_code=codes[visit.store_id],
+                    store_code=self.codes[visit.store_id],
                     visited_at=visit.visited_at,
                     visit_id=visit.id,
                     checklist=texts.titles[visit.version_id],
                     # Worded as the Standards sheet words it: the newest version's name.
                     standard=texts.info((checklist.id, item.id)).standard,
-                    result=f"{result} ({critical})" if item.critical and score <= 0 else result,
+                    result=self.partly
+                    if partly
+                    else (self.critical if item.critical else self.not_met),
                     answer=texts.said(visit.version_id, position, visit.answers[position]),
                     comment=comments.get(item.id, ""),
                 )
             )
-    rows.sort(key=lambda r: (r.store_code, r.employee_code, r.visited_at, r.visit_id))
-    return rows
+        return rows
 
 
 # Actions

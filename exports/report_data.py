@@ -228,7 +228,7 @@ class Report:
     """Every store together, anonymous: a manager's yardstick (None for admins and HR)."""
     network_stores: int = 0
     """How many stores the network's figures cover."""
-    coaching: list[CoachingRow] = field(default_factory=list)
+    coaching: Sequence[CoachingRow] = field(default_factory=list)
     generated_local: datetime | None = None
     """``generated_at`` in the deployment's zone, without tzinfo."""
 

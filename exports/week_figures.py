@@ -158,8 +158,9 @@ class VisitFacts:
     """Answers to items the version does not have (kept as stored)."""
     comments: tuple[tuple[str, str], ...]
     """(item id, comment), in checklist order."""
-    shortfalls: tuple[tuple[int, float], ...]
-    """(item index, score) of the shown, weighted items scored below 1."""
+    shortfalls: tuple[int, ...]
+    """The shown, weighted items scored below 1, each as ``2 × item index + partly``
+    (1 when partly met, 0 when not met): small ints, which Python does not allocate."""
     flags: tuple[str, ...] = ()
     photos: int = 0
     recordings: int = 0
@@ -494,7 +495,7 @@ def _shown_answers(
     tuple[object, ...],
     tuple[tuple[str, object], ...],
     tuple[tuple[str, str], ...],
-    tuple[tuple[int, float], ...],
+    tuple[int, ...],
 ]:
     """Answers as the shopper gave them; an item hidden by ``show_if`` was not asked.
 
@@ -531,7 +532,7 @@ def _shown_answers(
         else:
             values[position] = value
             if row.score is not None and row.score < 1 and version.items[position].scored:
-                shortfalls.append((position, float(row.score)))
+                shortfalls.append(2 * position + (row.score > 0))
         if row.comment:
             comments.append((row.item_id, row.comment))
     comments.sort(key=lambda pair: index.get(pair[0], -1))

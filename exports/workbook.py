@@ -15,7 +15,7 @@ stays for reading rosters, checklists and, in tests, these workbooks back.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -23,7 +23,14 @@ from typing import Any, BinaryIO
 
 from xlsxwriter.workbook import Workbook
 
-from exports.report_data import Report, ScopeKind, StoreRow, VisitRow, WeakStandard
+from exports.report_data import (
+    CoachingRow,
+    Report,
+    ScopeKind,
+    StoreRow,
+    VisitRow,
+    WeakStandard,
+)
 from exports.sheets import (
     Column,
     Formats,
@@ -622,8 +629,9 @@ def _write_coaching(sheet: Sheet, report: Report, t: Translate) -> None:
         Column(t("column.answer")),
         Column(t("column.comments")),
     ]
-    rows: Sequence[Sequence[object]] = [
-        [
+
+    def values(c: CoachingRow) -> list[object]:
+        return [
             c.employee_code,
             c.employee_name,
             c.store_code,
@@ -635,8 +643,9 @@ def _write_coaching(sheet: Sheet, report: Report, t: Translate) -> None:
             c.answer,
             c.comment or None,
         ]
-        for c in report.coaching
-    ]
+
+    # As long as a week's shortfalls: made as they are written.
+    rows = RowsOf(report.coaching, values)
     last = sheet.table(0, columns, rows)
     _empty_note(sheet, report, t, last)
     sheet.finish(0, len(columns) - 1, last, frozen_columns=2)

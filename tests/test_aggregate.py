@@ -25,13 +25,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from bot.i18n import Translator
 from checklists.loader import load_all
 from checklists.scoring import Answer as Given
 from exports import aggregate, week_figures
 from exports.aggregate import build_report
+from exports.build import read_week
 from exports.report_data import (
     EmployeeRow,
     ItemColumn,
@@ -62,6 +63,7 @@ from storage.models import (
     VisitStatus,
 )
 from storage.people import add_person
+from testkit.bot_harness import demo_visits
 from tests.figures import same
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -885,3 +887,54 @@ def test_actions_are_shown_as_they_stood_when_the_week_ended(world: World) -> No
         "verified in the week": ("verified", day(2, 27), day(2, 21), day(3, 3), 1),
         "reopened in the week": ("reopened", day(3, 12), None, None, 7),
     }
+
+
+def test_a_question_that_only_decides_what_is_asked_next_is_not_a_standard(
+    database: Database,
+) -> None:
+    # The shipped store visit asks "An offer made" (weight 0) only to decide whether the
+    # "three yes" rule applies: a "no" there is no shortfall, and no standard to meet.
+    week = Week(2026, 46)
+    demo_visits(database, stores=3, visits=150, weeks=1, seed=4, until=week.next().monday)
+    with database.read() as session:
+        answered_no = session.scalar(
+            select(func.count())
+            .select_from(Answer)
+            .where(Answer.item_id == "offer_made", Answer.value_text == "no")
+        )
+        report = build_report(session, week, ALL, zone=MOSCOW, language="en")
+    assert answered_no, "the demo data has offers not made"
+    assert "An offer made" not in {row.standard for row in report.standards}
+    assert "An offer made" not in {row.standard for row in report.coaching}
+    assert all("An offer made" not in w.standard for e in report.employees for w in e.weakest)
+    assert report.coaching and report.standards  # the rest is still there
+
+
+def test_the_week_is_read_in_one_snapshot_while_an_admin_voids_a_visit(world: World) -> None:
+    # The visits' listing runs after the week's sums: a visit voided in between must be in
+    # both or in neither, and every visit keeps its own answers.
+    voided = world.ids["V2"]
+
+    def void_once(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "employee_description" in statement and not done:
+            done.append(True)
+            with world.database.write() as session:
+                session.execute(
+                    update(Visit).where(Visit.id == voided).values(status=VisitStatus.VOIDED)
+                )
+
+    done: list[bool] = []
+    event.listen(world.database.engine, "before_cursor_execute", void_once)
+    try:
+        figures = read_week(world.database, WEEK, MOSCOW, NOW)
+    finally:
+        event.remove(world.database.engine, "before_cursor_execute", void_once)
+    assert done, "the void happened while the week was read"
+    report = aggregate.report_for(figures, ALL, "en")
+    assert sum(s.visits for s in report.stores) == len(report.visits) == 7
+    assert all(row.answers for row in report.visits)
+    # The next reading sees the void.
+    assert (
+        len(aggregate.report_for(read_week(world.database, WEEK, MOSCOW, NOW), ALL, "en").visits)
+        == 6
+    )

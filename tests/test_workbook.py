@@ -891,3 +891,15 @@ def test_coaching_lists_what_to_talk_about_with_each_employee(tmp_path: Path) ->
     assert sheet["J2"].quotePrefix and sheet["D2"].number_format == "yyyy-mm-dd hh:mm"
     russian = openpyxl.load_workbook(build(replace(make_report("ru"), coaching=rows), tmp_path))
     assert [c.value for c in russian["Коучинг"][1]][6:9] == ["Стандарт", "Результат", "Ответ"]
+
+
+def test_an_empty_week_keeps_its_earlier_actions_and_says_it_is_empty_below_them(
+    tmp_path: Path,
+) -> None:
+    action = ActionRow("S1", 90, "Greeting", "", date(2026, 11, 13), "store managers",
+                       "overdue", date(2026, 11, 6), 17)  # fmt: skip
+    empty = replace(make_report(), stores=[], visits=[], employees=[], standards=[],
+                    unmatched=[], item_columns=[], trend=[], actions=[action])  # fmt: skip
+    sheet = openpyxl.load_workbook(build(empty, tmp_path))["Actions"]
+    assert [sheet.cell(2, column).value for column in (1, 2, 4)] == ["S1", 90, "overdue"]
+    assert sheet["A4"].value == "No visits were counted this week."
