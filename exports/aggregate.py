@@ -37,6 +37,7 @@ from exports.report_data import (
 from exports.week_figures import (
     NA,
     ActionFacts,
+    Subset,
     Sums,
     VisitFacts,
     WeekFigures,
@@ -137,8 +138,8 @@ def report_for(
         employees=_employees(figures, texts, codes, store_ids),
         unmatched=[
             UnmatchedEmployee(v.id, v.visited_at, codes[v.store_id], v.description)
-            for v in visits
-            if v.employee_id is None and v.description
+            for v in visits.having("description")
+            if v.employee_id is None
         ],
         item_columns=_item_columns(figures, texts, visits),
         visits=_Made(visits, _VisitRows(texts, codes, evaluators), len(visits)),
@@ -381,15 +382,15 @@ class _Texts:
 # Visits
 
 
-def _scope_visits(figures: WeekFigures, store_ids: set[int]) -> Sequence[VisitFacts]:
-    """The scope's visits in time order: every visit, one store's list, or a merge."""
+def _scope_visits(figures: WeekFigures, store_ids: set[int]) -> Subset:
+    """The scope's visits in time order: every visit, one store's, or a merge of stores'."""
+    table = figures.visits
     if len(store_ids) >= len(figures.stores):
-        return figures.visits
+        return Subset(table, range(len(table)))
     lists = [figures.by_store.get(store_id, []) for store_id in sorted(store_ids)]
     lists = [indexes for indexes in lists if indexes]
-    if len(lists) == 1:
-        return [figures.visits[i] for i in lists[0]]
-    return [figures.visits[i] for i in heapq.merge(*lists)]
+    indexes = lists[0] if len(lists) == 1 else list(heapq.merge(*lists))
+    return Subset(table, indexes)
 
 
 class _Made(Sequence[R]):
@@ -453,25 +454,23 @@ class _VisitRows:
         )
 
 
-def _item_columns(
-    figures: WeekFigures, texts: _Texts, visits: Sequence[VisitFacts]
-) -> list[ItemColumn]:
+def _item_columns(figures: WeekFigures, texts: _Texts, visits: Subset) -> list[ItemColumn]:
     """One column per item id answered in the scope, store checklists first, then in
     checklist order. Checklists share some ids (``greeted``, ``nps``); such a column takes
     the header of the first checklist that has it."""
     answered: set[StandardKey] = set()
-    seen: set[tuple[int, tuple[bool, ...]]] = set()
-    for visit in visits:
-        shape = (visit.version_id, tuple(value is None for value in visit.answers))
-        if shape in seen and not visit.extra:
-            continue
-        seen.add(shape)
-        checklist = figures.versions[visit.version_id]
+    table = visits.table
+    # Which items each version's visits answered: each pattern once.
+    shapes = {(table.versions[n], table.shape(n)) for n in visits.indexes}
+    for version_id, shape in shapes:
+        checklist = figures.versions[version_id]
         answered.update(
-            (checklist.id, checklist.items[n].id)
-            for n, value in enumerate(visit.answers)
-            if value is not None
+            (checklist.id, item.id)
+            for item, shown in zip(checklist.items, shape, strict=True)
+            if shown
         )
+    for visit in visits.having("extra"):
+        checklist = figures.versions[visit.version_id]
         answered.update((checklist.id, item_id) for item_id, _ in visit.extra)
     columns: dict[str, ItemColumn] = {}
     for key in sorted(answered, key=lambda k: (texts.info(k).channel_rank, *texts.order(k))):
@@ -590,20 +589,27 @@ def _weakest(
 
 
 def _coaching(
-    figures: WeekFigures,
-    texts: _Texts,
-    codes: Mapping[int, str],
-    visits: Sequence[VisitFacts],
+    figures: WeekFigures, texts: _Texts, codes: Mapping[int, str], visits: Subset
 ) -> Sequence[CoachingRow]:
     """Per employee, each standard a visit found not fully met, with the shopper's comment;
-    by store, employee and time."""
-    coached = [v for v in visits if v.employee_id is not None and v.shortfalls]
-    employees = figures.employees
+    by store, employee and time (the table's order is time's)."""
+    table = visits.table
+    # One int per visit to sort by, not a tuple: a large week has 100,000 of them.
+    store_rank = {store_id: n for n, store_id in enumerate(sorted(codes, key=codes.__getitem__))}
+    by_code = sorted(figures.employees.values(), key=lambda e: e.code)
+    employee_rank = {employee.id: n for n, employee in enumerate(by_code)}
+    coached, count = [], 0
+    for n in visits.indexes:
+        employee_id, shortfalls = table.employees[n], table.shortfall_count(n)
+        if employee_id and shortfalls:
+            coached.append(n)
+            count += shortfalls
+    width = len(employee_rank) + 1
+    # Stable: within an employee, the table's order, which is time's.
     coached.sort(
-        key=lambda v: (codes[v.store_id], employees[v.employee_id].code, v.visited_at, v.id)  # type: ignore[index]
+        key=lambda n: store_rank[table.stores[n]] * width + employee_rank[table.employees[n]]
     )
-    count = sum(len(v.shortfalls) for v in coached)
-    return _Made(coached, _Shortfalls(figures, texts, codes), count)
+    return _Made(Subset(table, coached), _Shortfalls(figures, texts, codes), count)
 
 
 class _Shortfalls:

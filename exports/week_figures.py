@@ -15,11 +15,12 @@ object per answer would take.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, case, func, select
@@ -145,8 +146,6 @@ class VisitFacts:
     store_id: int
     employee_id: int | None
     employee_code: str
-    description: str
-    """The employee as described, when none was picked."""
     evaluator: str
     version_id: int
     score: float | None
@@ -154,18 +153,168 @@ class VisitFacts:
     critical: bool
     answers: tuple[object, ...]
     """Per item of the version, in order: the value, ``NA`` or ``NOT_SHOWN``."""
-    extra: tuple[tuple[str, object], ...]
-    """Answers to items the version does not have (kept as stored)."""
-    comments: tuple[tuple[str, str], ...]
-    """(item id, comment), in checklist order."""
     shortfalls: tuple[int, ...]
     """The shown, weighted items scored below 1, each as ``2 × item index + partly``
     (1 when partly met, 0 when not met): small ints, which Python does not allocate."""
+    description: str = ""
+    """The employee as described, when none was picked."""
+    extra: tuple[tuple[str, object], ...] = ()
+    """Answers to items the version does not have (kept as stored)."""
+    comments: tuple[tuple[str, str], ...] = ()
+    """(item id, comment), in checklist order."""
     flags: tuple[str, ...] = ()
     photos: int = 0
     recordings: int = 0
     cards: tuple[int, int, int, int] | None = None
     """Cards sent, seen, disputed, disputes waiting; None when the visit had no card."""
+
+
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1), timedelta(microseconds=1)
+_PASSED, _CRITICAL = 1, 2
+_NO_SCORE = -1.0
+
+
+class VisitTable(Sequence[VisitFacts]):
+    """The week's visits in columns, each visit made into a ``VisitFacts`` when read.
+
+    A week of 100,000 visits held as objects took 1.3 KB a visit (130 MB); in arrays of
+    numbers and one flat list of shared answer objects it takes about a third of that, which
+    is what keeps a large week's delivery run within its memory.
+    """
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.moments = array("q")
+        """Local wall time, in microseconds since 1970-01-01 00:00."""
+        self.stores = array("q")
+        self.employees = array("q")
+        """0: no employee picked."""
+        self.versions = array("q")
+        self.scores = array("d")
+        """``_NO_SCORE``: nothing scored."""
+        self.marks = bytearray()
+        """``_PASSED`` and ``_CRITICAL`` bits."""
+        self.evidence = array("q")
+        """Photos and recordings, two per visit."""
+        self.codes: list[str] = []
+        self.evaluators: list[str] = []
+        self.answers: list[object] = []
+        self.starts = array("q", [0])
+        """Where each visit's answers begin in ``answers`` (one more than visits)."""
+        self.shortfalls = array("H")
+        self.shortfall_starts = array("q", [0])
+        self.comments: dict[int, tuple[str, ...]] = {}
+        """Per visit index: item id, comment, item id, comment … (flat: a tuple a pair
+        would cost 56 bytes more each)."""
+        self.rare: dict[int, dict[str, Any]] = {}
+        """Per visit index, what few visits have: a description, answers to items the
+        version lacks, integrity flags, cards."""
+
+    def append(self, visit: VisitFacts) -> None:
+        index = len(self.ids)
+        self.ids.append(visit.id)
+        self.moments.append((visit.visited_at - _EPOCH) // _MICROSECOND)
+        self.stores.append(visit.store_id)
+        self.employees.append(visit.employee_id or 0)
+        self.versions.append(visit.version_id)
+        self.scores.append(_NO_SCORE if visit.score is None else visit.score)
+        self.marks.append(_PASSED * visit.passed | _CRITICAL * visit.critical)
+        self.evidence.extend((visit.photos, visit.recordings))
+        self.codes.append(visit.employee_code)
+        self.evaluators.append(visit.evaluator)
+        self.answers.extend(visit.answers)
+        self.starts.append(len(self.answers))
+        self.shortfalls.extend(visit.shortfalls)
+        self.shortfall_starts.append(len(self.shortfalls))
+        if visit.comments:
+            self.comments[index] = tuple(text for pair in visit.comments for text in pair)
+        rare = {
+            name: value
+            for name in ("description", "extra", "flags", "cards")
+            if (value := getattr(visit, name))
+        }
+        if rare:
+            self.rare[index] = rare
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> VisitFacts: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[VisitFacts]: ...
+
+    def __getitem__(self, index: int | slice) -> VisitFacts | Sequence[VisitFacts]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        score, marks = self.scores[index], self.marks[index]
+        flat = self.comments.get(index, ())
+        photos, recordings = self.evidence[2 * index], self.evidence[2 * index + 1]
+        return VisitFacts(
+            id=self.ids[index],
+            visited_at=_EPOCH + timedelta(microseconds=self.moments[index]),
+            store_id=self.stores[index],
+            employee_id=self.employees[index] or None,
+            employee_code=self.codes[index],
+            evaluator=self.evaluators[index],
+            version_id=self.versions[index],
+            score=None if score == _NO_SCORE else score,
+            passed=bool(marks & _PASSED),
+            critical=bool(marks & _CRITICAL),
+            answers=tuple(self.answers[self.starts[index] : self.starts[index + 1]]),
+            shortfalls=tuple(
+                self.shortfalls[self.shortfall_starts[index] : self.shortfall_starts[index + 1]]
+            ),
+            photos=photos,
+            recordings=recordings,
+            comments=tuple(zip(flat[::2], flat[1::2], strict=True)),
+            **self.rare.get(index, {}),
+        )
+
+    def __iter__(self) -> Iterator[VisitFacts]:
+        return map(self.__getitem__, range(len(self)))
+
+    def shape(self, index: int) -> tuple[bool, ...]:
+        """Which of its version's items the visit answered, read without making it."""
+        return tuple(
+            value is not None for value in self.answers[self.starts[index] : self.starts[index + 1]]
+        )
+
+    def shortfall_count(self, index: int) -> int:
+        return self.shortfall_starts[index + 1] - self.shortfall_starts[index]
+
+
+class Subset(Sequence[VisitFacts]):
+    """Some of a table's visits, by index, made when read."""
+
+    def __init__(self, table: VisitTable, indexes: Sequence[int]) -> None:
+        self.table, self.indexes = table, indexes
+
+    def having(self, rare: str) -> Iterator[VisitFacts]:
+        """The visits that have one of the rare things (a description, answers to items
+        their version lacks), without making the others."""
+        table = self.table
+        return (table[n] for n in self.indexes if rare in table.rare.get(n, ()))
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    @overload
+    def __getitem__(self, index: int) -> VisitFacts: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[VisitFacts]: ...
+
+    def __getitem__(self, index: int | slice) -> VisitFacts | Sequence[VisitFacts]:
+        if isinstance(index, slice):
+            return Subset(self.table, self.indexes[index])
+        return self.table[self.indexes[index]]
+
+    def __iter__(self) -> Iterator[VisitFacts]:
+        return map(self.table.__getitem__, self.indexes)
 
 
 @dataclass(frozen=True)
@@ -201,7 +350,7 @@ class WeekFigures:
     cells: dict[CellKey, Sums]
     met: dict[MetKey, tuple[int, int]]
     """This week: visits that met the standard fully, and visits where it counted."""
-    visits: list[VisitFacts]
+    visits: VisitTable
     """This week's counted visits, by time."""
     actions: list[ActionFacts]
     by_store: dict[int, list[int]] = field(default_factory=dict)
@@ -271,8 +420,8 @@ def compute_week(
         visits=_visits(session.connection(), this, zone, versions),
         actions=_actions(session, this),
     )
-    for index, visit in enumerate(figures.visits):
-        figures.by_store.setdefault(visit.store_id, []).append(index)
+    for index, store_id in enumerate(figures.visits.stores):
+        figures.by_store.setdefault(store_id, []).append(index)
     return figures
 
 
@@ -385,7 +534,7 @@ class _Version:
 
 def _visits(
     connection: Connection, window: _Window, zone: ZoneInfo, versions: dict[int, Checklist]
-) -> list[VisitFacts]:
+) -> VisitTable:
     """Every counted visit of the week with its answers as shown.
 
     Two streamed queries in the same order, the visits and their answers, merged here: the
@@ -447,8 +596,9 @@ def _visits(
 
     shown: dict[int, _Version] = {}
     texts: dict[str, str] = {}
-    """One string object per distinct short answer (an option id), not one per answer."""
-    facts = []
+    """One string object per distinct text (an option id, an employee's code, a pseudonym,
+    a comment), not one per visit or answer."""
+    facts = VisitTable()
     answers_by_visit = groupby(connection.execute(answers), key=lambda answer: answer.visit_id)
     pending = next(answers_by_visit, None)
     for row in connection.execute(visits):
@@ -467,11 +617,11 @@ def _visits(
                 visited_at=row.submitted_at.astimezone(zone).replace(tzinfo=None),
                 store_id=row.store_id,
                 employee_id=row.employee_id,
-                employee_code=row.employee_code or "",
+                employee_code=texts.setdefault(row.employee_code or "", row.employee_code or ""),
                 description=(row.employee_description or "").strip()
                 if row.employee_id is None
                 else "",
-                evaluator=row.evaluator,
+                evaluator=texts.setdefault(row.evaluator, row.evaluator),
                 version_id=row.checklist_version_id,
                 score=None if row.score is None else float(row.score) / 100,
                 passed=bool(row.passed),
@@ -534,7 +684,8 @@ def _shown_answers(
             if row.score is not None and row.score < 1 and version.items[position].scored:
                 shortfalls.append(2 * position + (row.score > 0))
         if row.comment:
-            comments.append((row.item_id, row.comment))
+            # Comments repeat ("all fine"): one string for each wording, not each visit.
+            comments.append((row.item_id, texts.setdefault(row.comment, row.comment)))
     comments.sort(key=lambda pair: index.get(pair[0], -1))
     shortfalls.sort()
     return tuple(values), tuple(extra), tuple(comments), tuple(shortfalls)
