@@ -198,7 +198,11 @@ class VisitTable(Sequence[VisitFacts]):
         """Photos and recordings, two per visit."""
         self.codes: list[str] = []
         self.evaluators: list[str] = []
-        self.answers: list[object] = []
+        self.answers = array("I")
+        """Each visit's answers in its version's item order, as indexes into ``values``."""
+        self.values: list[object] = []
+        """Every distinct answer of the week (an option, a number, ``NA``, ``NOT_SHOWN``)."""
+        self._value_index: dict[tuple[type, object], int] = {}
         self.starts = array("q", [0])
         """Where each visit's answers begin in ``answers`` (one more than visits)."""
         self.shortfalls = array("H")
@@ -222,7 +226,7 @@ class VisitTable(Sequence[VisitFacts]):
         self.evidence.extend((visit.photos, visit.recordings))
         self.codes.append(visit.employee_code)
         self.evaluators.append(visit.evaluator)
-        self.answers.extend(visit.answers)
+        self.answers.extend(map(self._value, visit.answers))
         self.starts.append(len(self.answers))
         self.shortfalls.extend(visit.shortfalls)
         self.shortfall_starts.append(len(self.shortfalls))
@@ -235,6 +239,15 @@ class VisitTable(Sequence[VisitFacts]):
         }
         if rare:
             self.rare[index] = rare
+
+    def _value(self, value: object) -> int:
+        # By type too: 1, 1.0 and True are one dict key, but not one answer.
+        key = (value.__class__, value)
+        index = self._value_index.get(key)
+        if index is None:
+            index = self._value_index[key] = len(self.values)
+            self.values.append(value)
+        return index
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -264,7 +277,7 @@ class VisitTable(Sequence[VisitFacts]):
             score=None if score == _NO_SCORE else score,
             passed=bool(marks & _PASSED),
             critical=bool(marks & _CRITICAL),
-            answers=tuple(self.answers[self.starts[index] : self.starts[index + 1]]),
+            answers=tuple(map(self.values.__getitem__, self._answers(index))),
             shortfalls=tuple(
                 self.shortfalls[self.shortfall_starts[index] : self.shortfall_starts[index + 1]]
             ),
@@ -277,11 +290,13 @@ class VisitTable(Sequence[VisitFacts]):
     def __iter__(self) -> Iterator[VisitFacts]:
         return map(self.__getitem__, range(len(self)))
 
+    def _answers(self, index: int) -> array[int]:
+        return self.answers[self.starts[index] : self.starts[index + 1]]
+
     def shape(self, index: int) -> tuple[bool, ...]:
         """Which of its version's items the visit answered, read without making it."""
-        return tuple(
-            value is not None for value in self.answers[self.starts[index] : self.starts[index + 1]]
-        )
+        values = self.values
+        return tuple(values[n] is not None for n in self._answers(index))
 
     def shortfall_count(self, index: int) -> int:
         return self.shortfall_starts[index + 1] - self.shortfall_starts[index]

@@ -938,3 +938,25 @@ def test_the_week_is_read_in_one_snapshot_while_an_admin_voids_a_visit(world: Wo
         len(aggregate.report_for(read_week(world.database, WEEK, MOSCOW, NOW), ALL, "en").visits)
         == 6
     )
+
+
+def test_a_visit_kept_in_the_weeks_columns_reads_back_as_it_was() -> None:
+    visit = week_figures.VisitFacts(
+        id=70_001, visited_at=datetime(2026, 3, 4, 15, 30, 12, 345_678), store_id=3,
+        employee_id=None, employee_code="", evaluator="E-02", version_id=2, score=None,
+        passed=False, critical=True, answers=(None, "yes", week_figures.NA, 45, 2.5),
+        shortfalls=(0, 9), description="tall, glasses",
+        extra=(("gone", "x"),), comments=(("greeted", "late"), ("smiled", "=no")),
+        flags=("too_fast",), photos=2, recordings=1, cards=(2, 1, 1, 0),
+    )  # fmt: skip
+    plain = dataclasses.replace(
+        visit, id=70_002, employee_id=9, employee_code="S1-01", score=0.5, passed=True,
+        critical=False, answers=(), shortfalls=(), description="", extra=(), comments=(),
+        flags=(), photos=0, recordings=0, cards=None,
+    )  # fmt: skip
+    table = week_figures.VisitTable()
+    table.append(visit)
+    table.append(plain)
+    assert list(table) == [visit, plain] and table[-1] == plain
+    assert table.shape(0) == (False, True, True, True, True) and table.shortfall_count(0) == 2
+    assert list(week_figures.Subset(table, [1]).having("description")) == []
