@@ -45,7 +45,7 @@ from storage.files import replace_atomically
 Translate = Callable[..., str]
 
 MAX_STORES_IN_TREND = 10
-STREAM_ABOVE = 500
+STREAM_ABOVE = 1_000
 """Visits above which rows go to disk as they are written (``constant_memory``): memory
 stays flat. A smaller workbook is kept in memory until saved, which spares the temporary
 file per sheet that streaming costs (a store's workbook is mostly that cost)."""
