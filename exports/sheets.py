@@ -22,6 +22,7 @@ import math
 import os
 import re
 import textwrap
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -472,9 +473,21 @@ def _with_number_format(kind: Kind, style: dict[str, object]) -> dict[str, objec
     return {**style, "num_format": number_format} if number_format else dict(style)
 
 
-def abandon(workbook: Workbook) -> None:
-    """Remove the row files of a workbook that failed (a full disk): ``constant_memory``
-    keeps each sheet's rows in a temporary file until the workbook is closed."""
+def abandon(workbook: Workbook, error: BaseException) -> None:
+    """Clean up after a workbook that failed (a full disk): remove the row files
+    ``constant_memory`` keeps per sheet until the workbook is closed, and disarm the zip
+    XlsxWriter was writing when it failed. Left alone, that zip would try to finish itself on
+    the closed file when collected and print a traceback of its own after our one-line
+    error."""
+    cause: BaseException | None = error
+    while cause is not None:  # XlsxWriter raises its own error from the zip's
+        frame_traceback = cause.__traceback__
+        while frame_traceback is not None:
+            for value in frame_traceback.tb_frame.f_locals.values():
+                if isinstance(value, zipfile.ZipFile):
+                    value.fp = None  # closing a ZipFile without a file does nothing
+            frame_traceback = frame_traceback.tb_next
+        cause = cause.__cause__ or cause.__context__
     for worksheet in workbook.worksheets():
         handle: Any = worksheet.row_data_fh
         name: Any = worksheet.row_data_filename

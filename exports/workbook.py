@@ -90,8 +90,8 @@ def save_workbook(report: Report, handle: BinaryIO, t: Translate) -> None:
     try:
         _fill(workbook, report, t)
         workbook.close()
-    except BaseException:
-        abandon(workbook)
+    except BaseException as error:
+        abandon(workbook, error)
         raise
 
 
