@@ -316,18 +316,18 @@ class _Texts:
         """An answer as its item type shows it in a workbook cell."""
         if value.__class__ is str and len(value) > MEMO_TEXT:
             # Free text is seldom repeated: worked out each time rather than kept.
-            item = self.versions[version_id].items[position]
-            return item.kind.cell(item, value, self.words)
+            return self._cell(version_id, position, value)
         key = (version_id, position, value)
         shown = self.answers.get(key)
         if shown is None:
-            if value is NA:
-                shown = self.na
-            else:
-                item = self.versions[version_id].items[position]
-                shown = item.kind.cell(item, value, self.words)  # type: ignore[arg-type]
-            self.answers[key] = shown
+            shown = self.answers[key] = self._cell(version_id, position, value)
         return shown
+
+    def _cell(self, version_id: int, position: int, value: object) -> str | float:
+        if value is NA:
+            return self.na
+        item = self.versions[version_id].items[position]
+        return item.kind.cell(item, value, self.words)  # type: ignore[arg-type]
 
     def said(self, version_id: int, position: int, value: object) -> str:
         """An answer as the shopper saw it in the chat ("45 s"), for reading in a sentence."""
