@@ -286,7 +286,11 @@ class Sheet:
             ws.repeat_rows(header_row)
         ws.set_landscape()
         ws.set_paper(9)  # A4
-        ws.fit_to_pages(max(1, math.ceil((last_column + 1) / PRINT_COLUMNS)), 0)
+        pages_wide = max(1, math.ceil((last_column + 1) / PRINT_COLUMNS))
+        ws.fit_to_pages(pages_wide, 0)
+        if pages_wide > 1 and frozen_columns:
+            # Each page across says whose row it is: the identifying columns again.
+            ws.repeat_columns(0, frozen_columns - 1)
         for column, length in self.widths.items():
             ws.set_column(column, column, min(max(length + 2, MIN_WIDTH), MAX_WIDTH))
 
