@@ -1,7 +1,8 @@
 """The Telegram layer: python-telegram-bot handlers that hand each update to ``Service``.
 
 Handlers stay thin: they read who sent what, run the application's call in a worker thread
-(the database is never touched on the event loop) and send what it returns.
+(the database is never touched on the event loop) and send what it returns. Updates of
+different people are handled at once, each person's in order (``bot.ordering``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from telegram.ext import (
 from bot.botapi import make_bot
 from bot.i18n import LANGUAGES, Translator
 from bot.markup import fit, inline
+from bot.ordering import PerPersonOrder
 from bot.outbox import MessageLedgers
 from bot.reports import ReportService
 from bot.service import Service
@@ -65,6 +67,7 @@ def build_application(
         ApplicationBuilder()
         .bot(make_bot(token, bot_api_url, timeout=timeout))
         .post_init(_default_commands)
+        .concurrent_updates(PerPersonOrder())
         .build()
     )
     outbox = MessageLedgers(service)

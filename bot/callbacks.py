@@ -15,6 +15,7 @@ button and changes nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -163,9 +164,11 @@ class Pressed:
         return (word, number) if word in words and number >= 0 else None
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def encode(op: Op, *fields: Field) -> str:
     """The data of a button for ``op``; a shape ``OPS`` does not give, or data over Telegram's
-    64 bytes, is a programming error."""
+    64 bytes, is a programming error. Remembered (by the fields' types too, so ``True`` is
+    not taken for ``1``): every screen encodes the same few buttons again."""
     data = ":".join([op.value, *map(str, fields)])
     if _shaped(op, fields) is None or decode(data) != Pressed(op, fields):
         raise ValueError(f"{op.name} takes {OPS[op].fields}, not {fields!r}")

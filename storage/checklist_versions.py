@@ -76,4 +76,10 @@ def definition(version: ChecklistVersion) -> Checklist:
     return checklist
 
 
+def cached_definition(key: tuple[str, int, str]) -> Checklist | None:
+    """The checklist of (checklist id, version, content hash) if ``definition`` validated
+    it in this process already, else None."""
+    return _validated.get(key)
+
+
 _validated: dict[tuple[str, int, str], Checklist] = {}

@@ -8,17 +8,19 @@ CLI and the reports.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.files import private_file
+from storage.meter import DatabaseCpu
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -28,7 +30,11 @@ class Database:
 
     On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``: a deferred one that
     reads and then writes fails at once with "database is locked" when another connection
-    committed in between, whatever the busy timeout.
+    committed in between, whatever the busy timeout. The writers of one process take turns
+    on a lock before that: SQLite lets one writer in at a time anyway, and a thread that
+    waits on SQLite's busy handler sleeps in steps of up to 100 ms, where one waiting on the
+    lock goes on the moment the writer before it commits (the bot handles several people's
+    updates at once). Other processes still meet at SQLite's lock and its busy timeout.
     """
 
     def __init__(
@@ -42,9 +48,13 @@ class Database:
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms)
-        self._writer = sessionmaker(
-            self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        self.cpu = DatabaseCpu()
+        """The CPU the bot's updates spend here (``storage.meter``)."""
+        self._turns: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
         )
+        self._immediate = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._writer = sessionmaker(self._immediate, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite's deferred read transaction sees one moment already (WAL); PostgreSQL's
         # default, READ COMMITTED, lets each statement see what committed before it.
@@ -60,8 +70,15 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        with self._writer.begin() as session:
+        with self._turns, self._writer.begin() as session:
             yield session
+
+    @contextmanager
+    def write_core(self) -> Iterator[Connection]:
+        """As ``write``, on a Core connection: for the few statements of the per-update
+        path, where the ORM's unit of work costs more than the work."""
+        with self._turns, self._immediate.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -82,7 +99,11 @@ class Database:
 def insert_ignoring(session: Session, table: Any, key: list[str]) -> Any:
     """``INSERT ... ON CONFLICT (key) DO NOTHING``, spelt alike on SQLite and PostgreSQL:
     rows whose natural key exists (racing processes included) are skipped."""
-    dialect = session.get_bind().dialect.name
+    return insert_ignoring_for(session.get_bind().dialect.name, table, key)
+
+
+def insert_ignoring_for(dialect: str, table: Any, key: list[str]) -> Any:
+    """``insert_ignoring`` for the dialect named (``sqlite``, ``postgresql``)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=key)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import (
@@ -29,10 +30,35 @@ loads it if not); answers and photos load lazily, which costs less than ``select
 
 
 class EvidenceCounts(NamedTuple):
-    """Per item of a visit: its photos, and its recordings (voice notes, audio, video notes)."""
+    """Per item of a visit: its photos, and its recordings (voice notes, audio, video notes);
+    and those sent for the visit as a whole (on the review)."""
 
     photos: dict[str, int]
     recordings: dict[str, int]
+    visit_photos: int = 0
+    visit_recordings: int = 0
+
+
+EVIDENCE_COUNTS = (
+    select(Photo.item_id, Photo.kind == AttachmentKind.PHOTO, func.count())
+    .where(Photo.visit_id == bindparam("visit_id"))
+    .group_by(Photo.item_id, Photo.kind == AttachmentKind.PHOTO)
+)
+"""Photos and recordings of a visit per item (``None``: the visit's own), built once: every
+screen shows them."""
+
+
+def evidence_counts(rows: Iterable[Any]) -> EvidenceCounts:
+    """The counts from the rows of ``EVIDENCE_COUNTS``."""
+    photos: dict[str, int] = {}
+    recordings: dict[str, int] = {}
+    of_the_visit = [0, 0]
+    for item_id, photo, count in rows:
+        if item_id is None:
+            of_the_visit[0 if photo else 1] += int(count)
+        else:
+            (photos if photo else recordings)[str(item_id)] = int(count)
+    return EvidenceCounts(photos, recordings, *of_the_visit)
 
 
 class Records:
@@ -45,15 +71,7 @@ class Records:
         """Photos and recordings per item, counted in one SQL query: every screen needs
         them, and loading the photos as objects cost more than the rest of the query work
         of an update."""
-        is_photo = Photo.kind == AttachmentKind.PHOTO
-        found = EvidenceCounts({}, {})
-        for item_id, photo, count in self.session.execute(
-            select(Photo.item_id, is_photo, func.count())
-            .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None))
-            .group_by(Photo.item_id, is_photo)
-        ):
-            (found.photos if photo else found.recordings)[str(item_id)] = int(count)
-        return found
+        return evidence_counts(self.session.execute(EVIDENCE_COUNTS, {"visit_id": visit_id}))
 
     def add(self, visit: Visit) -> None:
         self.session.add(visit)

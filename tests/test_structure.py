@@ -22,6 +22,7 @@ TELEGRAM_LAYER = {
     "bot/ledger_send.py",
     "bot/markup.py",
     "bot/bootstrap.py",
+    "bot/ordering.py",
 }
 """The modules that may import python-telegram-bot (``bot/cli.py`` only for its errors)."""
 

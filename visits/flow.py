@@ -147,11 +147,8 @@ class VisitFlow:
 
     def _of_the_visit(self, photo: bool) -> int:
         """Photos (or recordings) sent on the review for the visit as a whole."""
-        return sum(
-            1
-            for p in self.visit.photos
-            if p.item_id is None and (p.kind == AttachmentKind.PHOTO) == photo
-        )
+        evidence = self.evidence()
+        return evidence.visit_photos if photo else evidence.visit_recordings
 
     def visible(self) -> list[Item]:
         shown = scoring.visible_items(self.checklist, self.answers())

@@ -74,12 +74,14 @@ class Service:
     def _write(
         self, who: TelegramIdentity, update_id: int | None = None, message_id: int | None = None
     ) -> Iterator[Request]:
-        with self.setting.database.write() as session:
+        database = self.setting.database
+        with database.cpu.timing(database.cpu.full), database.write() as session:
             yield request(session, who, self.setting, update_id, message_id)
 
     @contextmanager
     def _read(self, who: TelegramIdentity) -> Iterator[Request]:
-        with self.setting.database.read() as session:
+        database = self.setting.database
+        with database.cpu.timing(database.cpu.full), database.read() as session:
             yield request(session, who, self.setting, None)
 
     # Commands
@@ -150,6 +152,10 @@ class Service:
     def text(self, who: TelegramIdentity, text: str, update_id: int | None = None) -> Outcome:
         """Typed text: the reply to what this person was asked, a menu button, or an answer."""
         text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; it means nothing
+        if update_id is not None and text not in self._menu:
+            quick = self.visiting.quick_text(who, text, update_id)
+            if quick is not None:
+                return quick
         with self._write(who, update_id) as r:
             waiting = r.session.get(PendingInput, r.person.id) if r.person else None
             reply = self._typed_replies.get(PendingKind(waiting.kind)) if waiting else None
@@ -217,6 +223,10 @@ class Service:
         """A pressed inline button (on the message ``message_id``), answered by the part its
         data routes to."""
         pressed = decode(data)
+        if pressed is not None and update_id is not None:
+            quick = self.visiting.quick_press(who, pressed, update_id)
+            if quick is not None:
+                return quick
         with self._write(who, update_id, message_id) as r:
             match route_of(data):
                 case Route.ACCOUNT if pressed is not None and pressed.op == Op.LANGUAGE:
@@ -236,7 +246,8 @@ class Service:
     def shown(self, visit_id: int, message_id: int) -> None:
         """The Telegram layer showed a draft's question in ``message_id``: that is now its
         live copy."""
-        with self.setting.database.write() as session:
+        database = self.setting.database
+        with database.cpu.timing(database.cpu.full), database.write() as session:
             drafts.shown(session, visit_id, message_id)
 
     def card(self, card_id: int) -> Reply:

@@ -3,15 +3,17 @@ submitting it (the store managers' cards follow)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
 from bot.callbacks import Op, Pressed, Route, encode
-from bot.i18n import Translator
+from bot.i18n import Translator, pick_language
 from bot.service import drafts
-from bot.service.base import Request, Setting
+from bot.service.base import VISIT_ROLES, Request, Setting
 from bot.service.outcome import Outcome, Reply, Rows
 from bot.service.pickers import Pickers
 from bot.service.screens import percent, render, submitted
@@ -20,6 +22,8 @@ from checklists.schema import Channel, Item
 from storage import visits
 from storage.checklist_versions import definition
 from storage.models import AttachmentKind, Awaiting, ReviewStatus, Visit, VisitStatus
+from storage.people import TelegramIdentity
+from storage.quick_drafts import Asker, NotQuick, QuickDraft
 from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, FlowError, VisitFlow
 from visits.submission import submit_visit
 
@@ -137,7 +141,7 @@ class Visiting:
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
             if draft is None:
                 return r.out(send=[Reply(r.t("visit.use_buttons_or_visit"), menu=True)])
-            return self._typed(r, draft, text)
+            return typed(draft, text, r.t)
 
         return self._as_evaluator(r, act)
 
@@ -213,56 +217,75 @@ class Visiting:
             return drafts.refuse(r, self.setting, f"error.{error.reason}", **error.params)
 
     def _apply(self, r: Request, draft: VisitFlow, op: Op, index: int, args: list[int]) -> Outcome:
-        toast = None
         match op:
-            case Op.ANSWER:
-                item = draft.check_current(index)
-                draft.answer(item, item.kind.button_value(item, args[0]))
-            case Op.NOT_APPLICABLE:
-                draft.not_applicable(draft.check_current(index))
-            case Op.SKIP:
-                draft.skip(draft.check_current(index))
-            case Op.BACK:
-                if index >= 0:
-                    draft.check_current(index)
-                elif draft.visit.current_item is not None:
-                    raise FlowError("stale")
-                draft.back()
-            case Op.KEEP_ANSWER:
-                draft.keep_answer(draft.check_current(index))
-            case Op.HINT:
-                draft.check_current(index)
-                return r.out(edit=render(draft.screen(), r.t, hint=True))
             case Op.CHANGE_EMPLOYEE:
                 return r.out(edit=self.pickers.change_employee(r, draft, index))
-            case Op.TIMER_START:
-                draft.start_timer(draft.check_current(index))
-            case Op.TIMER_STOP:
-                seconds = draft.stop_timer(draft.check_current(index))
-                toast = r.t("visit.timer_stopped", seconds=seconds)
-            case Op.COMMENT:
-                draft.ask_comment(draft.check_current(index))
-            case Op.RESUME | Op.KEEP:
-                draft.keep()
-            case Op.TOGGLE:
-                draft.toggle(draft.check_current(index), args[0])
-            case Op.DONE:
-                draft.done(draft.check_current(index))
-            case Op.REVIEW:
-                draft.check_current(index)
-                draft.review()
-            case Op.EDIT:
-                draft.edit(index)
             case Op.SUBMIT:
                 return self._submit(r, draft)
-            case Op.CANCEL:
-                draft.ask_cancel()
             case Op.CANCEL_CONFIRMED:
                 draft.cancel()
                 return r.out(edit=Reply(r.t("visit.cancelled"), menu=True))
-            case _:
-                raise FlowError("bad_button")
-        return r.out(toast=toast, edit=render(draft.screen(), r.t))
+        stepped = step(draft, op, index, args, r.t)
+        return r.out(toast=stepped.toast, edit=render(draft.screen(), r.t, hint=stepped.hint))
+
+    def quick_press(
+        self, who: TelegramIdentity, pressed: Pressed, update_id: int
+    ) -> Outcome | None:
+        """A press that only moves the shopper's draft on (``QUICK_OPS``), by the quick path
+        (``storage.quick_drafts``); None when it needs the full path — a stranger, a
+        repeated update, a refusal, a draft to settle — and then nothing was changed."""
+        if pressed.op not in QUICK_OPS:
+            return None
+        visit_id, index, *args = pressed.numbers()
+
+        def act(draft: VisitFlow, t: Translator, asker: Asker) -> Outcome:
+            try:
+                stepped = step(draft, pressed.op, index, args, t)
+            except (AnswerRejected, FlowError) as refused:
+                raise NotQuick("a refusal, which the full path words") from refused
+            edit = render(draft.screen(), t, hint=stepped.hint)
+            return Outcome(language=t.language, toast=stepped.toast, edit=edit)
+
+        return self._quick(who, update_id, visit_id, act)
+
+    def quick_text(self, who: TelegramIdentity, text: str, update_id: int) -> Outcome | None:
+        """Typed text inside the shopper's draft (an answer, a comment, the employee's
+        description) by the quick path; None when it needs the full path."""
+
+        def act(draft: VisitFlow, t: Translator, asker: Asker) -> Outcome:
+            if asker.awaited:
+                raise NotQuick("the text answers what was asked outside the visit")
+            return typed(draft, text, t)
+
+        return self._quick(who, update_id, None, act)
+
+    def _quick(
+        self,
+        who: TelegramIdentity,
+        update_id: int,
+        visit_id: int | None,
+        act: Callable[[VisitFlow, Translator, Asker], Outcome],
+    ) -> Outcome | None:
+        """``act`` on the shopper's draft in one Core transaction; its CPU, less the flow's
+        and the screen's work, goes to the meter as the database's."""
+        database, clock = self.setting.database, time.thread_time
+        began = clock()
+        try:
+            with database.write_core() as connection:
+                quick = QuickDraft(connection)
+                asker, visit = quick.load(
+                    who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
+                )
+                working = clock()
+                t = Translator(pick_language(asker.language, self.setting.default_language))
+                outcome = act(VisitFlow(quick, visit, self.setting.clock), t, asker)
+                working = clock() - working
+                quick.save(visit)
+        except NotQuick:
+            database.cpu.add(database.cpu.full, clock() - began, count=False)
+            return None
+        database.cpu.add(database.cpu.quick, clock() - began - working)
+        return outcome
 
     def _submit(self, r: Request, draft: VisitFlow) -> Outcome:
         if draft.visit.current_item is not None or draft.visit.awaiting is not None:
@@ -277,29 +300,109 @@ class Visiting:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
         return r.out(edit=reply, outbox_due=True)
 
-    def _typed(self, r: Request, draft: VisitFlow, text: str) -> Outcome:
-        t = r.t
-        try:
-            cut = 0
-            if draft.visit.awaiting == Awaiting.DESCRIPTION:
-                cut = MAX_DESCRIPTION if draft.describe_employee(text) else 0
-            elif draft.visit.awaiting == Awaiting.COMMENT:
-                cut = MAX_COMMENT if draft.comment(text) else 0
-            elif draft.visit.awaiting == Awaiting.CANCEL or draft.visit.current_item is None:
-                return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
-            else:
-                item = draft.checklist.item(draft.visit.current_item)
-                if not item.kind.typed:
-                    return r.out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
-                cut = _answer_typed(draft, item, text)
-        except AnswerRejected as rejected:
-            explanation = t(f"reject.{rejected.reason}", **rejected.params)
-        except FlowError as error:
-            explanation = t(f"error.{error.reason}", **error.params)
+
+QUICK_OPS = frozenset(
+    {
+        Op.ANSWER,
+        Op.NOT_APPLICABLE,
+        Op.SKIP,
+        Op.BACK,
+        Op.KEEP_ANSWER,
+        Op.HINT,
+        Op.TIMER_START,
+        Op.TIMER_STOP,
+        Op.COMMENT,
+        Op.RESUME,
+        Op.KEEP,
+        Op.TOGGLE,
+        Op.DONE,
+        Op.REVIEW,
+        Op.EDIT,
+        Op.CANCEL,
+    }
+)
+"""The presses that change nothing but the draft's place and its answers: ``step``'s."""
+
+
+@dataclass(frozen=True)
+class Stepped:
+    toast: str | None = None
+    hint: bool = False
+    """Show the question with its hint open."""
+
+
+def step(draft: VisitFlow, op: Op, index: int, args: list[int], t: Translator) -> Stepped:
+    """One of ``QUICK_OPS`` applied to the draft; ``FlowError`` or ``AnswerRejected`` when
+    it does not fit the draft as it stands."""
+    match op:
+        case Op.ANSWER:
+            item = draft.check_current(index)
+            draft.answer(item, item.kind.button_value(item, args[0]))
+        case Op.NOT_APPLICABLE:
+            draft.not_applicable(draft.check_current(index))
+        case Op.SKIP:
+            draft.skip(draft.check_current(index))
+        case Op.BACK:
+            if index >= 0:
+                draft.check_current(index)
+            elif draft.visit.current_item is not None:
+                raise FlowError("stale")
+            draft.back()
+        case Op.KEEP_ANSWER:
+            draft.keep_answer(draft.check_current(index))
+        case Op.HINT:
+            draft.check_current(index)
+            return Stepped(hint=True)
+        case Op.TIMER_START:
+            draft.start_timer(draft.check_current(index))
+        case Op.TIMER_STOP:
+            seconds = draft.stop_timer(draft.check_current(index))
+            return Stepped(toast=t("visit.timer_stopped", seconds=seconds))
+        case Op.COMMENT:
+            draft.ask_comment(draft.check_current(index))
+        case Op.RESUME | Op.KEEP:
+            draft.keep()
+        case Op.TOGGLE:
+            draft.toggle(draft.check_current(index), args[0])
+        case Op.DONE:
+            draft.done(draft.check_current(index))
+        case Op.REVIEW:
+            draft.check_current(index)
+            draft.review()
+        case Op.EDIT:
+            draft.edit(index)
+        case Op.CANCEL:
+            draft.ask_cancel()
+        case _:
+            raise FlowError("bad_button")
+    return Stepped()
+
+
+def typed(draft: VisitFlow, text: str, t: Translator) -> Outcome:
+    """Typed text in a draft: the employee's description, a comment, or the answer to the
+    question asked; what does not fit is explained, with the question again."""
+    out = functools.partial(Outcome, language=t.language)
+    try:
+        cut = 0
+        if draft.visit.awaiting == Awaiting.DESCRIPTION:
+            cut = MAX_DESCRIPTION if draft.describe_employee(text) else 0
+        elif draft.visit.awaiting == Awaiting.COMMENT:
+            cut = MAX_COMMENT if draft.comment(text) else 0
+        elif draft.visit.awaiting == Awaiting.CANCEL or draft.visit.current_item is None:
+            return out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
         else:
-            notice = [Reply(t("visit.text_cut", max=cut))] if cut else []
-            return r.out(send=[*notice, render(draft.screen(), t)])
-        return r.out(send=[Reply(explanation), render(draft.screen(), t)])
+            item = draft.checklist.item(draft.visit.current_item)
+            if not item.kind.typed:
+                return out(send=[Reply(t("visit.use_buttons")), render(draft.screen(), t)])
+            cut = _answer_typed(draft, item, text)
+    except AnswerRejected as rejected:
+        explanation = t(f"reject.{rejected.reason}", **rejected.params)
+    except FlowError as error:
+        explanation = t(f"error.{error.reason}", **error.params)
+    else:
+        notice = [Reply(t("visit.text_cut", max=cut))] if cut else []
+        return out(send=[*notice, render(draft.screen(), t)])
+    return out(send=[Reply(explanation), render(draft.screen(), t)])
 
 
 def _unfinished(draft: VisitFlow, t: Translator) -> Reply:

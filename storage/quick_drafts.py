@@ -1,0 +1,243 @@
+"""A shopper's press inside their draft, read and written with statements built once.
+
+Most updates the bot gets are a shopper answering the question in front of them. Through
+the ORM each cost about 3 ms of CPU (a session, an identity map, lazy loads, a unit of work
+to flush two rows, a cache key computed for every statement built anew), some ten times the
+work itself (``python -m benchmarks conversation``). Here the same transaction — the person,
+the dedup record of the update, the draft with its answers and evidence, the changed visit
+columns and answer rows, the commit — is a handful of Core statements compiled once.
+
+The draft is handed to ``visits.flow.VisitFlow`` as the ORM's own ``Visit`` and ``Answer``
+objects, made transient (no session ever sees them) with their loaded values in place;
+what the flow changed is found by comparing those values afterwards and written with
+``UPDATE``/``INSERT``. Anything unusual — a stranger, a repeated update, a returned visit
+to settle, a button of another visit — is not handled here: the caller rolls back and takes
+the full path, which knows every case.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy.orm.instrumentation import manager_of_class
+
+from storage.checklist_versions import cached_definition
+from storage.db import insert_ignoring_for
+from storage.drafts import EVIDENCE_COUNTS, EvidenceCounts, evidence_counts
+from storage.models import (
+    Answer,
+    ChecklistVersion,
+    Employee,
+    HandledUpdate,
+    PendingInput,
+    Person,
+    Store,
+    Visit,
+    VisitStatus,
+)
+
+VISIT_STATE = (
+    "current_item",
+    "awaiting",
+    "back_to_review",
+    "timer_item",
+    "timer_started_at",
+    "status",
+    "employee_id",
+    "employee_description",
+    "checkin_latitude",
+    "checkin_longitude",
+    "checkin_at",
+    "screen_message_id",
+)
+"""The visit's columns a shopper's press may change."""
+VISIT_READ = (
+    "id",
+    "store_id",
+    "evaluator_id",
+    "checklist_version_id",
+    "started_at",
+    "resubmit_until",
+    "asks_employee",
+    *VISIT_STATE,
+)
+ANSWER_STATE = ("value_text", "value_number", "na", "comment", "measured", "answered_at")
+"""An answer's columns a press may set."""
+
+_visit, _answer = cast(Table, Visit.__table__), cast(Table, Answer.__table__)
+_version = cast(Table, ChecklistVersion.__table__)
+_store, _employee = cast(Table, Store.__table__), cast(Table, Employee.__table__)
+_pending = cast(Table, PendingInput.__table__)
+
+PERSON_AND_DRAFTS = (
+    select(
+        Person.id.label("person_id"),
+        Person.role,
+        Person.active,
+        Person.language,
+        _pending.c.kind.label("pending"),
+        *(_visit.c[name] for name in VISIT_READ),
+        _store.c.name.label("store_name"),
+        _employee.c.name.label("employee_name"),
+        _version.c.checklist_id,
+        _version.c.version,
+        _version.c.content_hash,
+    )
+    .select_from(Person.__table__)
+    .outerjoin(_pending, _pending.c.person_id == Person.id)
+    .outerjoin(
+        _visit,
+        and_(_visit.c.evaluator_id == Person.id, _visit.c.status == VisitStatus.DRAFT.value),
+    )
+    .outerjoin(_store, _store.c.id == _visit.c.store_id)
+    .outerjoin(_employee, _employee.c.id == _visit.c.employee_id)
+    .outerjoin(_version, _version.c.id == _visit.c.checklist_version_id)
+    .where(Person.telegram_id == bindparam("telegram_id"))
+    .order_by(_visit.c.id.desc())
+)
+"""The person behind a Telegram id, what their next typed message is awaited for, and each
+of their drafts (newest first), in one read."""
+ANSWERS = select(_answer.c.id, _answer.c.item_id, *(_answer.c[n] for n in ANSWER_STATE)).where(
+    _answer.c.visit_id == bindparam("visit_id")
+)
+INSERT_ANSWER = insert(_answer)
+UPDATE_ANSWER = update(_answer).where(_answer.c.id == bindparam("answer_id"))
+UPDATE_VISIT = update(_visit).where(_visit.c.id == bindparam("visit_id"))
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The person who pressed, as the quick path needs them."""
+
+    person_id: int
+    role: str
+    language: str | None
+    awaited: bool
+    """Their next typed message is awaited outside the visit (``PendingInput``)."""
+
+
+class NotQuick(Exception):
+    """This press needs the full path; nothing read or written here counts."""
+
+
+class QuickDraft:
+    """One shopper's press on their draft, inside the caller's Core transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._evidence: EvidenceCounts | None = None
+        self._draft_id: int | None = None
+        self._before: dict[str, Any] = {}
+        self._answers_before: dict[int, tuple[Any, ...]] = {}
+
+    def load(
+        self,
+        telegram_id: int,
+        update_id: int,
+        visit_id: int | None,
+        now: datetime,
+        roles: Iterable[str],
+    ) -> tuple[Asker, Visit]:
+        """The person and their draft (``visit_id``, or None: the one they have), the update
+        recorded as handled; or ``NotQuick`` when anything needs the full path."""
+        rows = self.connection.execute(PERSON_AND_DRAFTS, {"telegram_id": telegram_id}).all()
+        if not rows or not rows[0].active or rows[0].role not in roles:
+            raise NotQuick("a stranger, or a role that makes no visits")
+        latest = rows[0]
+        if (
+            latest.id is None
+            or latest.id != (visit_id or latest.id)
+            or any(row.resubmit_until is not None and row.resubmit_until < now for row in rows)
+        ):
+            raise NotQuick("no such draft, or one to settle first")
+        checklist_key = (latest.checklist_id, latest.version, latest.content_hash)
+        if cached_definition(checklist_key) is None:
+            raise NotQuick("the checklist is not validated in this process yet")
+        recorded = self.connection.execute(
+            _record_update(self.connection.dialect.name),
+            {"update_id": update_id, "handled_at": now},
+        )
+        if not recorded.rowcount:
+            raise NotQuick("a repeated update")
+        asker = Asker(latest.person_id, latest.role, latest.language, latest.pending is not None)
+        draft = self._draft(latest)
+        self._evidence = evidence_counts(
+            self.connection.execute(EVIDENCE_COUNTS, {"visit_id": latest.id})
+        )
+        return asker, draft
+
+    def _draft(self, row: Any) -> Visit:
+        self._draft_id = row.id
+        columns = row._mapping
+        visit: Visit = _transient(Visit, {name: columns[name] for name in VISIT_READ})
+        self._before = {name: columns[name] for name in VISIT_STATE}
+        visit.__dict__["store"] = _transient(Store, {"id": row.store_id, "name": row.store_name})
+        visit.__dict__["employee"] = (
+            None
+            if row.employee_id is None
+            else _transient(Employee, {"id": row.employee_id, "name": row.employee_name})
+        )
+        visit.__dict__["checklist_version"] = _transient(
+            ChecklistVersion,
+            {
+                "id": row.checklist_version_id,
+                "checklist_id": row.checklist_id,
+                "version": row.version,
+                "content_hash": row.content_hash,
+            },
+        )
+        answers = []
+        for answer_id, item_id, *state in self.connection.execute(ANSWERS, {"visit_id": row.id}):
+            values = dict(zip(ANSWER_STATE, state, strict=True))
+            answers.append(_transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
+            self._answers_before[answer_id] = tuple(state)
+        visit.__dict__["answers"] = answers
+        return visit
+
+    def evidence_counts(self, visit_id: int) -> EvidenceCounts:
+        """Counted when the draft was loaded: nothing a quick press does adds evidence, and
+        the flow's work then sends no statement (the meter tells the two apart)."""
+        assert self._evidence is not None and visit_id == self._draft_id
+        return self._evidence
+
+    def add(self, visit: Visit) -> None:
+        raise NotQuick("a new visit is the full path's")
+
+    def save(self, visit: Visit) -> None:
+        """Write what the flow changed: the visit's columns, new and changed answers."""
+        changed = {
+            name: visit.__dict__.get(name)
+            for name, before in self._before.items()
+            if visit.__dict__.get(name) != before
+        }
+        if changed:
+            self.connection.execute(UPDATE_VISIT, {"visit_id": visit.id, **changed})
+        for answer in visit.__dict__["answers"]:
+            values = {name: answer.__dict__.get(name) for name in ANSWER_STATE}
+            if answer.id is None:
+                given = {name: value for name, value in values.items() if value is not None}
+                self.connection.execute(
+                    INSERT_ANSWER, {"visit_id": visit.id, "item_id": answer.item_id, **given}
+                )
+            elif tuple(values.values()) != self._answers_before.get(answer.id):
+                self.connection.execute(UPDATE_ANSWER, {"answer_id": answer.id, **values})
+
+
+@functools.cache
+def _record_update(dialect: str) -> Any:
+    """The dedup record's ``INSERT ... ON CONFLICT DO NOTHING``, built once per dialect."""
+    return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
+
+
+def _transient(cls: type[Any], values: dict[str, Any]) -> Any:
+    """An instance of a mapped class holding ``values`` as loaded, in no session: reading
+    them costs a dictionary look-up, and changing one is seen by ``QuickDraft.save``. Made
+    without ``__init__`` and its events, as the ORM makes the objects it loads."""
+    instance = manager_of_class(cls).new_instance()
+    instance.__dict__.update(values)
+    return instance

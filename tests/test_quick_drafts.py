@@ -1,0 +1,162 @@
+"""The quick path of a shopper's press (``storage/quick_drafts.py``): a few statements, and
+what it shows is what it stored, for every shipped checklist."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from bot.callbacks import Op, decode
+from bot.i18n import Translator
+from bot.service import Service
+from bot.service.base import Setting
+from bot.service.outcome import Outcome, Reply
+from bot.service.screens import render
+from storage.db import Database
+from storage.drafts import Records
+from storage.models import Answer, HandledUpdate, Role, Visit, VisitStatus
+from storage.people import TelegramIdentity
+from testkit.bot_harness import SCRIPTED_RULES, ZONE, World, add_person, make_world
+from visits.clock import Clock
+from visits.flow import VisitFlow
+
+SHOPPER = 601
+WHO = TelegramIdentity(SHOPPER, "Shopper", None, "en")
+CHECKLISTS = ("Store visit", "Phone call", "Online chat and messengers")
+QUICK_STATEMENTS = 7
+"""BEGIN, the person with their drafts, the update's record, the answers, the evidence, the
+visit's update, one answer written: the most a quick press sends."""
+LEFT_TO_THE_FULL_PATH = {Op.SUBMIT, Op.CANCEL_CONFIRMED, Op.CHANGE_EMPLOYEE}
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    world = make_world(database)
+    add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
+    return world
+
+
+@pytest.fixture
+def service(world: World) -> Service:
+    return Service(
+        Setting(
+            database=world.database,
+            default_language="en",
+            clock=Clock(ZONE),
+            checklist_versions=world.versions,
+            rules=SCRIPTED_RULES,
+        )
+    )
+
+
+@contextmanager
+def counted(database: Database) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+class Presser:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.update_ids = itertools.count(1)
+
+    def press(self, outcome: Outcome, label: str) -> Outcome:
+        data = next(
+            d for reply in shown(outcome) for row in reply.buttons for t, d in row if t == label
+        )
+        return self.service.callback(WHO, data, next(self.update_ids), None)
+
+    def open(self, checklist: str) -> Outcome:
+        outcome = self.service.new_visit(WHO)
+        for label in ("⭐ Tverskaya", checklist, "Anna Ivanova · Seller"):
+            outcome = self.press(outcome, label)
+        return outcome
+
+
+def shown(outcome: Outcome) -> list[Reply]:
+    return [*(r for r in (outcome.edit,) if r is not None), *outcome.send]
+
+
+def stored_screen(database: Database) -> Reply:
+    """The draft as the full path reads it from the database, rendered."""
+    with database.read() as session:
+        visit = session.scalars(select(Visit).where(Visit.status == VisitStatus.DRAFT)).one()
+        flow = VisitFlow(Records(session), visit, Clock(ZONE))
+        return render(flow.screen(), Translator("en"))
+
+
+def buttons(outcome: Outcome) -> list[tuple[str, str]]:
+    return [(t, d) for reply in shown(outcome) for row in reply.buttons for t, d in row]
+
+
+@pytest.mark.parametrize("checklist", CHECKLISTS)
+def test_each_press_takes_a_few_statements_and_shows_what_was_stored(
+    service: Service, world: World, checklist: str
+) -> None:
+    """Through a whole checklist, pressing every kind of button in turn (answers, back, not
+    applicable, skip, ticks, the stopwatch, a comment asked for, the review and an edit from
+    it, cancel asked and kept) and typing now and then (a number, a comment): each update
+    that moves the draft is answered in at most ``QUICK_STATEMENTS`` statements, and its
+    screen is the one the full path renders from what was committed."""
+    presser = Presser(service)
+    outcome = presser.open(checklist)
+    seen: set[str] = set()
+    turn = itertools.count()
+    for n in range(150):
+        choices = [
+            (label, data)
+            for label, data in buttons(outcome)
+            if (pressed := decode(data)) is not None and pressed.op not in LEFT_TO_THE_FULL_PATH
+        ]
+        if not choices:
+            break
+        typing = seen and n % 5 == 0 or "comment" in (outcome.edit.text if outcome.edit else "")
+        with counted(world.database) as sent:
+            if typing:
+                text = "Noted by the shopper" if n % 2 else "25"
+                outcome = service.text(WHO, text, next(presser.update_ids))
+                kind, shown_now = "typed", outcome.send[-1]
+            else:
+                label, data = choices[next(turn) % len(choices)]
+                outcome = service.callback(WHO, data, next(presser.update_ids), None)
+                kind, shown_now = decode(data).op.name, outcome.edit  # type: ignore[union-attr]
+        if outcome.alert:  # refused: worded by the full path, nothing changed
+            continue
+        seen.add(kind)
+        assert len(sent) <= QUICK_STATEMENTS, (kind, sent)
+        if kind != Op.HINT.name:
+            assert shown_now == stored_screen(world.database), kind
+    assert {"ANSWER", "BACK", "REVIEW", "EDIT", "CANCEL", "KEEP", "COMMENT", "typed"} <= seen
+
+
+def test_a_repeated_press_changes_nothing_and_shows_the_current_question(
+    service: Service, world: World
+) -> None:
+    presser = Presser(service)
+    presser.open("Store visit")
+    outcome = service.text(WHO, "25", next(presser.update_ids))  # the first: seconds, typed
+    data = next(d for t, d in buttons(outcome) if t == "Yes")
+    first = service.callback(WHO, data, 10_000, None)
+    with world.database.read() as session:
+        before = session.scalar(select(func.count()).select_from(Answer))
+    again = service.callback(WHO, data, 10_000, None)
+    with world.database.read() as session:
+        after = session.scalar(select(func.count()).select_from(Answer))
+        handled = session.scalar(select(func.count()).select_from(HandledUpdate))
+    assert before == after == 2
+    assert again.edit == first.edit == stored_screen(world.database)
+    assert handled == 5
