@@ -14,9 +14,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.files import private_file
@@ -74,11 +75,29 @@ class Database:
             yield session
 
     @contextmanager
-    def write_core(self) -> Iterator[Connection]:
-        """As ``write``, on a Core connection: for the few statements of the per-update
-        path, where the ORM's unit of work costs more than the work."""
-        with self._turns, self._immediate.begin() as connection:
-            yield connection
+    def write_driver(self) -> Iterator[Any]:
+        """As ``write``, on the driver's own connection (``sqlite3``, ``psycopg``): for the
+        few statements of the per-update path (``storage.prepared``), where even Core's
+        execution costs more than the work. SQLite's transaction starts ``IMMEDIATE`` as
+        ``write``'s does; PostgreSQL's starts with the first statement. A driver's error
+        comes out as SQLAlchemy's (``OperationalError`` for a locked database), as from
+        ``write``, so that callers tell a busy database from a fault the same way."""
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        with self._turns:
+            connection = self.engine.raw_connection()
+            try:
+                if self.is_sqlite:
+                    connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+                yield connection.driver_connection
+                connection.commit()
+            except driver_error as exc:
+                connection.rollback()
+                raise DBAPIError.instance(None, None, exc, driver_error) from exc
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                connection.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -39,10 +39,12 @@ class EvidenceCounts(NamedTuple):
     visit_recordings: int = 0
 
 
+_IS_PHOTO = Photo.kind == AttachmentKind.PHOTO
+"""One expression, selected and grouped by: PostgreSQL wants the very same one in both."""
 EVIDENCE_COUNTS = (
-    select(Photo.item_id, Photo.kind == AttachmentKind.PHOTO, func.count())
+    select(Photo.item_id, _IS_PHOTO, func.count())
     .where(Photo.visit_id == bindparam("visit_id"))
-    .group_by(Photo.item_id, Photo.kind == AttachmentKind.PHOTO)
+    .group_by(Photo.item_id, _IS_PHOTO)
 )
 """Photos and recordings of a visit per item (``None``: the visit's own), built once: every
 screen shows them."""

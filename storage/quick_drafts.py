@@ -1,11 +1,13 @@
-"""A shopper's press inside their draft, read and written with statements built once.
+"""A shopper's press or typed text inside their draft, read and written with statements
+compiled once.
 
 Most updates the bot gets are a shopper answering the question in front of them. Through
-the ORM each cost about 3 ms of CPU (a session, an identity map, lazy loads, a unit of work
-to flush two rows, a cache key computed for every statement built anew), some ten times the
-work itself (``python -m benchmarks conversation``). Here the same transaction — the person,
-the dedup record of the update, the draft with its answers and evidence, the changed visit
-columns and answer rows, the commit — is a handful of Core statements compiled once.
+the ORM the database work of each cost about 2.6 ms of CPU (a session, an identity map, lazy
+loads, a unit of work to flush two rows, a cache key computed for every statement built
+anew), as Core statements on a ``Connection`` 0.65 ms, here 0.32 ms (the README's
+conversation benchmark). The transaction — the person and their drafts, the dedup record of
+the update, the draft's answers and evidence, the changed visit columns and answer rows, the
+commit — is five to seven statements (``storage.prepared``) on the driver's connection.
 
 The draft is handed to ``visits.flow.VisitFlow`` as the ORM's own ``Visit`` and ``Answer``
 objects, made transient (no session ever sees them) with their loaded values in place;
@@ -18,12 +20,13 @@ the full path, which knows every case.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from storage.checklist_versions import cached_definition
@@ -39,7 +42,9 @@ from storage.models import (
     Store,
     Visit,
     VisitStatus,
+    utcnow,
 )
+from storage.prepared import Statements
 
 VISIT_STATE = (
     "current_item",
@@ -102,12 +107,29 @@ PERSON_AND_DRAFTS = (
 )
 """The person behind a Telegram id, what their next typed message is awaited for, and each
 of their drafts (newest first), in one read."""
+PERSON_COLUMNS = [str(column.key) for column in PERSON_AND_DRAFTS.selected_columns]
 ANSWERS = select(_answer.c.id, _answer.c.item_id, *(_answer.c[n] for n in ANSWER_STATE)).where(
     _answer.c.visit_id == bindparam("visit_id")
 )
-INSERT_ANSWER = insert(_answer)
-UPDATE_ANSWER = update(_answer).where(_answer.c.id == bindparam("answer_id"))
-UPDATE_VISIT = update(_visit).where(_visit.c.id == bindparam("visit_id"))
+ANSWER_COLUMNS = ("visit_id", "item_id", *ANSWER_STATE)
+INSERT_ANSWER = insert(_answer).values({name: bindparam(f"new_{name}") for name in ANSWER_COLUMNS})
+UPDATE_ANSWER = (
+    update(_answer)
+    .where(_answer.c.id == bindparam("answer_id"))
+    .values({name: bindparam(f"new_{name}") for name in ANSWER_STATE})
+)
+NEW_ANSWER = {"na": False, "measured": False}
+"""The ORM's defaults for an answer's columns the flow may leave unset (a comment typed
+before the answer); ``answered_at`` defaults to now."""
+STATEMENTS = Statements()
+
+
+def _update_visit(columns: tuple[str, ...]) -> Any:
+    return (
+        update(_visit)
+        .where(_visit.c.id == bindparam("visit_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 @dataclass(frozen=True)
@@ -126,10 +148,12 @@ class NotQuick(Exception):
 
 
 class QuickDraft:
-    """One shopper's press on their draft, inside the caller's Core transaction."""
+    """One shopper's press on their draft, inside the caller's transaction."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
         self.connection = connection
+        """The driver's connection, in a transaction (``Database.write_driver``)."""
+        self.dialect = dialect
         self._evidence: EvidenceCounts | None = None
         self._draft_id: int | None = None
         self._before: dict[str, Any] = {}
@@ -145,54 +169,62 @@ class QuickDraft:
     ) -> tuple[Asker, Visit]:
         """The person and their draft (``visit_id``, or None: the one they have), the update
         recorded as handled; or ``NotQuick`` when anything needs the full path."""
-        rows = self.connection.execute(PERSON_AND_DRAFTS, {"telegram_id": telegram_id}).all()
-        if not rows or not rows[0].active or rows[0].role not in roles:
+        found = self._run("person", lambda: PERSON_AND_DRAFTS, telegram_id=telegram_id)
+        rows = [dict(zip(PERSON_COLUMNS, row, strict=True)) for row in found]
+        if not rows or not rows[0]["active"] or rows[0]["role"] not in roles:
             raise NotQuick("a stranger, or a role that makes no visits")
         latest = rows[0]
         if (
-            latest.id is None
-            or latest.id != (visit_id or latest.id)
-            or any(row.resubmit_until is not None and row.resubmit_until < now for row in rows)
+            latest["id"] is None
+            or latest["id"] != (visit_id or latest["id"])
+            or any(
+                row["resubmit_until"] is not None and row["resubmit_until"] < now for row in rows
+            )
         ):
             raise NotQuick("no such draft, or one to settle first")
-        checklist_key = (latest.checklist_id, latest.version, latest.content_hash)
+        checklist_key = (latest["checklist_id"], latest["version"], latest["content_hash"])
         if cached_definition(checklist_key) is None:
             raise NotQuick("the checklist is not validated in this process yet")
-        recorded = self.connection.execute(
-            _record_update(self.connection.dialect.name),
-            {"update_id": update_id, "handled_at": now},
+        dialect = self.dialect.name
+        recorded = self._run(
+            "record", lambda: _record_update(dialect), update_id=update_id, handled_at=now
         )
         if not recorded.rowcount:
             raise NotQuick("a repeated update")
-        asker = Asker(latest.person_id, latest.role, latest.language, latest.pending is not None)
-        draft = self._draft(latest)
-        self._evidence = evidence_counts(
-            self.connection.execute(EVIDENCE_COUNTS, {"visit_id": latest.id})
+        asker = Asker(
+            latest["person_id"], latest["role"], latest["language"], latest["pending"] is not None
         )
+        draft = self._draft(latest)
+        counted = self._run("evidence", lambda: EVIDENCE_COUNTS, visit_id=latest["id"])
+        self._evidence = evidence_counts(counted)
         return asker, draft
 
-    def _draft(self, row: Any) -> Visit:
-        self._draft_id = row.id
-        columns = row._mapping
-        visit: Visit = _transient(Visit, {name: columns[name] for name in VISIT_READ})
-        self._before = {name: columns[name] for name in VISIT_STATE}
-        visit.__dict__["store"] = _transient(Store, {"id": row.store_id, "name": row.store_name})
+    def _run(self, key: object, statement: Callable[[], Any], **given: Any) -> Any:
+        """A statement of this module, prepared once per dialect (``storage.prepared``)."""
+        return STATEMENTS.get(self.dialect, key, statement).run(self.connection, given)
+
+    def _draft(self, row: dict[str, Any]) -> Visit:
+        self._draft_id = row["id"]
+        visit: Visit = _transient(Visit, {name: row[name] for name in VISIT_READ})
+        self._before = {name: row[name] for name in VISIT_STATE}
+        store = {"id": row["store_id"], "name": row["store_name"]}
+        visit.__dict__["store"] = _transient(Store, store)
         visit.__dict__["employee"] = (
             None
-            if row.employee_id is None
-            else _transient(Employee, {"id": row.employee_id, "name": row.employee_name})
+            if row["employee_id"] is None
+            else _transient(Employee, {"id": row["employee_id"], "name": row["employee_name"]})
         )
         visit.__dict__["checklist_version"] = _transient(
             ChecklistVersion,
             {
-                "id": row.checklist_version_id,
-                "checklist_id": row.checklist_id,
-                "version": row.version,
-                "content_hash": row.content_hash,
+                "id": row["checklist_version_id"],
+                "checklist_id": row["checklist_id"],
+                "version": row["version"],
+                "content_hash": row["content_hash"],
             },
         )
         answers = []
-        for answer_id, item_id, *state in self.connection.execute(ANSWERS, {"visit_id": row.id}):
+        for answer_id, item_id, *state in self._run("answers", lambda: ANSWERS, visit_id=row["id"]):
             values = dict(zip(ANSWER_STATE, state, strict=True))
             answers.append(_transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
             self._answers_before[answer_id] = tuple(state)
@@ -216,16 +248,21 @@ class QuickDraft:
             if visit.__dict__.get(name) != before
         }
         if changed:
-            self.connection.execute(UPDATE_VISIT, {"visit_id": visit.id, **changed})
+            columns = tuple(sorted(changed))
+            new = {f"new_{name}": value for name, value in changed.items()}
+            self._run(("visit", columns), lambda: _update_visit(columns), visit_id=visit.id, **new)
         for answer in visit.__dict__["answers"]:
             values = {name: answer.__dict__.get(name) for name in ANSWER_STATE}
             if answer.id is None:
-                given = {name: value for name, value in values.items() if value is not None}
-                self.connection.execute(
-                    INSERT_ANSWER, {"visit_id": visit.id, "item_id": answer.item_id, **given}
+                row = {"visit_id": visit.id, "item_id": answer.item_id, **values}
+                for name, default in {**NEW_ANSWER, "answered_at": utcnow()}.items():
+                    row[name] = default if row[name] is None else row[name]
+                self._run(
+                    "insert", lambda: INSERT_ANSWER, **{f"new_{k}": v for k, v in row.items()}
                 )
             elif tuple(values.values()) != self._answers_before.get(answer.id):
-                self.connection.execute(UPDATE_ANSWER, {"answer_id": answer.id, **values})
+                new = {f"new_{name}": value for name, value in values.items()}
+                self._run("update", lambda: UPDATE_ANSWER, answer_id=answer.id, **new)
 
 
 @functools.cache

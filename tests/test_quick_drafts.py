@@ -124,14 +124,14 @@ def test_each_press_takes_a_few_statements_and_shows_what_was_stored(
         ]
         if not choices:
             break
-        typing = seen and n % 5 == 0 or "comment" in (outcome.edit.text if outcome.edit else "")
+        typing = (seen and n % 5 == 0) or "comment" in (outcome.edit.text if outcome.edit else "")
         with counted(world.database) as sent:
             if typing:
                 text = "Noted by the shopper" if n % 2 else "25"
                 outcome = service.text(WHO, text, next(presser.update_ids))
                 kind, shown_now = "typed", outcome.send[-1]
             else:
-                label, data = choices[next(turn) % len(choices)]
+                _, data = choices[next(turn) % len(choices)]
                 outcome = service.callback(WHO, data, next(presser.update_ids), None)
                 kind, shown_now = decode(data).op.name, outcome.edit  # type: ignore[union-attr]
         if outcome.alert:  # refused: worded by the full path, nothing changed

@@ -271,8 +271,8 @@ class Visiting:
         database, clock = self.setting.database, time.thread_time
         began = clock()
         try:
-            with database.write_core() as connection:
-                quick = QuickDraft(connection)
+            with database.write_driver() as connection:
+                quick = QuickDraft(connection, database.engine.dialect)
                 asker, visit = quick.load(
                     who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
                 )

@@ -1,0 +1,101 @@
+"""Core statements compiled once per database kind and run on the driver's cursor.
+
+The quick path (``storage.quick_drafts``) sends five statements for every press. Through
+``Connection.execute`` each costs SQLAlchemy about as much Python again as the whole
+statement costs SQLite (the execution context, the cached compilation looked up by its key,
+the result object). Here a statement is compiled once for the dialect at hand; running it
+is the driver's ``execute`` with the parameters in the driver's order, each value converted
+by its column's own type (``TypeEngine.bind_processor``: a datetime becomes SQLite's text as
+the ORM writes it), and each fetched value by ``result_processor`` — the conversions the
+ORM applies, so the rows read and written are the ones the rest of the bot reads and writes.
+The transaction is the caller's (``Database.write_driver``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+
+
+class Prepared:
+    """One statement for one dialect: its SQL, how to pass its parameters, how to read its
+    rows."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        self.sql = compiled.string
+        self.order: Sequence[str] | None = compiled.positiontup
+        """Parameter names in the driver's order (qmark style), or None for named styles."""
+        self.fixed = {
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.callable is None
+        }
+        """Values written into the statement itself (``status = 'draft'``)."""
+        self.to_driver: dict[str, Processor] = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        self.types = [
+            column.type.dialect_impl(dialect)
+            for column in getattr(statement, "selected_columns", ())
+        ]
+        self.reads = bool(self.types)
+        self.dialect = dialect
+        self.from_driver: list[Processor] | None = None
+        """Per column, made at the first run: a driver may need the column's type code
+        (PostgreSQL's numbers)."""
+
+    def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = {**self.fixed, **given}
+        for name, process in self.to_driver.items():
+            if process is not None and name in values:
+                values[name] = process(values[name])
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+    def run(self, connection: Any, given: Mapping[str, Any]) -> Any:
+        """Execute on the driver's ``connection``, inside its transaction: the rows
+        (converted) for a query, else the cursor (for ``rowcount``)."""
+        cursor = connection.cursor()
+        cursor.execute(self.sql, self.parameters(given))
+        if not self.reads:
+            return cursor
+        rows = cursor.fetchall()
+        processors = self.from_driver
+        if processors is None:
+            codes = [entry[1] for entry in cursor.description]
+            processors = self.from_driver = [
+                kind.result_processor(self.dialect, code)
+                for kind, code in zip(self.types, codes, strict=True)
+            ]
+        cursor.close()
+        if not any(processors):
+            return rows
+        return [
+            tuple(
+                value if p is None else p(value) for p, value in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]
+
+
+class Statements:
+    """Statements prepared on first use, per dialect: ``statements.get(dialect, KEY,
+    factory)``."""
+
+    def __init__(self) -> None:
+        self._prepared: dict[tuple[str, object], Prepared] = {}
+
+    def get(self, dialect: Dialect, key: object, factory: Callable[[], ClauseElement]) -> Prepared:
+        found = self._prepared.get((dialect.name, key))
+        if found is None:
+            found = self._prepared[(dialect.name, key)] = Prepared(factory(), dialect)
+        return found
