@@ -19,8 +19,11 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 CONCURRENT_UPDATES = 8
-"""Updates in hand at once: enough to keep the worker threads and the Bot API calls busy;
-a shopper's queued taps wait before taking a place, so they do not count."""
+"""Updates handled at once: enough to keep the worker threads and the Bot API calls busy."""
+IN_HAND = 1024
+"""Updates the library takes from its queue at once (its own semaphore). A person's update
+that waits for their previous one waits before taking one of the ``CONCURRENT_UPDATES``
+places, so a shopper's queued taps hold up nobody else; this only bounds the memory."""
 
 
 class PerPersonOrder(BaseUpdateProcessor):
@@ -28,19 +31,24 @@ class PerPersonOrder(BaseUpdateProcessor):
     the chat's; an update with neither, such as a poll's new state, is not ordered).
 
     The library hands updates to ``do_process_update`` in the order they arrived (its tasks
-    are started in that order and its semaphore wakes waiters first come, first served), so
-    chaining them here keeps each person's order.
+    are started in that order and its semaphore, sized ``IN_HAND``, wakes waiters first
+    come, first served), so chaining them here keeps each person's order; the places are
+    this processor's own semaphore, taken once a person's turn has come.
     """
 
-    def __init__(self, max_concurrent_updates: int = CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(
+        self, concurrent_updates: int = CONCURRENT_UPDATES, in_hand: int = IN_HAND
+    ) -> None:
+        super().__init__(in_hand)
+        self._places = asyncio.Semaphore(concurrent_updates)
         self._last: dict[int, asyncio.Future[None]] = {}
         """Each person's latest update in hand: done once it has been handled."""
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _sender(update)
         if key is None:
-            await coroutine
+            async with self._places:
+                await coroutine
             return
         before = self._last.get(key)
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -53,7 +61,8 @@ class PerPersonOrder(BaseUpdateProcessor):
                 except asyncio.CancelledError:
                     _close(coroutine)
                     raise
-            await coroutine
+            async with self._places:
+                await coroutine
         finally:
             mine.set_result(None)
             if self._last.get(key) is mine:

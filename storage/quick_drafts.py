@@ -176,7 +176,7 @@ class QuickDraft:
         latest = rows[0]
         if (
             latest["id"] is None
-            or latest["id"] != (visit_id or latest["id"])
+            or (visit_id is not None and latest["id"] != visit_id)
             or any(
                 row["resubmit_until"] is not None and row["resubmit_until"] < now for row in rows
             )

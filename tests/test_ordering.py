@@ -77,7 +77,7 @@ def _update(update_id: int, user_id: int) -> Update:
 async def test_the_order_holds_when_every_place_is_taken() -> None:
     """Two places for six updates of three people: each person's run in the order they
     came, and the chains are gone afterwards."""
-    processor = PerPersonOrder(max_concurrent_updates=2)
+    processor = PerPersonOrder(concurrent_updates=2, in_hand=2)
     handled: list[tuple[int, int]] = []
 
     async def handle(update_id: int, user_id: int) -> None:
@@ -92,3 +92,28 @@ async def test_the_order_holds_when_every_place_is_taken() -> None:
         own = [u for p, u in handled if p == person]
         assert own == sorted(own)
     assert len(handled) == 6 and processor.people_in_hand == 0
+
+
+async def test_a_shoppers_queued_taps_take_no_place_from_others() -> None:
+    """One shopper's slow update with taps queued behind it, as many as there are places:
+    another person's update still starts at once."""
+    processor = PerPersonOrder(concurrent_updates=4)
+    started: dict[int, float] = {}
+    release = asyncio.Event()
+
+    async def handle(update_id: int) -> None:
+        started[update_id] = asyncio.get_running_loop().time()
+        if update_id == 1:
+            await release.wait()
+
+    queued = [
+        asyncio.ensure_future(processor.process_update(_update(u, 7), handle(u)))
+        for u in range(1, 6)
+    ]
+    other = asyncio.ensure_future(processor.process_update(_update(100, 8), handle(100)))
+    await asyncio.sleep(0.05)
+    assert 100 in started, "the other person waited behind the queued taps"
+    assert sorted(started) == [1, 100]
+    release.set()
+    await asyncio.gather(*queued, other)
+    assert len(started) == 6

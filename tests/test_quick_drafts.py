@@ -160,3 +160,16 @@ def test_a_repeated_press_changes_nothing_and_shows_the_current_question(
     assert before == after == 2
     assert again.edit == first.edit == stored_screen(world.database)
     assert handled == 5
+
+
+@pytest.mark.parametrize("forged", ["ans:0:1:1", "cx:0:1", "na:0:1"])
+def test_a_button_naming_visit_zero_is_refused_and_changes_nothing(
+    service: Service, world: World, forged: str
+) -> None:
+    """Visit 0 is no visit: the quick path must not read it as "the draft you have"."""
+    presser = Presser(service)
+    presser.open("Store visit")
+    asked = service.text(WHO, "25", next(presser.update_ids))
+    outcome = service.callback(WHO, forged, next(presser.update_ids), None)
+    assert outcome.alert and outcome.toast == "This button is not valid."
+    assert stored_screen(world.database) == asked.send[-1]
