@@ -81,7 +81,6 @@ _pending = cast(Table, PendingInput.__table__)
 
 PERSON_AND_DRAFTS = (
     select(
-        Person.id.label("person_id"),
         Person.role,
         Person.active,
         Person.language,
@@ -136,8 +135,6 @@ def _update_visit(columns: tuple[str, ...]) -> Any:
 class Asker:
     """The person who pressed, as the quick path needs them."""
 
-    person_id: int
-    role: str
     language: str | None
     awaited: bool
     """Their next typed message is awaited outside the visit (``PendingInput``)."""
@@ -191,9 +188,7 @@ class QuickDraft:
         )
         if not recorded.rowcount:
             raise NotQuick("a repeated update")
-        asker = Asker(
-            latest["person_id"], latest["role"], latest["language"], latest["pending"] is not None
-        )
+        asker = Asker(latest["language"], latest["pending"] is not None)
         draft = self._draft(latest)
         counted = self._run("evidence", lambda: EVIDENCE_COUNTS, visit_id=latest["id"])
         self._evidence = evidence_counts(counted)

@@ -267,8 +267,8 @@ class VisitFlow:
             comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
             photo_counts=evidence.photos,
             recording_counts=evidence.recordings,
-            visit_photos=self._of_the_visit(photo=True),
-            visit_recordings=self._of_the_visit(photo=False),
+            visit_photos=evidence.visit_photos,
+            visit_recordings=evidence.visit_recordings,
         )
 
     def _question(self, base: Screen, item: Item) -> Screen:

@@ -137,5 +137,9 @@ def translator(setting: Setting, who: people.TelegramIdentity, person: Person | 
 def translator_for(setting: Setting, person: Person | None) -> Translator:
     """The person's language (their /language choice, else the deployment's), also for a
     message to someone who did not write (an alert, a reminder)."""
-    chosen = person.language if person is not None else None
+    return translator_in(setting, person.language if person is not None else None)
+
+
+def translator_in(setting: Setting, chosen: str | None) -> Translator:
+    """The language a person chose with /language (``chosen``), else the deployment's."""
     return Translator(pick_language(chosen, setting.default_language))

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from html import escape
 
 from bot.callbacks import Op, Pressed, Route, encode
-from bot.i18n import Translator, pick_language
+from bot.i18n import Translator
 from bot.service import drafts
-from bot.service.base import VISIT_ROLES, Request, Setting
+from bot.service.base import VISIT_ROLES, Request, Setting, translator_in
 from bot.service.outcome import Outcome, Reply, Rows
 from bot.service.pickers import Pickers
 from bot.service.screens import percent, render, submitted
@@ -266,8 +266,8 @@ class Visiting:
         visit_id: int | None,
         act: Callable[[VisitFlow, Translator, Asker], Outcome],
     ) -> Outcome | None:
-        """``act`` on the shopper's draft in one Core transaction; its CPU, less the flow's
-        and the screen's work, goes to the meter as the database's."""
+        """``act`` on the shopper's draft in one transaction on the driver's connection; its
+        CPU, less the flow's and the screen's work, goes to the meter as the database's."""
         database, clock = self.setting.database, time.thread_time
         began = clock()
         try:
@@ -277,7 +277,7 @@ class Visiting:
                     who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
                 )
                 working = clock()
-                t = Translator(pick_language(asker.language, self.setting.default_language))
+                t = translator_in(self.setting, asker.language)
                 outcome = act(VisitFlow(quick, visit, self.setting.clock), t, asker)
                 working = clock() - working
                 quick.save(visit)
