@@ -564,7 +564,7 @@ async def _start_profiler(
         return None
     return await asyncio.create_subprocess_exec(
         spy,
-        *("record", "--pid", str(pid), "--rate", "250", "--threads"),
+        *("record", "--pid", str(pid), "--rate", "250", "--threads", "--gil"),
         *("--format", "raw", "--output", str(output), "--nonblocking"),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -589,6 +589,8 @@ def summarize_profile(path: Path, top: int = 15) -> str:
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         thread, *frames = stack.split(";")
+        if not count_text.isdigit():
+            continue  # a frame whose name py-spy read with a line break in it
         if not frames or _short(frames[-1]).split(" (")[0] in IDLE_FRAMES:
             continue
         count = int(count_text)

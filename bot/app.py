@@ -42,6 +42,7 @@ from bot.reports import ReportService
 from bot.service import Service
 from bot.service.account import ROLE_COMMANDS
 from bot.service.outcome import Outcome, Reply
+from storage.db import WouldWait
 from storage.models import AttachmentKind, Role
 from storage.people import TelegramIdentity
 
@@ -138,12 +139,32 @@ class TelegramFront:
         self.outbox = outbox
 
     async def _run(self, call: Callable[..., R], *args: object) -> R:
+        """``call`` in a worker thread: it may wait for the database, or take long."""
         return await asyncio.to_thread(call, *args)
+
+    async def _run_at_once(self, call: Callable[..., R], *args: object) -> R:
+        """``call`` of the conversation (one short transaction) on the event loop, told not
+        to wait (``wait=False``: SQLite, no other writer at work); else, nothing done, in a
+        worker thread. In a worker thread every SQLite call hands the interpreter's lock to
+        the loop and back, and those hand-overs cost the bot more CPU than the work itself
+        (README, "Conversation speed")."""
+        try:
+            return call(*args, wait=False)
+        except WouldWait:
+            return await self._run(call, *args)
 
     async def _command(
         self, update: Update, context: Context, call: Callable[..., Outcome], *args: object
     ) -> Outcome:
         outcome = await self._run(call, _identity(update), *args)
+        await self._deliver(update, context, outcome)
+        return outcome
+
+    async def _conversation(
+        self, update: Update, context: Context, call: Callable[..., Outcome], *args: object
+    ) -> Outcome:
+        """As ``_command``, for a call of the conversation (``_run_at_once``)."""
+        outcome = await self._run_at_once(call, _identity(update), *args)
         await self._deliver(update, context, outcome)
         return outcome
 
@@ -161,10 +182,10 @@ class TelegramFront:
         await self._command(update, context, self.service.visits)
 
     async def on_visit(self, update: Update, context: Context) -> None:
-        await self._command(update, context, self.service.new_visit)
+        await self._conversation(update, context, self.service.new_visit)
 
     async def on_resume(self, update: Update, context: Context) -> None:
-        await self._command(update, context, self.service.resume)
+        await self._conversation(update, context, self.service.resume)
 
     async def on_cancel(self, update: Update, context: Context) -> None:
         await self._command(update, context, self.service.cancel)
@@ -207,7 +228,7 @@ class TelegramFront:
     async def on_text(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.text is not None
         text = update.message.text
-        await self._command(update, context, self.service.text, text, update.update_id)
+        await self._conversation(update, context, self.service.text, text, update.update_id)
 
     async def on_photo(self, update: Update, context: Context) -> None:
         assert update.message is not None
@@ -285,7 +306,7 @@ class TelegramFront:
         query = update.callback_query
         assert query is not None
         pressed = query.message.message_id if query.message is not None else None
-        outcome = await self._run(
+        outcome = await self._run_at_once(
             self.service.callback, _identity(update), query.data or "", update.update_id, pressed
         )
         await self._answer(update, context, outcome)
@@ -312,7 +333,9 @@ class TelegramFront:
                 ),
             )
             if moved and outcome.edit.visit is not None:
-                await self._run(self.service.shown, outcome.edit.visit, query.message.message_id)
+                await self._run_at_once(
+                    self.service.shown, outcome.edit.visit, query.message.message_id
+                )
         elif outcome.retire and query.message is not None:
             # An older copy of a question: it loses its buttons, the live one keeps them.
             await _each(
@@ -361,7 +384,7 @@ class TelegramFront:
                 context.bot.send_message(chat.id, *fit(reply.text), reply_markup=markup),
             )
             if reply.visit is not None and isinstance(sent, Message):
-                await self._run(self.service.shown, reply.visit, sent.message_id)
+                await self._run_at_once(self.service.shown, reply.visit, sent.message_id)
         photos = [file_id for kind, file_id in outcome.media if kind == AttachmentKind.PHOTO]
         for start in range(0, len(photos), ALBUM):
             album = photos[start : start + ALBUM]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import signal
 import sqlite3
 import time
@@ -122,6 +123,57 @@ async def test_a_locked_database_asks_the_shopper_to_repeat_and_saves_nothing(
         lock.close()
         await running.stop()
         impatient.database.dispose()
+
+
+async def test_a_write_lock_held_elsewhere_never_stops_the_event_loop(
+    api: FakeBotApi, world: World, database_url: str
+) -> None:
+    """Answers are written on the event loop when the database is free; while another
+    process holds SQLite's write lock, a shopper's answer and press wait for it in a worker
+    thread, the loop goes on serving (a heartbeat on it never misses a beat), and both are
+    saved once the lock is released."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("locks the SQLite file")
+    running = RunningBot(api, world)
+    await running.start()
+    lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    beats: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            beats.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        shopper = await registered(api, world)
+        await shopper.send_command("/visit")
+        for button in ("⭐ Tverskaya", "Store visit", "Anna Ivanova · Seller"):
+            await shopper.press(button)
+        lock.execute("BEGIN IMMEDIATE")
+        answering = asyncio.create_task(shopper.send_text("14"))
+        await asyncio.sleep(1)
+        assert not answering.done()
+        lock.execute("ROLLBACK")
+        await answering
+        assert "greet you" in shopper.last_text()
+        lock.execute("BEGIN IMMEDIATE")
+        pressing = asyncio.create_task(shopper.press("Yes"))
+        await asyncio.sleep(1)
+        assert not pressing.done()
+        lock.execute("ROLLBACK")
+        await pressing
+        with world.database.read() as session:
+            answers = session.scalars(select(Answer).order_by(Answer.id)).all()
+            assert [(a.item_id, a.value_text, a.value_number) for a in answers] == [
+                ("greet_time", None, 14),
+                ("greeted", "yes", None),
+            ]
+        assert max(later - earlier for earlier, later in itertools.pairwise(beats)) < 0.5
+    finally:
+        beating.cancel()
+        lock.close()
+        await running.stop()
 
 
 def _reports(world: World, export_dir: Path, worker: str) -> ReportService:

@@ -4,6 +4,9 @@ what it shows is what it stored, for every shipped checklist."""
 from __future__ import annotations
 
 import itertools
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +20,7 @@ from bot.service import Service
 from bot.service.base import Setting
 from bot.service.outcome import Outcome, Reply
 from bot.service.screens import render
-from storage.db import Database
+from storage.db import Database, WouldWait
 from storage.drafts import Records
 from storage.models import Answer, HandledUpdate, Role, Visit, VisitStatus
 from storage.people import TelegramIdentity
@@ -172,4 +175,88 @@ def test_a_button_naming_visit_zero_is_refused_and_changes_nothing(
     asked = service.text(WHO, "25", next(presser.update_ids))
     outcome = service.callback(WHO, forged, next(presser.update_ids), None)
     assert outcome.alert and outcome.toast == "This button is not valid."
+    assert stored_screen(world.database) == asked.send[-1]
+
+
+@contextmanager
+def another_writer(database: Database, holder: str) -> Iterator[None]:
+    """The database's write lock held meanwhile: by another connection (as another process
+    holds it) or by another thread of this process inside ``Database.write``."""
+    if holder == "another process":
+        url = database.url.database
+        assert url is not None
+        lock = sqlite3.connect(url, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        return
+    inside, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with database.write() as session:
+            session.execute(select(1))
+            inside.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("holder", ["another process", "another thread"])
+def test_the_conversation_on_the_event_loop_steps_aside_while_another_writer_works(
+    service: Service, world: World, holder: str
+) -> None:
+    """The event loop must never wait for a lock: while another writer holds the database,
+    a press, a typed answer or ``/visit`` told not to wait raise ``WouldWait`` at once with
+    nothing done (the busy timeout is 10 s), for a worker thread to do them; once the
+    database is free, they are done where they were asked."""
+    if not world.database.is_sqlite:
+        pytest.skip("PostgreSQL's writes are never tried on the event loop (the next test)")
+    presser = Presser(service)
+    presser.open("Store visit")
+    asked = service.text(WHO, "25", next(presser.update_ids))
+    yes = next(d for t, d in buttons(asked) if t == "Yes")
+    with world.database.read() as session:
+        handled = session.scalar(select(func.count()).select_from(HandledUpdate))
+    with another_writer(world.database, holder):
+        began = time.monotonic()
+        with pytest.raises(WouldWait):
+            service.callback(WHO, yes, 900, None, wait=False)
+        with pytest.raises(WouldWait):
+            service.text(WHO, "26", 901, wait=False)
+        with pytest.raises(WouldWait):
+            service.new_visit(WHO, wait=False)
+        assert time.monotonic() - began < 1
+    assert stored_screen(world.database) == asked.send[-1]
+    with world.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(HandledUpdate)) == handled
+    pressed = service.callback(WHO, yes, 900, None, wait=False)
+    assert pressed.edit == stored_screen(world.database)
+    typed = service.text(WHO, "Noted by the shopper", 901, wait=False)
+    assert typed.send[-1] == stored_screen(world.database)
+    assert "unfinished visit" in service.new_visit(WHO, wait=False).send[-1].text
+
+
+def test_on_postgresql_nothing_is_tried_on_the_event_loop(service: Service, world: World) -> None:
+    """Every statement on PostgreSQL is a round trip to the server: the event loop would
+    wait for each, so a call told not to wait leaves the update to a worker thread."""
+    if world.database.is_sqlite:
+        pytest.skip("SQLite's writes are tried on the event loop (the test before)")
+    presser = Presser(service)
+    presser.open("Store visit")
+    asked = service.text(WHO, "25", next(presser.update_ids))
+    yes = next(d for t, d in buttons(asked) if t == "Yes")
+    with pytest.raises(WouldWait):
+        service.callback(WHO, yes, 900, None, wait=False)
+    with pytest.raises(WouldWait):
+        service.text(WHO, "26", 901, wait=False)
     assert stored_screen(world.database) == asked.send[-1]

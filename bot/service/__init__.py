@@ -72,10 +72,15 @@ class Service:
 
     @contextmanager
     def _write(
-        self, who: TelegramIdentity, update_id: int | None = None, message_id: int | None = None
+        self,
+        who: TelegramIdentity,
+        update_id: int | None = None,
+        message_id: int | None = None,
+        *,
+        wait: bool = True,
     ) -> Iterator[Request]:
         database = self.setting.database
-        with database.cpu.timing(database.cpu.full), database.write() as session:
+        with database.cpu.timing(database.cpu.full), database.write(wait=wait) as session:
             yield request(session, who, self.setting, update_id, message_id)
 
     @contextmanager
@@ -106,12 +111,12 @@ class Service:
         with self._write(who) as r:
             return self.visiting.history(r)
 
-    def new_visit(self, who: TelegramIdentity) -> Outcome:
-        with self._write(who) as r:
+    def new_visit(self, who: TelegramIdentity, *, wait: bool = True) -> Outcome:
+        with self._write(who, wait=wait) as r:
             return self.visiting.new_visit(r)
 
-    def resume(self, who: TelegramIdentity) -> Outcome:
-        with self._write(who) as r:
+    def resume(self, who: TelegramIdentity, *, wait: bool = True) -> Outcome:
+        with self._write(who, wait=wait) as r:
             return self.visiting.resume(r)
 
     def cancel(self, who: TelegramIdentity) -> Outcome:
@@ -149,14 +154,33 @@ class Service:
 
     # Messages and buttons
 
-    def text(self, who: TelegramIdentity, text: str, update_id: int | None = None) -> Outcome:
-        """Typed text: the reply to what this person was asked, a menu button, or an answer."""
+    def _quick_text(
+        self, who: TelegramIdentity, text: str, update_id: int | None, *, wait: bool
+    ) -> Outcome | None:
+        if update_id is None or text in self._menu:
+            return None
+        return self.visiting.quick_text(who, text, update_id, wait=wait)
+
+    def _quick_press(
+        self, who: TelegramIdentity, data: str, update_id: int | None, *, wait: bool
+    ) -> Outcome | None:
+        pressed = decode(data)
+        if pressed is None or update_id is None:
+            return None
+        return self.visiting.quick_press(who, pressed, update_id, wait=wait)
+
+    def text(
+        self, who: TelegramIdentity, text: str, update_id: int | None = None, *, wait: bool = True
+    ) -> Outcome:
+        """Typed text: the reply to what this person was asked, a menu button, or an answer.
+
+        ``wait=False`` (as for every call of the conversation that takes it): ``WouldWait``,
+        nothing done, rather than wait for another writer (``Database.write``)."""
         text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; it means nothing
-        if update_id is not None and text not in self._menu:
-            quick = self.visiting.quick_text(who, text, update_id)
-            if quick is not None:
-                return quick
-        with self._write(who, update_id) as r:
+        quick = self._quick_text(who, text, update_id, wait=wait)
+        if quick is not None:
+            return quick
+        with self._write(who, update_id, wait=wait) as r:
             waiting = r.session.get(PendingInput, r.person.id) if r.person else None
             reply = self._typed_replies.get(PendingKind(waiting.kind)) if waiting else None
             if reply is not None and waiting is not None:
@@ -219,15 +243,16 @@ class Service:
         data: str,
         update_id: int | None = None,
         message_id: int | None = None,
+        *,
+        wait: bool = True,
     ) -> Outcome:
         """A pressed inline button (on the message ``message_id``), answered by the part its
         data routes to."""
+        quick = self._quick_press(who, data, update_id, wait=wait)
+        if quick is not None:
+            return quick
         pressed = decode(data)
-        if pressed is not None and update_id is not None:
-            quick = self.visiting.quick_press(who, pressed, update_id)
-            if quick is not None:
-                return quick
-        with self._write(who, update_id, message_id) as r:
+        with self._write(who, update_id, message_id, wait=wait) as r:
             match route_of(data):
                 case Route.ACCOUNT if pressed is not None and pressed.op == Op.LANGUAGE:
                     return self.account.choose_language(r, pressed)
@@ -243,11 +268,11 @@ class Service:
                     return self.actions.press(r, pressed)
             return self.visiting.press(r, data, pressed)
 
-    def shown(self, visit_id: int, message_id: int) -> None:
+    def shown(self, visit_id: int, message_id: int, *, wait: bool = True) -> None:
         """The Telegram layer showed a draft's question in ``message_id``: that is now its
         live copy."""
         database = self.setting.database
-        with database.cpu.timing(database.cpu.full), database.write() as session:
+        with database.cpu.timing(database.cpu.full), database.write(wait=wait) as session:
             drafts.shown(session, visit_id, message_id)
 
     def card(self, card_id: int) -> Reply:

@@ -229,11 +229,13 @@ class Visiting:
         return r.out(toast=stepped.toast, edit=render(draft.screen(), r.t, hint=stepped.hint))
 
     def quick_press(
-        self, who: TelegramIdentity, pressed: Pressed, update_id: int
+        self, who: TelegramIdentity, pressed: Pressed, update_id: int, *, wait: bool = True
     ) -> Outcome | None:
         """A press that only moves the shopper's draft on (``QUICK_OPS``), by the quick path
         (``storage.quick_drafts``); None when it needs the full path — a stranger, a
-        repeated update, a refusal, a draft to settle — and then nothing was changed."""
+        repeated update, a refusal, a draft to settle — and then nothing was changed.
+        ``wait=False``: ``WouldWait`` rather than wait for another writer
+        (``Database.write_driver``)."""
         if pressed.op not in QUICK_OPS:
             return None
         visit_id, index, *args = pressed.numbers()
@@ -246,18 +248,20 @@ class Visiting:
             edit = render(draft.screen(), t, hint=stepped.hint)
             return Outcome(language=t.language, toast=stepped.toast, edit=edit)
 
-        return self._quick(who, update_id, visit_id, act)
+        return self._quick(who, update_id, visit_id, act, wait)
 
-    def quick_text(self, who: TelegramIdentity, text: str, update_id: int) -> Outcome | None:
+    def quick_text(
+        self, who: TelegramIdentity, text: str, update_id: int, *, wait: bool = True
+    ) -> Outcome | None:
         """Typed text inside the shopper's draft (an answer, a comment, the employee's
-        description) by the quick path; None when it needs the full path."""
+        description) by the quick path; None as from ``quick_press``."""
 
         def act(draft: VisitFlow, t: Translator, asker: Asker) -> Outcome:
             if asker.awaited:
                 raise NotQuick("the text answers what was asked outside the visit")
             return typed(draft, text, t)
 
-        return self._quick(who, update_id, None, act)
+        return self._quick(who, update_id, None, act, wait)
 
     def _quick(
         self,
@@ -265,13 +269,14 @@ class Visiting:
         update_id: int,
         visit_id: int | None,
         act: Callable[[VisitFlow, Translator, Asker], Outcome],
+        wait: bool,
     ) -> Outcome | None:
         """``act`` on the shopper's draft in one transaction on the driver's connection; its
         CPU, less the flow's and the screen's work, goes to the meter as the database's."""
         database, clock = self.setting.database, time.thread_time
         began = clock()
         try:
-            with database.write_driver() as connection:
+            with database.write_driver(wait=wait) as connection:
                 quick = QuickDraft(connection, database.engine.dialect)
                 asker, visit = quick.load(
                     who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
