@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, type_coerce
+from sqlalchemy import and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import (
@@ -88,30 +88,24 @@ class Records:
             .limit(1)
         ).first()
 
-    def lapsed_drafts(self, evaluator_id: int, now: datetime) -> list[Visit]:
-        """Drafts reopened from a return whose time to resubmit has run out."""
+    def to_settle(self, evaluator_id: int, now: datetime) -> list[Visit]:
+        """The shopper's drafts and their returned visits still open to resubmit, in one
+        query: what ``visits.drafts.settle`` looks at on every update of theirs."""
         return list(
             self.session.scalars(
                 select(Visit).where(
                     Visit.evaluator_id == evaluator_id,
-                    Visit.status == VisitStatus.DRAFT,
-                    Visit.resubmit_until < now,
+                    or_(
+                        Visit.status == VisitStatus.DRAFT,
+                        and_(
+                            Visit.status == VisitStatus.SUBMITTED,
+                            Visit.review_status == ReviewStatus.REJECTED,
+                            Visit.resubmit_until > now,
+                        ),
+                    ),
                 )
             )
         )
-
-    def first_returned(self, evaluator_id: int, now: datetime) -> Visit | None:
-        """The returned visit whose deadline comes first, if any is still open."""
-        return self.session.scalars(
-            select(Visit)
-            .where(
-                Visit.evaluator_id == evaluator_id,
-                Visit.status == VisitStatus.SUBMITTED,
-                Visit.review_status == ReviewStatus.REJECTED,
-                Visit.resubmit_until > now,
-            )
-            .order_by(Visit.resubmit_until)
-        ).first()
 
     def last_visit_time(self, evaluator_id: int) -> datetime | None:
         """When the shopper's latest visit ended (its submission, else its start)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from checklists import scoring
 from checklists.schema import Checklist
@@ -66,23 +67,34 @@ def fix_scores(visit: Visit, checklist: Checklist) -> scoring.VisitScore:
     return result
 
 
-def submit(session: Session, visit_id: int, *, now: datetime) -> bool:
-    """Submit a draft once: True if this call submitted it, False if it already was.
+def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitScore | None:
+    """Submit a draft once: its score if this call submitted it, None if it already was.
 
     The status change is a conditional UPDATE, so two taps, a re-delivered update or two
-    processes racing make exactly one submission.
+    processes racing make exactly one submission. The visit in the session then holds what
+    the UPDATE wrote, with no second read.
     """
     visit = session.get(Visit, visit_id)
     if visit is None or visit.status != VisitStatus.DRAFT:
-        return False
-    fix_scores(visit, definition(visit.checklist_version))
+        return None
+    result = fix_scores(visit, definition(visit.checklist_version))
     session.flush()
+    submitted = {
+        "status": VisitStatus.SUBMITTED,
+        "submitted_at": now.astimezone(UTC),  # as the column reads it back
+        "current_item": None,
+    }
     claimed = session.execute(
         update(Visit)
         .where(Visit.id == visit_id, Visit.status == VisitStatus.DRAFT)
-        .values(status=VisitStatus.SUBMITTED, submitted_at=now, current_item=None)
+        .values(**submitted)
+        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(claimed, "rowcount", 0))
+    if not getattr(claimed, "rowcount", 0):
+        return None
+    for column, value in submitted.items():
+        set_committed_value(visit, column, value)
+    return result
 
 
 def recent_of(session: Session, evaluator_id: int, limit: int) -> list[Visit]:

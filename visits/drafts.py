@@ -19,16 +19,20 @@ from visits.flow import Screen, VisitFlow
 def settle(records: Records, evaluator_id: int, now: datetime) -> None:
     """Lapse drafts whose time to resubmit ran out; with no draft left, reopen the returned
     visit whose deadline comes first, on its review screen."""
-    for lapsed in records.lapsed_drafts(evaluator_id, now):
-        lapsed.status = VisitStatus.CANCELLED
-        lapsed.awaiting = None
-    if records.latest_draft(evaluator_id) is not None:
+    visits = records.to_settle(evaluator_id, now)
+    drafts = [visit for visit in visits if visit.status == VisitStatus.DRAFT]
+    for lapsed in drafts:
+        if lapsed.resubmit_until is not None and lapsed.resubmit_until < now:
+            lapsed.status = VisitStatus.CANCELLED
+            lapsed.awaiting = None
+    if any(draft.status == VisitStatus.DRAFT for draft in drafts):
         return
-    returned = records.first_returned(evaluator_id, now)
-    if returned is not None:
-        returned.status = VisitStatus.DRAFT
-        returned.current_item = None
-        returned.awaiting = None
+    returned = [visit for visit in visits if visit.status == VisitStatus.SUBMITTED]
+    if returned:
+        first = min(returned, key=lambda visit: (visit.resubmit_until or now, visit.id))
+        first.status = VisitStatus.DRAFT
+        first.current_item = None
+        first.awaiting = None
 
 
 def open_draft(

@@ -176,10 +176,10 @@ class VisitFlow:
                     ahead.add(item.id)  # what depends on it waits too
         return counted
 
-    def missing(self) -> tuple[str, ...]:
+    def missing(self, evidence: EvidenceCounts | None = None) -> tuple[str, ...]:
         """Items that apply and lack an answer they need: a required one, or the evidence
-        an answer given requires."""
-        answers, evidence = self.answers(), self.evidence()
+        an answer given requires; from ``evidence`` when the caller has it."""
+        answers, evidence = self.answers(), evidence or self.evidence()
 
         def unanswered(item: Item) -> bool:
             if item.kind.photos:
@@ -263,7 +263,7 @@ class VisitFlow:
             self._base(),
             answers=answers,
             result=result,
-            missing=self.missing(),
+            missing=self.missing(evidence),
             comments={r.item_id: r.comment for r in self.visit.answers if r.comment},
             photo_counts=evidence.photos,
             recording_counts=evidence.recordings,
@@ -607,6 +607,7 @@ def start_visit(
         asks_employee=asks_employee,
         status=VisitStatus.DRAFT,
         awaiting=Awaiting.DESCRIPTION if describe else None,
+        answers=[],  # known to be none: the first screen need not ask the database
     )
     records.add(visit)
     flow = VisitFlow(records, visit, clock)

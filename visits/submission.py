@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from checklists.scoring import VisitScore
 from storage import cards, visits
 from storage.models import Assignment, Visit
 from visits import assignments, integrity
@@ -15,6 +16,7 @@ from visits.clock import Clock
 
 @dataclass(frozen=True)
 class Submission:
+    score: VisitScore
     flags: list[integrity.Flag]
     assignment: Assignment | None
 
@@ -25,15 +27,15 @@ def submit_visit(
     """Submit a draft once (None if it already was), flag it, close its assignment, and,
     if no flag holds it back, let what follows a counted visit follow."""
     now = clock.now()
-    if not visits.submit(session, visit_id, now=now):
+    score = visits.submit(session, visit_id, now=now)
+    if score is None:
         return None
     visit = session.get(Visit, visit_id)
     assert visit is not None
-    session.refresh(visit)
     flags = integrity.flag(session, visit, rules)
     done = assignments.complete(
         session, visit, visit.checklist_version.checklist_id, clock.today(), now
     )
     if cards.counts(visit):
         integrity.counts(session, visit, rules, clock.today(), now)
-    return Submission(flags, done)
+    return Submission(score, flags, done)

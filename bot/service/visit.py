@@ -295,11 +295,11 @@ class Visiting:
     def _submit(self, r: Request, draft: VisitFlow) -> Outcome:
         if draft.visit.current_item is not None or draft.visit.awaiting is not None:
             raise FlowError("stale")
-        if draft.missing():
-            raise FlowError("missing_answers", count=len(draft.missing()))
-        screen = draft.screen()
+        screen = draft.review_screen()  # what is missing, and the score
+        if screen.missing:
+            raise FlowError("missing_answers", count=len(screen.missing))
         submission = submit_visit(r.session, draft.visit.id, self.setting.rules, self.setting.clock)
-        result = visits.score_of(draft.visit)
+        result = submission.score if submission is not None else visits.score_of(draft.visit)
         reply = submitted(screen, result, r.t)
         if submission is not None and submission.flags:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
