@@ -1,10 +1,11 @@
 """``python -m benchmarks all|conversation|reports|aggregation|engine [options]``.
 
 ``all`` runs the four benchmarks one after the other (under 10 minutes on a 2-core machine:
-their default sizes, but the reports only to 10,000 visits) and prints the machine first; a
-single name runs that benchmark at its default sizes and passes the remaining options to it
-(``python -m benchmarks reports`` measures the reports' goal at 1,000, 10,000 and 100,000
-visits, about 10 minutes).
+their default sizes, but the reports only to 10,000 visits and the conversation in one round)
+and prints the machine first; a single name runs that benchmark at its default sizes and
+passes the remaining options to it (``python -m benchmarks reports`` measures the reports'
+goal at 1,000, 10,000 and 100,000 visits, about 10 minutes; ``conversation`` judges its goals
+on three rounds).
 Each runs in its own interpreter, so one's memory does not weigh on the next.
 """
 
@@ -27,7 +28,7 @@ BENCHMARKS = {
     "engine": "benchmarks.engine_choice",
 }
 ROOT = Path(__file__).resolve().parent.parent
-QUICK = {"reports": ["--sizes", "1000,10000"]}
+QUICK = {"reports": ["--sizes", "1000,10000"], "conversation": ["--rounds", "1"]}
 """Options ``all`` gives a benchmark whose full run would take it past 10 minutes."""
 
 
