@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from bot.botapi import make_bot
+from bot.callbacks import Route, route_of
 from bot.i18n import LANGUAGES, Translator
 from bot.markup import fit, inline
 from bot.ordering import PerPersonOrder
@@ -306,9 +307,12 @@ class TelegramFront:
         query = update.callback_query
         assert query is not None
         pressed = query.message.message_id if query.message is not None else None
-        outcome = await self._run_at_once(
-            self.service.callback, _identity(update), query.data or "", update.update_id, pressed
-        )
+        data = query.data or ""
+        # A shopper's visit is the conversation; an admin's or a manager's press (a review,
+        # a card, an action) may do more, and waits in a worker thread as before.
+        run = self._run_at_once if route_of(data) == Route.VISIT else self._run
+        who = _identity(update)
+        outcome = await run(self.service.callback, who, data, update.update_id, pressed)
         await self._answer(update, context, outcome)
 
     async def _answer(self, update: Update, context: Context, outcome: Outcome) -> None:

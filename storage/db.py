@@ -187,7 +187,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         options = connection.get_execution_options()
         if not options.get("sqlite_wait", True):
-            _begin_at_once(connection.connection.driver_connection, busy_timeout_ms)
+            try:
+                _begin_at_once(connection.connection.driver_connection, busy_timeout_ms)
+            except sqlite3.Error as exc:  # SQLAlchemy leaves an event's errors unwrapped
+                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
             return
         connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.callbacks import Op, decode
 from bot.i18n import Translator
@@ -244,6 +245,28 @@ def test_the_conversation_on_the_event_loop_steps_aside_while_another_writer_wor
     typed = service.text(WHO, "Noted by the shopper", 901, wait=False)
     assert typed.send[-1] == stored_screen(world.database)
     assert "unfinished visit" in service.new_visit(WHO, wait=False).send[-1].text
+
+
+def test_a_database_that_refuses_writes_says_so_alike_waiting_or_not(world: World) -> None:
+    """A write SQLite refuses for another reason than a lock (here a read-only connection, as
+    on a failing disk) comes out as SQLAlchemy's error whether the write was told to wait
+    or not: the bot tells an unavailable database from its own fault by that type."""
+    if not world.database.is_sqlite:
+        pytest.skip("an SQLite connection made read-only")
+    refusing = Database(world.database.url.render_as_string(hide_password=False))
+
+    def read_only(dbapi: Any, _record: Any) -> None:
+        dbapi.execute("PRAGMA query_only=1")
+
+    event.listen(refusing.engine, "connect", read_only)
+    try:
+        for wait in (True, False):
+            with pytest.raises(OperationalError), refusing.write(wait=wait) as session:
+                session.execute(select(1))
+            with pytest.raises(OperationalError), refusing.write_driver(wait=wait) as driver:
+                driver.execute("SELECT 1")
+    finally:
+        refusing.dispose()
 
 
 def test_on_postgresql_nothing_is_tried_on_the_event_loop(service: Service, world: World) -> None:
