@@ -155,17 +155,17 @@ class TelegramFront:
             return await self._run(call, *args)
 
     async def _command(
-        self, update: Update, context: Context, call: Callable[..., Outcome], *args: object
+        self,
+        update: Update,
+        context: Context,
+        call: Callable[..., Outcome],
+        *args: object,
+        at_once: bool = False,
     ) -> Outcome:
-        outcome = await self._run(call, _identity(update), *args)
-        await self._deliver(update, context, outcome)
-        return outcome
-
-    async def _conversation(
-        self, update: Update, context: Context, call: Callable[..., Outcome], *args: object
-    ) -> Outcome:
-        """As ``_command``, for a call of the conversation (``_run_at_once``)."""
-        outcome = await self._run_at_once(call, _identity(update), *args)
+        """``call`` for the update's sender, its outcome delivered; ``at_once`` for a call of
+        the conversation (``_run_at_once``)."""
+        run = self._run_at_once if at_once else self._run
+        outcome = await run(call, _identity(update), *args)
         await self._deliver(update, context, outcome)
         return outcome
 
@@ -183,10 +183,10 @@ class TelegramFront:
         await self._command(update, context, self.service.visits)
 
     async def on_visit(self, update: Update, context: Context) -> None:
-        await self._conversation(update, context, self.service.new_visit)
+        await self._command(update, context, self.service.new_visit, at_once=True)
 
     async def on_resume(self, update: Update, context: Context) -> None:
-        await self._conversation(update, context, self.service.resume)
+        await self._command(update, context, self.service.resume, at_once=True)
 
     async def on_cancel(self, update: Update, context: Context) -> None:
         await self._command(update, context, self.service.cancel)
@@ -229,7 +229,9 @@ class TelegramFront:
     async def on_text(self, update: Update, context: Context) -> None:
         assert update.message is not None and update.message.text is not None
         text = update.message.text
-        await self._conversation(update, context, self.service.text, text, update.update_id)
+        await self._command(
+            update, context, self.service.text, text, update.update_id, at_once=True
+        )
 
     async def on_photo(self, update: Update, context: Context) -> None:
         assert update.message is not None

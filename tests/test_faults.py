@@ -48,6 +48,15 @@ async def registered(api: FakeBotApi, world: World) -> FakeUser:
     return shopper
 
 
+async def at_the_first_question(api: FakeBotApi, world: World) -> FakeUser:
+    """A registered shopper with a store visit opened, asked its first question."""
+    shopper = await registered(api, world)
+    await shopper.send_command("/visit")
+    for button in ("⭐ Tverskaya", "Store visit", "Anna Ivanova · Seller"):
+        await shopper.press(button)
+    return shopper
+
+
 async def test_5xx_answers_from_the_bot_api_are_retried(api: FakeBotApi, world: World) -> None:
     running = RunningBot(api, world)
     await running.start()
@@ -105,10 +114,7 @@ async def test_a_locked_database_asks_the_shopper_to_repeat_and_saves_nothing(
     await running.start()
     lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     try:
-        shopper = await registered(api, world)
-        await shopper.send_command("/visit")
-        for button in ("⭐ Tverskaya", "Store visit", "Anna Ivanova · Seller"):
-            await shopper.press(button)
+        shopper = await at_the_first_question(api, world)
         lock.execute("BEGIN IMMEDIATE")
         await shopper.send_text("14")
         assert "database is busy" in shopper.last_text()
@@ -146,23 +152,14 @@ async def test_a_write_lock_held_elsewhere_never_stops_the_event_loop(
 
     beating = asyncio.create_task(heartbeat())
     try:
-        shopper = await registered(api, world)
-        await shopper.send_command("/visit")
-        for button in ("⭐ Tverskaya", "Store visit", "Anna Ivanova · Seller"):
-            await shopper.press(button)
-        lock.execute("BEGIN IMMEDIATE")
-        answering = asyncio.create_task(shopper.send_text("14"))
-        await asyncio.sleep(1)
-        assert not answering.done()
-        lock.execute("ROLLBACK")
-        await answering
-        assert "greet you" in shopper.last_text()
-        lock.execute("BEGIN IMMEDIATE")
-        pressing = asyncio.create_task(shopper.press("Yes"))
-        await asyncio.sleep(1)
-        assert not pressing.done()
-        lock.execute("ROLLBACK")
-        await pressing
+        shopper = await at_the_first_question(api, world)
+        for act in (lambda: shopper.send_text("14"), lambda: shopper.press("Yes")):
+            lock.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.create_task(act())
+            await asyncio.sleep(1)
+            assert not waiting.done()  # it waits for the lock, in a worker thread
+            lock.execute("ROLLBACK")
+            await waiting
         with world.database.read() as session:
             answers = session.scalars(select(Answer).order_by(Answer.id)).all()
             assert [(a.item_id, a.value_text, a.value_number) for a in answers] == [
