@@ -38,7 +38,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import gc
 import json
 import os
 import random
@@ -66,6 +68,7 @@ from telegram.ext import (
 )
 
 import bot.botapi as bot_api_client
+from bot import bootstrap
 from bot.botapi import file_url
 from checklists.loader import SHIPPED_DIR, load_all
 from storage import checklist_versions, migrate
@@ -242,11 +245,32 @@ async def serve(kind: str, port: int, database_url: str, export_dir: Path) -> No
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     running = _make_bot(kind, _api_stub(port), database_url, export_dir)
     await running.start()
+    if isinstance(running, OurBot):
+        bootstrap.freeze_start_up_objects()  # as ``msbot run`` does once started
+    pauses = CollectorPauses()
+    gc.callbacks.append(pauses.observe)
     print("ready", flush=True)
     await stop.wait()
+    gc.callbacks.remove(pauses.observe)
     await running.stop()
     if isinstance(running, OurBot):
-        print(json.dumps(running.database.cpu.as_dict()), flush=True)
+        said = {**running.database.cpu.as_dict(), "gc_longest_ms": 1000 * pauses.longest}
+        print(json.dumps(said), flush=True)
+
+
+class CollectorPauses:
+    """The longest stop of the garbage collector while the bot served (``gc.callbacks``):
+    every update in hand waits for it."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._began = 0.0
+
+    def observe(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._began)
 
 
 class BotProcess:
@@ -417,12 +441,15 @@ class Figures:
     """Bot process CPU per update, in milliseconds."""
     database: DatabaseShare | None = None
     """Ours: its database work (``storage.meter``)."""
+    collector_ms: float | None = None
+    """Ours: the garbage collector's longest stop, in milliseconds."""
 
     def line(self, label: str) -> str:
+        collector = f"   GC stop ≤ {self.collector_ms:.1f} ms" if self.collector_ms else ""
         return (
             f"  {label:<20} {self.per_second:6.0f} updates/s   latency ms p50 {self.p50:7.1f}"
             f"  p95 {self.p95:7.1f}  p99 {self.p99:7.1f}  max {self.worst:7.1f}"
-            f"   CPU {self.cpu_ms:5.2f} ms/update"
+            f"   CPU {self.cpu_ms:5.2f} ms/update{collector}"
         )
 
 
@@ -547,7 +574,8 @@ async def run_bot_on(run: Run, folder: Path, database_url: str) -> Figures:
             raise RuntimeError(f"{submitted} visits submitted, expected {run.shoppers + warm}")
     tallies = child.database_cpu if child is not None else None
     share = DatabaseShare.of(tallies, len(api.updates)) if tallies else None
-    return figures(api, samples, cpu, share)
+    collector = tallies.get("gc_longest_ms") if tallies else None
+    return dataclasses.replace(figures(api, samples, cpu, share), collector_ms=collector)
 
 
 # -- profiling with py-spy ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ python-telegram-bot ``Application`` around both.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,15 @@ def application(deployment: Deployment) -> Application:  # type: ignore[type-arg
     )
 
 
+def freeze_start_up_objects() -> None:
+    """Move what start-up made out of the garbage collector's way (``gc.freeze``, after one
+    collection): the modules, checklists, the ORM's mappers and the application live as long
+    as the process, and a full collection that walked them all stopped the running bot for
+    about 100 ms (5 ms once they were frozen; README, conversation benchmark)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(deployment: Deployment, webhook_url: str | None, listen: str) -> None:
     """Run the bot until it is stopped: long polling, or a webhook server on ``listen``."""
     bot = application(deployment)
@@ -125,6 +135,7 @@ def run(deployment: Deployment, webhook_url: str | None, listen: str) -> None:
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(bot.initialize())
+        freeze_start_up_objects()
         if not webhook_url:
             bot.run_polling(allowed_updates=UPDATES)
             return
