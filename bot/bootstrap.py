@@ -115,7 +115,7 @@ def freeze_start_up_objects() -> None:
     """Move what start-up made out of the garbage collector's way (``gc.freeze``, after one
     collection): the modules, checklists, the ORM's mappers and the application live as long
     as the process, and a full collection that walked them all stopped the running bot for
-    about 100 ms (5 ms once they were frozen; README, conversation benchmark)."""
+    126–150 ms (1.5–12.5 ms once they were frozen; README, conversation benchmark)."""
     gc.collect()
     gc.freeze()
 
