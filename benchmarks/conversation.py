@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import gc
 import json
@@ -454,7 +453,11 @@ class Figures:
 
 
 def figures(
-    api: TimedApi, samples: list[Sample], cpu: float, database: DatabaseShare | None = None
+    api: TimedApi,
+    samples: list[Sample],
+    cpu: float,
+    database: DatabaseShare | None = None,
+    collector_ms: float | None = None,
 ) -> Figures:
     latencies = sorted(1000 * (s.reply.time - api.delivered_at[s.update_id]) for s in samples)
     start = min(api.delivered_at[s.update_id] for s in samples)
@@ -470,6 +473,7 @@ def figures(
         worst=latencies[-1],
         cpu_ms=1000 * cpu / len(samples),
         database=database,
+        collector_ms=collector_ms,
     )
 
 
@@ -575,7 +579,7 @@ async def run_bot_on(run: Run, folder: Path, database_url: str) -> Figures:
     tallies = child.database_cpu if child is not None else None
     share = DatabaseShare.of(tallies, len(api.updates)) if tallies else None
     collector = tallies.get("gc_longest_ms") if tallies else None
-    return dataclasses.replace(figures(api, samples, cpu, share), collector_ms=collector)
+    return figures(api, samples, cpu, share, collector)
 
 
 # -- profiling with py-spy ---------------------------------------------------------------------

@@ -148,7 +148,7 @@ class TelegramFront:
         to wait (``wait=False``: SQLite, no other writer at work); else, nothing done, in a
         worker thread. In a worker thread every SQLite call hands the interpreter's lock to
         the loop and back, and those hand-overs cost the bot more CPU than the work itself
-        (README, "Conversation speed")."""
+        (README, "Conversation: 200 shoppers at once")."""
         try:
             return call(*args, wait=False)
         except WouldWait:

@@ -3,8 +3,8 @@
 A synchronous engine, used from worker threads by the bot (``asyncio.to_thread``): on
 SQLite it commits about twice as fast as aiosqlite under 20 concurrent tasks (3.1k against
 1.7k commits/s on 2 cores, ``python -m benchmarks engine``), and the same code serves the
-CLI and the reports. A shopper's answer on SQLite is written on the event loop itself when
-the write can start without waiting (``write_driver(wait=False)``).
+CLI and the reports. A shopper's update on SQLite is written on the event loop itself when
+the write can start without waiting (``write``/``write_driver`` with ``wait=False``).
 """
 
 from __future__ import annotations

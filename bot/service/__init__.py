@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.callbacks import Op, Route, decode, route_of
+from bot.callbacks import Op, Pressed, Route, decode, route_of
 from bot.i18n import LANGUAGES, Translator
 from bot.service import drafts
 from bot.service.account import Account
@@ -162,9 +162,8 @@ class Service:
         return self.visiting.quick_text(who, text, update_id, wait=wait)
 
     def _quick_press(
-        self, who: TelegramIdentity, data: str, update_id: int | None, *, wait: bool
+        self, who: TelegramIdentity, pressed: Pressed | None, update_id: int | None, *, wait: bool
     ) -> Outcome | None:
-        pressed = decode(data)
         if pressed is None or update_id is None:
             return None
         return self.visiting.quick_press(who, pressed, update_id, wait=wait)
@@ -248,10 +247,10 @@ class Service:
     ) -> Outcome:
         """A pressed inline button (on the message ``message_id``), answered by the part its
         data routes to."""
-        quick = self._quick_press(who, data, update_id, wait=wait)
+        pressed = decode(data)
+        quick = self._quick_press(who, pressed, update_id, wait=wait)
         if quick is not None:
             return quick
-        pressed = decode(data)
         with self._write(who, update_id, message_id, wait=wait) as r:
             match route_of(data):
                 case Route.ACCOUNT if pressed is not None and pressed.op == Op.LANGUAGE:
