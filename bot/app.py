@@ -122,6 +122,11 @@ async def _default_commands(application: Application) -> None:  # type: ignore[t
             log.warning("the %s command menu was not set (%s); the bot runs on", language, exc)
 
 
+CONVERSATION = frozenset({Route.PICKER, Route.VISIT})
+"""The routes of a shopper's presses, run on the event loop when nothing waits
+(``TelegramFront._run_at_once``)."""
+
+
 def _identity(update: Update) -> TelegramIdentity:
     user = update.effective_user
     assert user is not None
@@ -310,9 +315,9 @@ class TelegramFront:
         assert query is not None
         pressed = query.message.message_id if query.message is not None else None
         data = query.data or ""
-        # A shopper's visit is the conversation; an admin's or a manager's press (a review,
-        # a card, an action) may do more, and waits in a worker thread as before.
-        run = self._run_at_once if route_of(data) == Route.VISIT else self._run
+        # A shopper's visit and its pickers are the conversation; an admin's or a manager's
+        # press (a review, a card, an action) may do more, and waits in a worker thread.
+        run = self._run_at_once if route_of(data) in CONVERSATION else self._run
         who = _identity(update)
         outcome = await run(self.service.callback, who, data, update.update_id, pressed)
         await self._answer(update, context, outcome)

@@ -184,7 +184,7 @@ class QuickDraft:
             raise NotQuick("the checklist is not validated in this process yet")
         dialect = self.dialect.name
         recorded = self._run(
-            "record", lambda: _record_update(dialect), update_id=update_id, handled_at=now
+            "record", lambda: record_update(dialect), update_id=update_id, handled_at=now
         )
         if not recorded.rowcount:
             raise NotQuick("a repeated update")
@@ -200,16 +200,16 @@ class QuickDraft:
 
     def _draft(self, row: dict[str, Any]) -> Visit:
         self._draft_id = row["id"]
-        visit: Visit = _transient(Visit, {name: row[name] for name in VISIT_READ})
+        visit: Visit = transient(Visit, {name: row[name] for name in VISIT_READ})
         self._before = {name: row[name] for name in VISIT_STATE}
         store = {"id": row["store_id"], "name": row["store_name"]}
-        visit.__dict__["store"] = _transient(Store, store)
+        visit.__dict__["store"] = transient(Store, store)
         visit.__dict__["employee"] = (
             None
             if row["employee_id"] is None
-            else _transient(Employee, {"id": row["employee_id"], "name": row["employee_name"]})
+            else transient(Employee, {"id": row["employee_id"], "name": row["employee_name"]})
         )
-        visit.__dict__["checklist_version"] = _transient(
+        visit.__dict__["checklist_version"] = transient(
             ChecklistVersion,
             {
                 "id": row["checklist_version_id"],
@@ -221,7 +221,7 @@ class QuickDraft:
         answers = []
         for answer_id, item_id, *state in self._run("answers", lambda: ANSWERS, visit_id=row["id"]):
             values = dict(zip(ANSWER_STATE, state, strict=True))
-            answers.append(_transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
+            answers.append(transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
             self._answers_before[answer_id] = tuple(state)
         visit.__dict__["answers"] = answers
         return visit
@@ -261,12 +261,12 @@ class QuickDraft:
 
 
 @functools.cache
-def _record_update(dialect: str) -> Any:
+def record_update(dialect: str) -> Any:
     """The dedup record's ``INSERT ... ON CONFLICT DO NOTHING``, built once per dialect."""
     return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
 
 
-def _transient(cls: type[Any], values: dict[str, Any]) -> Any:
+def transient(cls: type[Any], values: dict[str, Any]) -> Any:
     """An instance of a mapped class holding ``values`` as loaded, in no session: reading
     them costs a dictionary look-up, and changing one is seen by ``QuickDraft.save``. Made
     without ``__init__`` and its events, as the ORM makes the objects it loads."""

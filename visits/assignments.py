@@ -18,6 +18,7 @@ from storage.models import (
     Store,
     Visit,
 )
+from storage.picking import open_for
 from storage.roster import RosterError, Row, Table
 
 HEADERS = {
@@ -136,22 +137,6 @@ def _evaluator(session: Session, name: str) -> Person | None:
     else:
         query = query.where(Person.pseudonym == name.upper())
     return session.scalars(query).one_or_none()
-
-
-def open_for(session: Session, evaluator_id: int, today: date) -> list[Assignment]:
-    """A shopper's open assignments whose window has begun, the soonest to close first."""
-    return list(
-        session.scalars(
-            select(Assignment)
-            .where(
-                Assignment.evaluator_id == evaluator_id,
-                Assignment.status == AssignmentStatus.OPEN,
-                Assignment.opens_on <= today,
-                Assignment.closes_on >= today,
-            )
-            .order_by(Assignment.closes_on, Assignment.id)
-        )
-    )
 
 
 def complete(

@@ -112,6 +112,9 @@ class Service:
             return self.visiting.history(r)
 
     def new_visit(self, who: TelegramIdentity, *, wait: bool = True) -> Outcome:
+        quick = self.visiting.quick_pick(who, None, None, wait=wait)
+        if quick is not None:
+            return quick
         with self._write(who, wait=wait) as r:
             return self.visiting.new_visit(r)
 
@@ -166,6 +169,8 @@ class Service:
     ) -> Outcome | None:
         if pressed is None or update_id is None:
             return None
+        if pressed.route == Route.PICKER:
+            return self.visiting.quick_pick(who, pressed, update_id, wait=wait)
         return self.visiting.quick_press(who, pressed, update_id, wait=wait)
 
     def text(

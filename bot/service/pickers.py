@@ -10,17 +10,18 @@ from html import escape
 from typing import TypeVar
 
 from babel.numbers import format_decimal
-from sqlalchemy import select
 
 from bot.callbacks import Op, Pressed, encode
+from bot.i18n import Translator
 from bot.service import drafts
 from bot.service.base import Request, Setting
 from bot.service.outcome import Button, Outcome, Reply, rows
 from bot.service.screens import render
 from checklists.schema import Channel
+from storage.checklist_versions import definition
 from storage.drafts import Records
 from storage.models import ChecklistVersion, Employee, Person, Store
-from visits import assignments
+from storage.picking import SessionShelf, Shelf
 from visits.flow import FlowError, VisitFlow, start_visit
 from visits.integrity import distance_m
 
@@ -28,55 +29,96 @@ PAGE = 8
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Picking:
+    """A shopper choosing: their language, who they are, where the pickers read from (the
+    full path's session, or the quick path's statements: ``storage.picking``)."""
+
+    t: Translator
+    person_id: int
+    shelf: Shelf
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A picker button naming what the shopper may not pick: the catalogue key of why."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """The last choice was made: a new draft of ``version`` at ``store``."""
+
+    store: Store
+    version: ChecklistVersion
+    employee: Employee | None
+
+
+Picked = Reply | Refusal | Start
+
+
 @dataclass
 class Pickers:
     setting: Setting
+
+    def picking(self, r: Request) -> Picking:
+        assert r.person is not None
+        return Picking(r.t, r.person.id, SessionShelf(r.session))
 
     def press(self, r: Request, pressed: Pressed) -> Outcome:
         """A picker button: refused if it names what the shopper may not pick (another
         store's employee, a checklist not of the store's channels), or while a draft is open
         unless it changes that draft's employee."""
         assert r.person is not None
-        session, op, numbers = r.session, pressed.op, pressed.numbers()
         draft = drafts.current(r, self.setting)
         if draft is not None:
-            return self._press_in_draft(r, draft, op, numbers)
+            return self._press_in_draft(r, draft, pressed.op, pressed.numbers())
+        match self.pick(self.picking(r), pressed):
+            case Refusal(key):
+                return drafts.refuse(r, self.setting, key)
+            case Start(store, version, employee):
+                flow = self._start(r, r.person, store, version, employee)
+                return r.out(edit=render(flow.screen(), r.t))
+            case Reply() as page:
+                return r.out(edit=page)
+
+    def pick(self, p: Picking, pressed: Pressed) -> Picked:
+        """What a picker button shows next, by a shopper with no draft."""
+        op, numbers, shelf = pressed.op, pressed.numbers(), p.shelf
         if op == Op.STORES:
-            return r.out(edit=self.store_page(r, numbers[0]))
+            return self.store_page(p, numbers[0])
         if op in (Op.EMPLOYEES, Op.EMPLOYEE) and not self.setting.employee_names:
-            return drafts.refuse(r, self.setting, "error.bad_button")  # no staff list at all
-        store = session.get(Store, numbers[0])
+            return Refusal("error.bad_button")  # no staff list at all
+        store = shelf.store(numbers[0])
         if store is None or not store.active:
-            return drafts.refuse(r, self.setting, "error.bad_button")
+            return Refusal("error.bad_button")
         if op == Op.STORE:
-            return r.out(edit=self._checklist_page(r, store))
-        version = session.get(ChecklistVersion, numbers[1])
+            return self._checklist_page(p, store)
+        version = shelf.version(numbers[1])
         if (
             version is None
             or self.setting.checklist_versions.get(version.checklist_id) != version.id
             or not store.offers(version.channel)
         ):
-            return drafts.refuse(r, self.setting, "error.bad_button")
+            return Refusal("error.bad_button")
         if op == Op.CHECKLIST and not self.setting.employee_names:
             # The deployment collects no employee data: no one is chosen or described.
-            flow = self._start(r, r.person, store, version, None)
-            return r.out(edit=render(flow.screen(), r.t))
+            return Start(store, version, None)
         if op == Op.CHECKLIST:
-            return r.out(edit=self._employee_page(r, store, version, 0))
+            return self._employee_page(p, store, version, 0)
         if op == Op.EMPLOYEES:
-            return r.out(edit=self._employee_page(r, store, version, numbers[2]))
+            return self._employee_page(p, store, version, numbers[2])
         try:
-            employee = self._employee(r, store, numbers[2])
+            return Start(store, version, self._employee(shelf, store, numbers[2]))
         except FlowError as error:
-            return drafts.refuse(r, self.setting, f"error.{error.reason}")
-        flow = self._start(r, r.person, store, version, employee)
-        return r.out(edit=render(flow.screen(), r.t))
+            return Refusal(f"error.{error.reason}")
 
-    def _employee(self, r: Request, store: Store, employee_id: int) -> Employee | None:
+    def _employee(self, shelf: Shelf, store: Store, employee_id: int) -> Employee | None:
         """The store's active employee ``employee_id``, or None for "not in the list" (0)."""
         if not employee_id:
             return None
-        employee = r.session.get(Employee, employee_id)
+        employee = shelf.employee(employee_id)
         if employee is None or employee.store_id != store.id or not employee.active:
             raise FlowError("bad_button")
         return employee
@@ -93,11 +135,12 @@ class Pickers:
         )
         if not ours:
             return drafts.refuse(r, self.setting, "error.draft_open")
+        p = self.picking(r)
         if op == Op.EMPLOYEES:
-            page = self._employee_page(r, visit.store, visit.checklist_version, numbers[2], draft)
+            page = self._employee_page(p, visit.store, visit.checklist_version, numbers[2], draft)
             return r.out(edit=page)
         try:
-            draft.change_employee(self._employee(r, visit.store, numbers[2]))
+            draft.change_employee(self._employee(p.shelf, visit.store, numbers[2]))
         except FlowError as error:
             return drafts.refuse(r, self.setting, f"error.{error.reason}")
         return r.out(edit=render(draft.screen(), r.t))
@@ -110,7 +153,7 @@ class Pickers:
             draft.check_current(index)
         if not draft.may_change_employee():
             raise FlowError("stale")
-        return self._employee_page(r, visit.store, visit.checklist_version, 0, draft)
+        return self._employee_page(self.picking(r), visit.store, visit.checklist_version, 0, draft)
 
     def _start(
         self,
@@ -140,31 +183,31 @@ class Pickers:
             flow.check_in(person.last_latitude, person.last_longitude, located)
         return flow
 
-    def store_page(self, r: Request, page: int) -> Reply:
+    def store_page(self, p: Picking, page: int) -> Reply:
         """Open assignments first (on the first page), then assigned stores, then the rest."""
-        assert r.person is not None
-        t = r.t
-        assigned = {s.id for s in r.person.stores}
-        stores = sorted(self._stores(r), key=lambda s: (s.id not in assigned, s.name))
+        t = p.t
+        assigned = p.shelf.assigned_store_ids(p.person_id)
+        stores = sorted(p.shelf.active_stores(), key=lambda s: (s.id not in assigned, s.name))
         if not stores:
             return Reply(t("pick.no_stores"), menu=True)
-        found = self._assignment_rows(r) if page == 0 else []
+        found = self._assignment_rows(p) if page == 0 else []
         found += [
             [(("⭐ " if s.id in assigned else "") + s.name, encode(Op.STORE, s.id))]
             for s in _page(stores, page)
         ]
-        pager = _pager(lambda n: encode(Op.STORES, n), page, len(stores), r)
+        pager = _pager(lambda n: encode(Op.STORES, n), page, len(stores), t)
         return Reply(t("pick.store"), rows(*found, pager))
 
     def nearest(self, r: Request, latitude: float, longitude: float) -> Reply:
         """Stores by their distance from a shared location, the nearest first."""
+        p = self.picking(r)
         located = [
             (distance_m(latitude, longitude, s.latitude, s.longitude) / 1000, s)
-            for s in self._stores(r)
+            for s in p.shelf.active_stores()
             if s.latitude is not None and s.longitude is not None
         ]
         if not located:
-            return self.store_page(r, 0)
+            return self.store_page(p, 0)
         located.sort(key=lambda pair: pair[0])
         found = [
             [(r.t("pick.store_distance", store=s.name, km=_km(km, r)), encode(Op.STORE, s.id))]
@@ -172,59 +215,47 @@ class Pickers:
         ]
         return Reply(r.t("pick.nearest"), rows(*found))
 
-    def _stores(self, r: Request) -> list[Store]:
-        return list(r.session.scalars(select(Store).where(Store.active).order_by(Store.name)))
-
-    def _assignment_rows(self, r: Request) -> list[list[Button]]:
-        assert r.person is not None
-        session, versions = r.session, self.setting.checklist_versions
+    def _assignment_rows(self, p: Picking) -> list[list[Button]]:
+        current = self.setting.checklist_versions
+        opened = p.shelf.open_assignments(p.person_id, self.setting.clock.today())
+        wanted = {current[a.checklist_id] for a in opened if a.checklist_id in current}
+        versions = {v.checklist_id: v for v in p.shelf.versions(wanted)} if wanted else {}
         found = []
-        for assignment in assignments.open_for(session, r.person.id, self.setting.clock.today()):
-            version_id = versions.get(assignment.checklist_id)
-            version = session.get(ChecklistVersion, version_id) if version_id else None
-            if (
-                version is None
-                or not assignment.store.active
-                or not assignment.store.offers(version.channel)
-            ):
+        for assignment in opened:
+            version = versions.get(assignment.checklist_id)
+            store = assignment.store
+            if version is None or not store.active or not store.offers(version.channel):
                 continue
-            label = r.t(
+            label = p.t(
                 "pick.assignment",
-                store=assignment.store.name,
-                checklist=str(version.definition["title"][r.t.language]),
+                store=store.name,
+                checklist=_title(version, p.t),
                 until=f"{assignment.closes_on:%d.%m}",
             )
-            found.append([(label, encode(Op.CHECKLIST, assignment.store_id, version.id))])
+            found.append([(label, encode(Op.CHECKLIST, store.id, version.id))])
         return found
 
-    def _checklist_page(self, r: Request, store: Store) -> Reply:
-        versions = r.session.scalars(
-            select(ChecklistVersion)
-            .where(ChecklistVersion.id.in_(self.setting.checklist_versions.values()))
-            .order_by(ChecklistVersion.checklist_id)
-        ).all()
+    def _checklist_page(self, p: Picking, store: Store) -> Reply:
+        versions = p.shelf.versions(set(self.setting.checklist_versions.values()))
         found = [
-            [(str(v.definition["title"][r.t.language]), encode(Op.CHECKLIST, store.id, v.id))]
+            [(_title(v, p.t), encode(Op.CHECKLIST, store.id, v.id))]
             for v in versions
             if store.offers(v.channel)
         ]
-        found.append([(r.t("button.other_store"), encode(Op.STORES, 0))])
-        return Reply(r.t("pick.checklist", store=escape(store.name)), rows(*found))
+        found.append([(p.t("button.other_store"), encode(Op.STORES, 0))])
+        return Reply(p.t("pick.checklist", store=escape(store.name)), rows(*found))
 
     def _employee_page(
         self,
-        r: Request,
+        p: Picking,
         store: Store,
         version: ChecklistVersion,
         page: int,
         draft: VisitFlow | None = None,
     ) -> Reply:
         """Who served the shopper; with a ``draft``, to change who it was."""
-        staff = r.session.scalars(
-            select(Employee)
-            .where(Employee.store_id == store.id, Employee.active)
-            .order_by(Employee.name)
-        ).all()
+        t = p.t
+        staff = p.shelf.employees(store.id)
         found = [
             [
                 (
@@ -232,30 +263,34 @@ class Pickers:
                     encode(Op.EMPLOYEE, store.id, version.id, e.id),
                 )
             ]
-            for e in _page(list(staff), page)
+            for e in _page(staff, page)
         ]
         found.append(
-            _pager(lambda n: encode(Op.EMPLOYEES, store.id, version.id, n), page, len(staff), r)
+            _pager(lambda n: encode(Op.EMPLOYEES, store.id, version.id, n), page, len(staff), t)
         )
-        found.append([(r.t("button.not_in_list"), encode(Op.EMPLOYEE, store.id, version.id, 0))])
+        found.append([(t("button.not_in_list"), encode(Op.EMPLOYEE, store.id, version.id, 0))])
         if draft is None:
-            back = (r.t("button.back"), encode(Op.STORE, store.id))
+            back = (t("button.back"), encode(Op.STORE, store.id))
         else:
-            back = (r.t("button.back_to_question"), encode(Op.RESUME, draft.visit.id, -1))
+            back = (t("button.back_to_question"), encode(Op.RESUME, draft.visit.id, -1))
         found.append([back])
-        return Reply(r.t("pick.employee", store=escape(store.name)), rows(*found))
+        return Reply(t("pick.employee", store=escape(store.name)), rows(*found))
+
+
+def _title(version: ChecklistVersion, t: Translator) -> str:
+    return definition(version).title.get(t.language)
 
 
 def _page(items: list[T], page: int) -> list[T]:
     return items[page * PAGE : (page + 1) * PAGE]
 
 
-def _pager(data: Callable[[int], str], page: int, total: int, r: Request) -> list[Button]:
+def _pager(data: Callable[[int], str], page: int, total: int, t: Translator) -> list[Button]:
     buttons = []
     if page > 0:
-        buttons.append((r.t("button.previous"), data(page - 1)))
+        buttons.append((t("button.previous"), data(page - 1)))
     if (page + 1) * PAGE < total:
-        buttons.append((r.t("button.next"), data(page + 1)))
+        buttons.append((t("button.next"), data(page + 1)))
     return buttons
 
 

@@ -9,21 +9,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from bot.callbacks import Op, Pressed, Route, encode
 from bot.i18n import Translator
 from bot.service import drafts
 from bot.service.base import VISIT_ROLES, Request, Setting, translator_in
 from bot.service.outcome import Outcome, Reply, Rows
-from bot.service.pickers import Pickers
+from bot.service.pickers import Pickers, Picking
 from bot.service.screens import percent, render, submitted
 from checklists.answers import AnswerRejected
 from checklists.schema import Channel, Item
 from storage import visits
 from storage.checklist_versions import definition
+from storage.meter import Stopwatch
 from storage.models import AttachmentKind, Awaiting, ReviewStatus, Visit, VisitStatus
 from storage.people import TelegramIdentity
 from storage.quick_drafts import Asker, NotQuick, QuickDraft
+from storage.quick_pickers import QuickShelf
 from visits.flow import MAX_COMMENT, MAX_DESCRIPTION, FlowError, VisitFlow
 from visits.submission import submit_visit
 
@@ -58,7 +61,7 @@ class Visiting:
         def act(r: Request, draft: VisitFlow | None) -> Outcome:
             if draft is not None:
                 return r.out(send=[_unfinished(draft, r.t)])
-            return r.out(send=[self.pickers.store_page(r, 0)])
+            return r.out(send=[self.pickers.store_page(self.pickers.picking(r), 0)])
 
         return self._as_evaluator(r, act)
 
@@ -248,7 +251,7 @@ class Visiting:
             edit = render(draft.screen(), t, hint=stepped.hint)
             return Outcome(language=t.language, toast=stepped.toast, edit=edit)
 
-        return self._quick(who, update_id, visit_id, act, wait)
+        return self._quick_draft(who, update_id, visit_id, act, wait)
 
     def quick_text(
         self, who: TelegramIdentity, text: str, update_id: int, *, wait: bool = True
@@ -261,9 +264,36 @@ class Visiting:
                 raise NotQuick("the text answers what was asked outside the visit")
             return typed(draft, text, t)
 
-        return self._quick(who, update_id, None, act, wait)
+        return self._quick_draft(who, update_id, None, act, wait)
 
-    def _quick(
+    def quick_pick(
+        self,
+        who: TelegramIdentity,
+        pressed: Pressed | None,
+        update_id: int | None,
+        *,
+        wait: bool = True,
+    ) -> Outcome | None:
+        """``/visit`` (``pressed`` None: the first page of stores) or a picker's press by a
+        shopper with no draft, by the quick path (``storage.quick_pickers``); None when it
+        needs the full path — a draft or a returned visit to look at first, a refusal, the
+        choice that starts the visit — and then nothing was changed. A page is built among
+        its reads, so the meter counts the whole transaction as the database's."""
+
+        def act(connection: Any, work: Stopwatch) -> Outcome:
+            shelf = QuickShelf(connection, self.setting.database.engine.dialect)
+            picker = shelf.load(who.telegram_id, update_id, self.setting.clock.now(), VISIT_ROLES)
+            p = Picking(translator_in(self.setting, picker.language), picker.id, shelf)
+            if pressed is None:
+                return Outcome(language=p.t.language, send=[self.pickers.store_page(p, 0)])
+            picked = self.pickers.pick(p, pressed)
+            if not isinstance(picked, Reply):
+                raise NotQuick("a refusal, which the full path words, or a new visit")
+            return Outcome(language=p.t.language, edit=picked)
+
+        return self._quick(act, wait)
+
+    def _quick_draft(
         self,
         who: TelegramIdentity,
         update_id: int,
@@ -271,25 +301,34 @@ class Visiting:
         act: Callable[[VisitFlow, Translator, Asker], Outcome],
         wait: bool,
     ) -> Outcome | None:
-        """``act`` on the shopper's draft in one transaction on the driver's connection; its
-        CPU, less the flow's and the screen's work, goes to the meter as the database's."""
-        database, clock = self.setting.database, time.thread_time
-        began = clock()
-        try:
-            with database.write_driver(wait=wait) as connection:
-                quick = QuickDraft(connection, database.engine.dialect)
-                asker, visit = quick.load(
-                    who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
-                )
-                working = clock()
+        """``act`` on the shopper's draft by the quick path (``storage.quick_drafts``)."""
+
+        def on_draft(connection: Any, work: Stopwatch) -> Outcome:
+            quick = QuickDraft(connection, self.setting.database.engine.dialect)
+            asker, visit = quick.load(
+                who.telegram_id, update_id, visit_id, self.setting.clock.now(), VISIT_ROLES
+            )
+            with work:
                 t = translator_in(self.setting, asker.language)
                 outcome = act(VisitFlow(quick, visit, self.setting.clock), t, asker)
-                working = clock() - working
-                quick.save(visit)
+            quick.save(visit)
+            return outcome
+
+        return self._quick(on_draft, wait)
+
+    def _quick(self, act: Callable[[Any, Stopwatch], Outcome], wait: bool) -> Outcome | None:
+        """``act`` in one transaction on the driver's connection, or None (nothing done) if
+        it raised ``NotQuick``. Its CPU, less what it timed as ``work`` (the flow's and the
+        screens'), goes to the meter as the database's."""
+        database, clock = self.setting.database, time.thread_time
+        began, work = clock(), Stopwatch()
+        try:
+            with database.write_driver(wait=wait) as connection:
+                outcome = act(connection, work)
         except NotQuick:
             database.cpu.add(database.cpu.full, clock() - began, count=False)
             return None
-        database.cpu.add(database.cpu.quick, clock() - began - working)
+        database.cpu.add(database.cpu.quick, clock() - began - work.seconds)
         return outcome
 
     def _submit(self, r: Request, draft: VisitFlow) -> Outcome:
