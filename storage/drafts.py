@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import (
@@ -27,6 +27,25 @@ DRAFT_LOADING = (
 """The draft's store, employee and checklist version in its own query: every screen shows
 them. The version's definition stays out, as ``definition`` has it validated already (and
 loads it if not); answers and photos load lazily, which costs less than ``selectinload``."""
+
+
+def to_settle(now: Any) -> ColumnElement[bool]:
+    """A draft, or a returned visit still open to resubmit at ``now`` (a value, or a bound
+    parameter of a statement built once)."""
+    return or_(
+        Visit.status == VisitStatus.DRAFT,
+        and_(
+            Visit.status == VisitStatus.SUBMITTED,
+            Visit.review_status == ReviewStatus.REJECTED,
+            Visit.resubmit_until > now,
+        ),
+    )
+
+
+LAST_VISIT_TIME = select(
+    type_coerce(func.max(func.coalesce(Visit.submitted_at, Visit.started_at)), UtcDateTime())
+).where(Visit.evaluator_id == bindparam("evaluator_id"))
+"""When a shopper's latest visit ended (its submission, else its start)."""
 
 
 class EvidenceCounts(NamedTuple):
@@ -91,27 +110,12 @@ class Records:
     def to_settle(self, evaluator_id: int, now: datetime) -> list[Visit]:
         """The shopper's drafts and their returned visits still open to resubmit, in one
         query: what ``visits.drafts.settle`` looks at on every update of theirs."""
-        return list(
-            self.session.scalars(
-                select(Visit).where(
-                    Visit.evaluator_id == evaluator_id,
-                    or_(
-                        Visit.status == VisitStatus.DRAFT,
-                        and_(
-                            Visit.status == VisitStatus.SUBMITTED,
-                            Visit.review_status == ReviewStatus.REJECTED,
-                            Visit.resubmit_until > now,
-                        ),
-                    ),
-                )
-            )
-        )
+        found = select(Visit).where(Visit.evaluator_id == evaluator_id, to_settle(now))
+        return list(self.session.scalars(found))
 
     def last_visit_time(self, evaluator_id: int) -> datetime | None:
         """When the shopper's latest visit ended (its submission, else its start)."""
-        ended = func.coalesce(Visit.submitted_at, Visit.started_at)
-        latest = type_coerce(func.max(ended), UtcDateTime())
-        return self.session.scalar(select(latest).where(Visit.evaluator_id == evaluator_id))
+        return self.session.scalar(LAST_VISIT_TIME, {"evaluator_id": evaluator_id})
 
     def count_drafts(self, evaluator_id: int) -> int:
         return (

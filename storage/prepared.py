@@ -44,7 +44,7 @@ class Prepared:
         }
         self.types = [
             column.type.dialect_impl(dialect)
-            for column in getattr(statement, "selected_columns", ())
+            for column in getattr(statement, "exported_columns", ())
         ]
         self.reads = bool(self.types)
         self.dialect = dialect

@@ -31,7 +31,7 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 from storage.checklist_versions import cached_definition
 from storage.db import insert_ignoring_for
-from storage.drafts import EVIDENCE_COUNTS, EvidenceCounts, evidence_counts
+from storage.drafts import EVIDENCE_COUNTS, LAST_VISIT_TIME, EvidenceCounts, evidence_counts
 from storage.models import (
     Answer,
     ChecklistVersion,
@@ -117,9 +117,34 @@ UPDATE_ANSWER = (
     .where(_answer.c.id == bindparam("answer_id"))
     .values({name: bindparam(f"new_{name}") for name in ANSWER_STATE})
 )
+NEW_VISIT = ("status", "started_at", "asks_employee", "awaiting", "employee_description")
+"""A new draft's own columns as ``visits.flow.start_visit`` sets them; the rest are its
+related rows' ids, and what ``save`` writes after the flow's first steps."""
+INSERT_VISIT = (
+    insert(_visit)
+    .values(
+        {
+            name: bindparam(f"new_{name}")
+            for name in (
+                *NEW_VISIT,
+                "store_id",
+                "evaluator_id",
+                "checklist_version_id",
+                "employee_id",
+                "back_to_review",
+            )
+        }
+    )
+    .returning(_visit.c.id)
+)
 NEW_ANSWER = {"na": False, "measured": False}
 """The ORM's defaults for an answer's columns the flow may leave unset (a comment typed
 before the answer); ``answered_at`` defaults to now."""
+SHOWN = (
+    update(_visit)
+    .where(_visit.c.id == bindparam("visit_id"), _visit.c.status == VisitStatus.DRAFT.value)
+    .values(screen_message_id=bindparam("message_id"))
+)
 STATEMENTS = Statements()
 
 
@@ -233,7 +258,28 @@ class QuickDraft:
         return self._evidence
 
     def add(self, visit: Visit) -> None:
-        raise NotQuick("a new visit is the full path's")
+        """Insert a new draft (``visits.flow.start_visit``'s): its id is known afterwards,
+        and what the flow changes next is written by ``save``. Its related objects are the
+        quick path's, in no session, so the ids are taken from them."""
+        row = {name: visit.__dict__.get(name) for name in NEW_VISIT}
+        row |= {
+            "store_id": visit.store.id,
+            "evaluator_id": visit.evaluator.id,
+            "checklist_version_id": visit.checklist_version.id,
+            "employee_id": visit.employee.id if visit.employee is not None else None,
+            "back_to_review": False,
+        }
+        new = {f"new_{name}": value for name, value in row.items()}
+        [(visit_id,)] = self._run("add", lambda: INSERT_VISIT, **new)
+        visit.__dict__.update(row, id=visit_id)
+        self._draft_id = visit_id
+        self._before = {name: visit.__dict__.get(name) for name in VISIT_STATE}
+        self._evidence = EvidenceCounts({}, {})
+
+    def last_visit_time(self, evaluator_id: int) -> datetime | None:
+        """When the shopper's latest visit ended (``Records.last_visit_time``)."""
+        [(ended,)] = self._run("last", lambda: LAST_VISIT_TIME, evaluator_id=evaluator_id)
+        return cast(datetime | None, ended)
 
     def save(self, visit: Visit) -> None:
         """Write what the flow changed: the visit's columns, new and changed answers."""
@@ -258,6 +304,13 @@ class QuickDraft:
             elif tuple(values.values()) != self._answers_before.get(answer.id):
                 new = {f"new_{name}": value for name, value in values.items()}
                 self._run("update", lambda: UPDATE_ANSWER, answer_id=answer.id, **new)
+
+
+def shown(connection: Any, dialect: Dialect, visit_id: int, message_id: int) -> None:
+    """Record ``message_id`` as the draft's live question (a visit no longer a draft keeps
+    what it had)."""
+    given = {"visit_id": visit_id, "message_id": message_id}
+    STATEMENTS.get(dialect, "shown", lambda: SHOWN).run(connection, given)
 
 
 @functools.cache

@@ -18,23 +18,21 @@ the full path, which knows every case, answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Date, Table, and_, bindparam, exists, or_, select
+from sqlalchemy import Date, Table, bindparam, exists, select
 from sqlalchemy.engine import Dialect
 
 from storage.checklist_versions import cached_definition
+from storage.drafts import to_settle
 from storage.models import (
     Assignment,
     ChecklistVersion,
     Employee,
     Person,
-    ReviewStatus,
     Store,
     Visit,
-    VisitStatus,
     person_store,
 )
 from storage.picking import OPEN_FIRST_TO_CLOSE, OpenAssignment, open_assignments_of
@@ -48,22 +46,23 @@ STORE_COLUMNS = ("id", "name", "active", "channels", "latitude", "longitude")
 VERSION_COLUMNS = ("id", "checklist_id", "version", "content_hash", "channel")
 EMPLOYEE_COLUMNS = ("id", "name", "position", "store_id", "active")
 
-TO_LOOK_AT_FIRST = exists().where(
-    Visit.evaluator_id == Person.id,
-    or_(
-        Visit.status == VisitStatus.DRAFT,
-        and_(
-            Visit.status == VisitStatus.SUBMITTED,
-            Visit.review_status == ReviewStatus.REJECTED,
-            Visit.resubmit_until > bindparam("now"),
-        ),
-    ),
-)
+TO_LOOK_AT_FIRST = exists().where(Visit.evaluator_id == Person.id, to_settle(bindparam("now")))
 """A draft, or a returned visit still open to resubmit (``visits.drafts.settle``): either
 makes the pickers' answer the full path's."""
-PERSON = select(
-    Person.id, Person.role, Person.active, Person.language, TO_LOOK_AT_FIRST.label("busy")
-).where(Person.telegram_id == bindparam("telegram_id"))
+PERSON_COLUMNS = (
+    "id",
+    "role",
+    "active",
+    "language",
+    "last_latitude",
+    "last_longitude",
+    "last_location_at",
+)
+"""What the pickers and a new visit's check-in need of the shopper."""
+_person = cast(Table, Person.__table__)
+PERSON = select(*(_person.c[n] for n in PERSON_COLUMNS), TO_LOOK_AT_FIRST.label("busy")).where(
+    _person.c.telegram_id == bindparam("telegram_id")
+)
 STORES = (
     select(*(_store.c[n] for n in STORE_COLUMNS)).where(_store.c.active).order_by(_store.c.name)
 )
@@ -90,14 +89,6 @@ EMPLOYEE = _employees.where(_employee.c.id == bindparam("employee_id"))
 STATEMENTS = Statements()
 
 
-@dataclass(frozen=True)
-class Picker:
-    """The shopper who pressed, as the pickers need them."""
-
-    id: int
-    language: str | None
-
-
 class QuickShelf:
     """The pickers' reads (``storage.picking.Shelf``) inside the caller's transaction on the
     driver's connection (``Database.write_driver``)."""
@@ -108,14 +99,15 @@ class QuickShelf:
 
     def load(
         self, telegram_id: int, update_id: int | None, now: datetime, roles: Iterable[str]
-    ) -> Picker:
-        """The shopper, with nothing to look at first and the update (if any) recorded as
-        handled; or ``NotQuick``."""
+    ) -> Person:
+        """The shopper (in no session), with nothing to look at first and the update (if
+        any) recorded as handled; or ``NotQuick``."""
         found = self._run("person", lambda: PERSON, telegram_id=telegram_id, now=now)
         if not found:
             raise NotQuick("a stranger")
-        person_id, role, active, language, busy = found[0]
-        if not active or role not in roles or busy:
+        *columns, busy = found[0]
+        person: Person = _row(Person, PERSON_COLUMNS, columns)
+        if not person.active or person.role not in roles or busy:
             raise NotQuick("a role that makes no visits, or a draft to look at first")
         if update_id is not None:
             dialect = self.dialect.name
@@ -124,7 +116,7 @@ class QuickShelf:
             )
             if not recorded.rowcount:
                 raise NotQuick("a repeated update")
-        return Picker(person_id, language)
+        return person
 
     def _run(self, key: str, statement: Callable[[], Any], **given: Any) -> Any:
         return STATEMENTS.get(self.dialect, key, statement).run(self.connection, given)

@@ -18,7 +18,15 @@ from bot.service import Service
 from bot.service.base import Setting, request
 from bot.service.outcome import Outcome
 from storage.db import Database
-from storage.models import Employee, HandledUpdate, ReviewStatus, Store, Visit, VisitStatus
+from storage.models import (
+    Employee,
+    HandledUpdate,
+    Person,
+    ReviewStatus,
+    Store,
+    Visit,
+    VisitStatus,
+)
 from storage.people import TelegramIdentity
 from testkit.bot_harness import SCRIPTED_RULES, ZONE, World, add_person, make_world
 from visits import assignments
@@ -184,16 +192,15 @@ def a_returned_visit(service: Service, world: World) -> None:
         (a_returned_visit, "s:{store}"),
         (None, "s:{closed}"),
         (None, "cl:{phones}:{visit}"),
-        (None, "em:{store}:{visit}:{anna}"),
         (None, "em:{phones}:{visit}:{anna}"),
     ],
-    ids=["a draft", "returned", "a closed store", "no channel", "the start", "not its staff"],
+    ids=["a draft", "returned", "a closed store", "no channel", "not its staff"],
 )
 def test_what_the_pickers_may_not_show_at_once_is_left_to_the_full_path_unchanged(
     service: Service, world: World, situation: object, data: str
 ) -> None:
-    """A draft or a returned visit to look at first, a refusal, the choice that starts the
-    visit: no answer, and not even the update's record is kept."""
+    """A draft or a returned visit to look at first, a refusal: no answer, and not even the
+    update's record is kept."""
     if callable(situation):
         situation(service, world)
     with world.database.read() as session:
@@ -209,3 +216,72 @@ def test_what_the_pickers_may_not_show_at_once_is_left_to_the_full_path_unchange
     assert service.visiting.quick_pick(WHO, decode(filled), next(UPDATE_IDS)) is None
     with world.database.read() as session:
         assert session.scalar(select(func.count()).select_from(HandledUpdate)) == before
+
+
+TWIN = 702
+
+
+def stored(service: Service, who: TelegramIdentity) -> dict[str, object]:
+    """The shopper's visit as stored, but for what is not the same for twins."""
+    with service.setting.database.read() as session:
+        row = session.scalars(
+            select(Visit).join(Person).where(Person.telegram_id == who.telegram_id)
+        ).one()
+        return {
+            column.key: getattr(row, column.key)
+            for column in Visit.__table__.columns
+            if column.key not in ("id", "evaluator_id", "started_at")
+        }
+
+
+def without_visit_ids(outcome: Outcome) -> list[object]:
+    """The screen, each button's data without the visit's id (the twins' differ)."""
+    screen = outcome.edit if outcome.edit is not None else outcome.send[-1]
+    return [
+        screen.text,
+        screen.replaces,
+        screen.menu,
+        outcome.toast,
+        [
+            (label, data.split(":")[:1] + data.split(":")[2:])
+            for row in screen.buttons
+            for label, data in row
+        ],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("checklist", "employee", "located"),
+    [
+        ("store_visit", "anna", True),
+        ("store_visit", "anna", False),
+        ("store_visit", "not in the list", True),
+        ("phone_call", "anna", True),
+    ],
+)
+def test_the_choice_that_starts_a_visit_stores_and_shows_what_the_full_path_does(
+    service: Service, world: World, checklist: str, employee: str, located: bool
+) -> None:
+    """Twins press the same last choice, one by the quick path and one by the full path:
+    the same draft is stored (a store visit checked in where its shopper shared a location
+    minutes before; a call never) and the same first screen shown."""
+    add_person(world.database, TWIN, "evaluator", ["S1", "X03"])
+    twin = TelegramIdentity(TWIN, "Twin", None, "en")
+    if located:
+        with world.database.write() as session:
+            at = service.setting.clock.now() - timedelta(minutes=2)
+            for person in session.scalars(select(Person).where(Person.telegram_id > 0)):
+                person.last_latitude, person.last_longitude = 55.7601, 37.6101
+                person.last_location_at = at
+    version = world.versions[checklist]
+    chosen = world.anna_id if employee == "anna" else 0
+    data = encode(Op.EMPLOYEE, world.store_id, version, chosen)
+    quick = service.visiting.quick_pick(WHO, decode(data), next(UPDATE_IDS))
+    assert quick is not None
+    with world.database.write() as session:
+        r = request(session, twin, service.setting, next(UPDATE_IDS))
+        full = service.visiting.press(r, data, decode(data))
+    assert without_visit_ids(quick) == without_visit_ids(full)
+    ours = stored(service, WHO)
+    assert ours == stored(service, twin)
+    assert (ours["checkin_latitude"] is not None) == (located and checklist == "store_visit")

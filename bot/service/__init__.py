@@ -26,7 +26,6 @@ from contextlib import contextmanager
 
 from bot.callbacks import Op, Pressed, Route, decode, route_of
 from bot.i18n import LANGUAGES, Translator
-from bot.service import drafts
 from bot.service.account import Account
 from bot.service.actions import Actions
 from bot.service.assignments import Assignments
@@ -38,6 +37,7 @@ from bot.service.pickers import Pickers
 from bot.service.report_requests import ReportRequests
 from bot.service.review import Review
 from bot.service.visit import Visiting
+from storage import quick_drafts
 from storage.models import AttachmentKind, PendingInput, PendingKind
 from storage.people import TelegramIdentity
 
@@ -274,10 +274,14 @@ class Service:
 
     def shown(self, visit_id: int, message_id: int, *, wait: bool = True) -> None:
         """The Telegram layer showed a draft's question in ``message_id``: that is now its
-        live copy."""
+        live copy. One statement on the driver's connection (``storage.quick_drafts``), its
+        CPU the database's share of the update that showed it."""
         database = self.setting.database
-        with database.cpu.timing(database.cpu.full), database.write(wait=wait) as session:
-            drafts.shown(session, visit_id, message_id)
+        with (
+            database.cpu.timing(database.cpu.full, count=False),
+            database.write_driver(wait=wait) as connection,
+        ):
+            quick_drafts.shown(connection, database.engine.dialect, visit_id, message_id)
 
     def card(self, card_id: int) -> Reply:
         """A visit's card as its manager is to receive it."""

@@ -3,13 +3,10 @@ refusal that shows the current question again so that nothing is lost."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from bot.service.base import VISIT_ROLES, Request, Setting
 from bot.service.outcome import Outcome
 from bot.service.screens import render
 from storage.drafts import Records
-from storage.models import Visit, VisitStatus
 from visits import drafts
 from visits.flow import VisitFlow
 
@@ -48,10 +45,3 @@ def refuse(r: Request, setting: Setting, key: str, **params: object) -> Outcome:
     else:
         outcome.retire = True
     return outcome
-
-
-def shown(session: Session, visit_id: int, message_id: int) -> None:
-    """Record ``message_id`` as the draft's live question."""
-    visit = session.get(Visit, visit_id)
-    if visit is not None and visit.status == VisitStatus.DRAFT:
-        visit.screen_message_id = message_id

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from babel.numbers import format_decimal
 
@@ -22,11 +22,17 @@ from storage.checklist_versions import definition
 from storage.drafts import Records
 from storage.models import ChecklistVersion, Employee, Person, Store
 from storage.picking import SessionShelf, Shelf
-from visits.flow import FlowError, VisitFlow, start_visit
+from visits.flow import FlowError, VisitFlow, VisitRecords, start_visit
 from visits.integrity import distance_m
 
 PAGE = 8
 T = TypeVar("T")
+
+
+class StartRecords(VisitRecords, Protocol):
+    def last_visit_time(self, evaluator_id: int) -> datetime | None:
+        """When the shopper's latest visit ended (its submission, else its start)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Pickers:
             case Refusal(key):
                 return drafts.refuse(r, self.setting, key)
             case Start(store, version, employee):
-                flow = self._start(r, r.person, store, version, employee)
+                flow = self.start(Records(r.session), r.person, store, version, employee)
                 return r.out(edit=render(flow.screen(), r.t))
             case Reply() as page:
                 return r.out(edit=page)
@@ -155,9 +161,9 @@ class Pickers:
             raise FlowError("stale")
         return self._employee_page(self.picking(r), visit.store, visit.checklist_version, 0, draft)
 
-    def _start(
+    def start(
         self,
-        r: Request,
+        records: StartRecords,
         person: Person,
         store: Store,
         version: ChecklistVersion,
@@ -167,18 +173,17 @@ class Pickers:
         shortly before and after their previous visit (to find the nearest store, say); a
         call or a chat has none."""
         clock = self.setting.clock
-        records = Records(r.session)
-        since = records.last_visit_time(person.id)
-        names = self.setting.employee_names
-        flow = start_visit(records, person, store, version, employee, clock, asks_employee=names)
         located = person.last_location_at
         fresh = timedelta(minutes=self.setting.rules.checkin_fresh_minutes)
-        if (
+        checks_in = (
             version.channel == Channel.STORE
             and located is not None
             and clock.now() - located <= fresh
-            and (since is None or located > since)
-        ):
+        )
+        since = records.last_visit_time(person.id) if checks_in else None
+        names = self.setting.employee_names
+        flow = start_visit(records, person, store, version, employee, clock, asks_employee=names)
+        if checks_in and located is not None and (since is None or located > since):
             assert person.last_latitude is not None and person.last_longitude is not None
             flow.check_in(person.last_latitude, person.last_longitude, located)
         return flow

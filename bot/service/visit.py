@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.service import drafts
 from bot.service.base import VISIT_ROLES, Request, Setting, translator_in
 from bot.service.outcome import Outcome, Reply, Rows
-from bot.service.pickers import Pickers, Picking
+from bot.service.pickers import Pickers, Picking, Start
 from bot.service.screens import percent, render, submitted
 from checklists.answers import AnswerRejected
 from checklists.schema import Channel, Item
@@ -276,20 +276,28 @@ class Visiting:
     ) -> Outcome | None:
         """``/visit`` (``pressed`` None: the first page of stores) or a picker's press by a
         shopper with no draft, by the quick path (``storage.quick_pickers``); None when it
-        needs the full path — a draft or a returned visit to look at first, a refusal, the
-        choice that starts the visit — and then nothing was changed. A page is built among
-        its reads, so the meter counts the whole transaction as the database's."""
+        needs the full path — a draft or a returned visit to look at first, a refusal — and
+        then nothing was changed. The last choice starts the visit and shows its first
+        screen. A page is built among its reads, so the meter counts all but the first
+        screen as the database's."""
 
         def act(connection: Any, work: Stopwatch) -> Outcome:
             shelf = QuickShelf(connection, self.setting.database.engine.dialect)
-            picker = shelf.load(who.telegram_id, update_id, self.setting.clock.now(), VISIT_ROLES)
-            p = Picking(translator_in(self.setting, picker.language), picker.id, shelf)
+            person = shelf.load(who.telegram_id, update_id, self.setting.clock.now(), VISIT_ROLES)
+            p = Picking(translator_in(self.setting, person.language), person.id, shelf)
             if pressed is None:
                 return Outcome(language=p.t.language, send=[self.pickers.store_page(p, 0)])
-            picked = self.pickers.pick(p, pressed)
-            if not isinstance(picked, Reply):
-                raise NotQuick("a refusal, which the full path words, or a new visit")
-            return Outcome(language=p.t.language, edit=picked)
+            match self.pickers.pick(p, pressed):
+                case Reply() as page:
+                    return Outcome(language=p.t.language, edit=page)
+                case Start(store, version, employee):
+                    records = QuickDraft(connection, self.setting.database.engine.dialect)
+                    flow = self.pickers.start(records, person, store, version, employee)
+                    with work:
+                        screen = render(flow.screen(), p.t)
+                    records.save(flow.visit)
+                    return Outcome(language=p.t.language, edit=screen)
+            raise NotQuick("a refusal, which the full path words")
 
         return self._quick(act, wait)
 
