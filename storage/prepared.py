@@ -63,7 +63,7 @@ class Prepared:
 
     def run(self, connection: Any, given: Mapping[str, Any]) -> Any:
         """Execute on the driver's ``connection``, inside its transaction: the rows
-        (converted) for a query, else the cursor (for ``rowcount``)."""
+        (converted) for a query or a ``RETURNING``, else the cursor (for ``rowcount``)."""
         cursor = connection.cursor()
         cursor.execute(self.sql, self.parameters(given))
         if not self.reads:
