@@ -47,6 +47,9 @@ def register(session: Session, loaded: list[LoadedChecklist]) -> dict[str, Check
                 definition=checklist.model_dump(mode="json", by_alias=True, exclude_none=True),
             )
             session.add(same)
+        # The file's checklist is the stored one (same hash): validated already, so the
+        # first visits after a start need not validate it again (on the event loop).
+        _validated.setdefault((same.checklist_id, same.version, same.content_hash), checklist)
         current[checklist.id] = same
     if problems:
         raise ChecklistError(problems)

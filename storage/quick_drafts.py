@@ -269,6 +269,8 @@ class QuickDraft:
             "employee_id": visit.employee.id if visit.employee is not None else None,
             "back_to_review": False,
         }
+        if not self.dialect.insert_returning:
+            raise NotQuick("an SQLite older than 3.35 has no RETURNING; the ORM does without")
         new = {f"new_{name}": value for name, value in row.items()}
         [(visit_id,)] = self._run("add", lambda: INSERT_VISIT, **new)
         visit.__dict__.update(row, id=visit_id)

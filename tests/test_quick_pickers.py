@@ -17,12 +17,14 @@ from bot.callbacks import Op, Pressed, decode, encode
 from bot.service import Service
 from bot.service.base import Setting, request
 from bot.service.outcome import Outcome
+from storage import checklist_versions
 from storage.db import Database
 from storage.models import (
     Employee,
     HandledUpdate,
     Person,
     ReviewStatus,
+    Role,
     Store,
     Visit,
     VisitStatus,
@@ -52,7 +54,7 @@ def world(database: Database) -> World:
             Employee(code=f"T{n:02}", name=f"Trainee {n:02}", store_id=world.store_id)
             for n in range(9)
         )
-    add_person(database, SHOPPER, "evaluator", ["S1", "X03"])
+    add_person(database, SHOPPER, Role.EVALUATOR, ["S1", "X03"])
     today = Clock(ZONE).today()
     with database.write() as session:
         assignments.create(
@@ -265,7 +267,7 @@ def test_the_choice_that_starts_a_visit_stores_and_shows_what_the_full_path_does
     """Twins press the same last choice, one by the quick path and one by the full path:
     the same draft is stored (a store visit checked in where its shopper shared a location
     minutes before; a call never) and the same first screen shown."""
-    add_person(world.database, TWIN, "evaluator", ["S1", "X03"])
+    add_person(world.database, TWIN, Role.EVALUATOR, ["S1", "X03"])
     twin = TelegramIdentity(TWIN, "Twin", None, "en")
     if located:
         with world.database.write() as session:
@@ -285,3 +287,34 @@ def test_the_choice_that_starts_a_visit_stores_and_shows_what_the_full_path_does
     ours = stored(service, WHO)
     assert ours == stored(service, twin)
     assert (ours["checkin_latitude"] is not None) == (located and checklist == "store_visit")
+
+
+def test_on_an_sqlite_without_returning_the_start_is_left_to_the_full_path(
+    service: Service, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 has no ``INSERT … RETURNING`` (SQLAlchemy says so in the dialect's
+    ``insert_returning``): the quick path steps aside and the ORM starts the visit."""
+    if not world.database.is_sqlite:
+        pytest.skip("an SQLite matter")
+    monkeypatch.setattr(world.database.engine.dialect, "insert_returning", False)
+    store, version = world.store_id, world.versions["store_visit"]
+    data = encode(Op.EMPLOYEE, store, version, world.anna_id)
+    assert service.visiting.quick_pick(WHO, decode(data), next(UPDATE_IDS)) is None
+    outcome = service.callback(WHO, data, next(UPDATE_IDS), None)
+    assert outcome.edit is not None and "Anna Ivanova" in outcome.edit.text
+    with world.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+def test_a_new_process_answers_its_first_pickers_by_the_quick_path(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registering the checklists at start-up leaves them validated in the process, so the
+    first shoppers' pickers need not take the full path to validate them (on the event
+    loop). A process's cache starts empty: emptied here, as in a process just started."""
+    monkeypatch.setattr(checklist_versions, "_validated", {})
+    world = make_world(database)
+    add_person(database, SHOPPER, Role.EVALUATOR, ["S1"])
+    service = Service(setting(world, "en"))
+    pressed = decode(encode(Op.STORE, world.store_id))
+    assert service.visiting.quick_pick(WHO, pressed, next(UPDATE_IDS)) is not None
