@@ -120,23 +120,6 @@ UPDATE_ANSWER = (
 NEW_VISIT = ("status", "started_at", "asks_employee", "awaiting", "employee_description")
 """A new draft's own columns as ``visits.flow.start_visit`` sets them; the rest are its
 related rows' ids, and what ``save`` writes after the flow's first steps."""
-INSERT_VISIT = (
-    insert(_visit)
-    .values(
-        {
-            name: bindparam(f"new_{name}")
-            for name in (
-                *NEW_VISIT,
-                "store_id",
-                "evaluator_id",
-                "checklist_version_id",
-                "employee_id",
-                "back_to_review",
-            )
-        }
-    )
-    .returning(_visit.c.id)
-)
 NEW_ANSWER = {"na": False, "measured": False}
 """The ORM's defaults for an answer's columns the flow may leave unset (a comment typed
 before the answer); ``answered_at`` defaults to now."""
@@ -146,6 +129,14 @@ SHOWN = (
     .values(screen_message_id=bindparam("message_id"))
 )
 STATEMENTS = Statements()
+
+
+def _insert_visit(columns: tuple[str, ...]) -> Any:
+    return (
+        insert(_visit)
+        .values({name: bindparam(f"new_{name}") for name in columns})
+        .returning(_visit.c.id)
+    )
 
 
 def _update_visit(columns: tuple[str, ...]) -> Any:
@@ -207,12 +198,7 @@ class QuickDraft:
         checklist_key = (latest["checklist_id"], latest["version"], latest["content_hash"])
         if cached_definition(checklist_key) is None:
             raise NotQuick("the checklist is not validated in this process yet")
-        dialect = self.dialect.name
-        recorded = self._run(
-            "record", lambda: record_update(dialect), update_id=update_id, handled_at=now
-        )
-        if not recorded.rowcount:
-            raise NotQuick("a repeated update")
+        record_first_time(self.connection, self.dialect, update_id, now)
         asker = Asker(latest["language"], latest["pending"] is not None)
         draft = self._draft(latest)
         counted = self._run("evidence", lambda: EVIDENCE_COUNTS, visit_id=latest["id"])
@@ -261,6 +247,8 @@ class QuickDraft:
         """Insert a new draft (``visits.flow.start_visit``'s): its id is known afterwards,
         and what the flow changes next is written by ``save``. Its related objects are the
         quick path's, in no session, so the ids are taken from them."""
+        if not self.dialect.insert_returning:
+            raise NotQuick("an SQLite older than 3.35 has no RETURNING; the ORM does without")
         row = {name: visit.__dict__.get(name) for name in NEW_VISIT}
         row |= {
             "store_id": visit.store.id,
@@ -269,10 +257,9 @@ class QuickDraft:
             "employee_id": visit.employee.id if visit.employee is not None else None,
             "back_to_review": False,
         }
-        if not self.dialect.insert_returning:
-            raise NotQuick("an SQLite older than 3.35 has no RETURNING; the ORM does without")
+        columns = tuple(row)
         new = {f"new_{name}": value for name, value in row.items()}
-        [(visit_id,)] = self._run("add", lambda: INSERT_VISIT, **new)
+        [(visit_id,)] = self._run(("add", columns), lambda: _insert_visit(columns), **new)
         visit.__dict__.update(row, id=visit_id)
         self._draft_id = visit_id
         self._before = {name: visit.__dict__.get(name) for name in VISIT_STATE}
@@ -315,8 +302,17 @@ def shown(connection: Any, dialect: Dialect, visit_id: int, message_id: int) -> 
     STATEMENTS.get(dialect, "shown", lambda: SHOWN).run(connection, given)
 
 
+def record_first_time(connection: Any, dialect: Dialect, update_id: int, now: datetime) -> None:
+    """Record the update as handled, in the caller's transaction; ``NotQuick`` if it was
+    handled before (the full path shows the current screen again)."""
+    given = {"update_id": update_id, "handled_at": now}
+    prepared = STATEMENTS.get(dialect, "record", lambda: _record_update(dialect.name))
+    if not prepared.run(connection, given).rowcount:
+        raise NotQuick("a repeated update")
+
+
 @functools.cache
-def record_update(dialect: str) -> Any:
+def _record_update(dialect: str) -> Any:
     """The dedup record's ``INSERT ... ON CONFLICT DO NOTHING``, built once per dialect."""
     return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
 

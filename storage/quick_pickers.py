@@ -37,7 +37,7 @@ from storage.models import (
 )
 from storage.picking import OPEN_FIRST_TO_CLOSE, OpenAssignment, open_assignments_of
 from storage.prepared import Statements
-from storage.quick_drafts import NotQuick, record_update, transient
+from storage.quick_drafts import NotQuick, record_first_time, transient
 
 _store, _employee = cast(Table, Store.__table__), cast(Table, Employee.__table__)
 _version = cast(Table, ChecklistVersion.__table__)
@@ -63,10 +63,9 @@ _person = cast(Table, Person.__table__)
 PERSON = select(*(_person.c[n] for n in PERSON_COLUMNS), TO_LOOK_AT_FIRST.label("busy")).where(
     _person.c.telegram_id == bindparam("telegram_id")
 )
-STORES = (
-    select(*(_store.c[n] for n in STORE_COLUMNS)).where(_store.c.active).order_by(_store.c.name)
-)
-STORE = select(*(_store.c[n] for n in STORE_COLUMNS)).where(_store.c.id == bindparam("store_id"))
+_stores = select(*(_store.c[n] for n in STORE_COLUMNS))
+STORES = _stores.where(_store.c.active).order_by(_store.c.name)
+STORE = _stores.where(_store.c.id == bindparam("store_id"))
 ASSIGNED = select(person_store.c.store_id).where(person_store.c.person_id == bindparam("person_id"))
 OPEN_ASSIGNMENTS = (
     select(
@@ -110,12 +109,7 @@ class QuickShelf:
         if not person.active or person.role not in roles or busy:
             raise NotQuick("a role that makes no visits, or a draft to look at first")
         if update_id is not None:
-            dialect = self.dialect.name
-            recorded = self._run(
-                "record", lambda: record_update(dialect), update_id=update_id, handled_at=now
-            )
-            if not recorded.rowcount:
-                raise NotQuick("a repeated update")
+            record_first_time(self.connection, self.dialect, update_id, now)
         return person
 
     def _run(self, key: str, statement: Callable[[], Any], **given: Any) -> Any:
