@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ from telegram.ext import (
 )
 
 import bot.botapi as bot_api_client
+from benchmarks.database_floor import DatabaseFloor
 from bot import bootstrap
 from bot.botapi import file_url
 from checklists.loader import SHIPPED_DIR, load_all
@@ -165,12 +166,24 @@ async def _answer_as_telegram_asks(update: object, context: ContextTypes.DEFAULT
     await query.edit_message_text(text, reply_markup=QUESTION_KEYBOARD)
 
 
+async def _after_the_floor(
+    floor: DatabaseFloor,
+    answer: Callable[[object, ContextTypes.DEFAULT_TYPE], Awaitable[None]],
+    update: object,
+    context: ContextTypes.DEFAULT_TYPE,
+) -> None:
+    assert isinstance(update, Update) and update.effective_user is not None
+    floor.handle(update.effective_user.id, update.update_id)
+    await answer(update, context)
+
+
 class BaselineBot:
     """The library's ceiling: the same builder defaults as ours, and a handler that does no
     work of its own. ``calls=1``: one message per update; ``calls=2``: a button is answered as
-    Telegram asks (two calls), the screen being one of ours."""
+    Telegram asks (two calls), the screen being one of ours. ``floor``: before answering,
+    each update's transaction is done bare on that database (``benchmarks.database_floor``)."""
 
-    def __init__(self, base_url: str, calls: int = 1) -> None:
+    def __init__(self, base_url: str, calls: int = 1, floor: DatabaseFloor | None = None) -> None:
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(TOKEN)
@@ -179,6 +192,9 @@ class BaselineBot:
             .build()
         )
         handler = _answer_once if calls == 1 else _answer_as_telegram_asks
+        self.floor = floor
+        if floor is not None:
+            handler = functools.partial(_after_the_floor, floor, handler)
         self.application.add_handler(TypeHandler(Update, handler))
 
     async def start(self) -> None:
@@ -223,16 +239,21 @@ class OurBot:
 
 
 Bot = OurBot | BaselineBot
-KINDS = ("ours", "ours-unlimited", "baseline", "baseline-2")
+KINDS = ("ours", "ours-unlimited", "baseline", "baseline-2", "baseline-2-floor")
 LABELS = {
     "ours": "ours",
     "ours-unlimited": "ours, no rate limit",
     "baseline": "baseline",
     "baseline-2": "baseline, two calls",
+    "baseline-2-floor": "two calls + bare db",
 }
+WITH_DATABASE = frozenset({"ours", "ours-unlimited", "baseline-2-floor"})
 
 
 def _make_bot(kind: str, api: FakeBotApi, database_url: str, export_dir: Path) -> Bot:
+    if kind == "baseline-2-floor":
+        floor = DatabaseFloor(database_url.removeprefix("sqlite:///"))
+        return BaselineBot(api.base_url, calls=2, floor=floor)
     if kind.startswith("baseline"):
         return BaselineBot(api.base_url, calls=2 if kind == "baseline-2" else 1)
     return OurBot(api, database_url, export_dir, unlimited=kind == "ours-unlimited")
@@ -254,6 +275,11 @@ async def serve(kind: str, port: int, database_url: str, export_dir: Path) -> No
     await running.stop()
     if isinstance(running, OurBot):
         said = {**running.database.cpu.as_dict(), "gc_longest_ms": 1000 * pauses.longest}
+        print(json.dumps(said), flush=True)
+    elif running.floor is not None:
+        floor = running.floor
+        said = {"quick_seconds": floor.seconds, "quick_count": floor.count}
+        said |= {"full_seconds": 0.0, "full_count": 0, "commit_seconds": floor.commits}
         print(json.dumps(said), flush=True)
 
 
@@ -408,15 +434,19 @@ class DatabaseShare:
     per_update_ms: float
     """All of it per update: quick presses' statements and the other updates' whole
     transactions (which count the work done inside them: an upper bound)."""
+    commit_ms: float | None = None
+    """The bare floor's: its ``COMMIT``s per update."""
 
     @classmethod
     def of(cls, tallies: dict[str, float], updates: int) -> DatabaseShare:
         quick = int(tallies["quick_count"])
+        commits = tallies.get("commit_seconds")
         return cls(
             updates=updates,
             quick_ms=1000 * tallies["quick_seconds"] / max(quick, 1),
             quick_share=quick / updates,
             per_update_ms=1000 * (tallies["quick_seconds"] + tallies["full_seconds"]) / updates,
+            commit_ms=None if commits is None else 1000 * commits / updates,
         )
 
     def line(self) -> str:
@@ -516,7 +546,7 @@ class Run:
 
 
 async def run_bot(run: Run, folder: Path) -> Figures:
-    if run.postgres is not None and not run.kind.startswith("baseline"):
+    if run.postgres is not None and run.kind in WITH_DATABASE:
         with fresh_postgres_url(run.postgres) as url:
             return await run_bot_on(run, folder, url)
     sqlite_url = f"sqlite:///{folder / f'{run.kind}-{time.monotonic_ns()}.sqlite3'}"
@@ -527,7 +557,7 @@ async def run_bot_on(run: Run, folder: Path, database_url: str) -> Figures:
     """Start the bot, warm it up with two visits, then run every shopper at once."""
     baseline = run.kind.startswith("baseline")
     warm = 2
-    if not baseline:
+    if run.kind in WITH_DATABASE:
         await asyncio.to_thread(prepare, database_url, run.shoppers + warm)
     rng = random.Random(5)
     api = TimedApi()
@@ -761,11 +791,12 @@ def run(args: argparse.Namespace) -> None:
             Run("baseline-2", n, 0, None, args.in_process),
         )
     ]
-    *paired, baseline, shipped = asyncio.run(
+    *paired, baseline, floor, shipped = asyncio.run(
         measure(
             [
                 *rounds,
                 Run("baseline", n, 0, None, args.in_process),
+                Run("baseline-2-floor", n, 0, None, args.in_process),
                 Run("ours", n, 0, shipped_seconds, args.in_process),
             ]
         )
@@ -777,6 +808,7 @@ def run(args: argparse.Namespace) -> None:
         print(unlimited.line(LABELS["ours-unlimited"] + label))
         print(two_calls.line(LABELS["baseline-2"] + label))
     print(baseline.line(LABELS["baseline"]))
+    print(floor.line(LABELS["baseline-2-floor"]))
     window = f"the first {shipped_seconds:g} s" if shipped_seconds else "whole visits"
     print(shipped.line(LABELS["ours"]) + f"   ({window})")
     unlimited, two_calls = pairs[0]
@@ -803,6 +835,13 @@ def run(args: argparse.Namespace) -> None:
             f"{database.line()}; goal ≤ {GOALS['database_ms']} ms on SQLite:"
             f" {verdict(database.per_update_ms <= GOALS['database_ms'])}"
             f"{each_round([share.per_update_ms for share in shares], 'ms')}"
+        )
+    if floor.database is not None and floor.database.commit_ms is not None:
+        print(
+            f"database floor per update: {floor.database.per_update_ms:.2f} ms, of which the"
+            f" COMMIT {floor.database.commit_ms:.2f} ms (the quick press's statements in bare"
+            " sqlite3, no SQLAlchemy and no objects, same database and pragmas, flat out beside"
+            " the two-call baseline: benchmarks/database_floor.py)"
         )
     if args.think:
         paced(args)
