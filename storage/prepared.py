@@ -25,41 +25,48 @@ Processor = Callable[[Any], Any] | None
 
 class Prepared:
     """One statement for one dialect: its SQL, how to pass its parameters, how to read its
-    rows."""
+    rows. Everything that does not depend on the values is worked out here, once, so that a
+    run is the driver's work and a loop over the parameters and the columns that convert."""
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = compiled.string
-        self.order: Sequence[str] | None = compiled.positiontup
-        """Parameter names in the driver's order (qmark style), or None for named styles."""
-        self.fixed = {
+        self.positional = compiled.positiontup is not None
+        """qmark style (SQLite): a tuple in the statement's order; else a dictionary."""
+        names = list(compiled.positiontup or compiled.binds)
+        fixed = {
             name: bind.value
             for name, bind in compiled.binds.items()
             if not bind.required and bind.callable is None
         }
         """Values written into the statement itself (``status = 'draft'``)."""
-        self.to_driver: dict[str, Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
-        }
+        self.names = names
+        self.slots = [
+            (
+                name,
+                fixed.get(name, _GIVEN),
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in names
+        ]
         self.types = [
             column.type.dialect_impl(dialect)
             for column in getattr(statement, "exported_columns", ())
         ]
         self.reads = bool(self.types)
         self.dialect = dialect
-        self.from_driver: list[Processor] | None = None
-        """Per column, made at the first run: a driver may need the column's type code
-        (PostgreSQL's numbers)."""
+        self.converting: list[tuple[int, Processor]] | None = None
+        """The columns read that convert, and how; made at the first run: a driver may need
+        the column's type code (PostgreSQL's numbers)."""
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = {**self.fixed, **given}
-        for name, process in self.to_driver.items():
-            if process is not None and name in values:
-                values[name] = process(values[name])
-        if self.order is None:
-            return values
-        return tuple(values[name] for name in self.order)
+        values = []
+        for name, fixed, process in self.slots:
+            value = given[name] if fixed is _GIVEN or name in given else fixed
+            values.append(value if process is None else process(value))
+        if self.positional:
+            return tuple(values)
+        return dict(zip(self.names, values, strict=True))
 
     def run(self, connection: Any, given: Mapping[str, Any]) -> Any:
         """Execute on the driver's ``connection``, inside its transaction: the rows
@@ -69,22 +76,28 @@ class Prepared:
         if not self.reads:
             return cursor
         rows = cursor.fetchall()
-        processors = self.from_driver
-        if processors is None:
+        converting = self.converting
+        if converting is None:
             codes = [entry[1] for entry in cursor.description]
-            processors = self.from_driver = [
-                kind.result_processor(self.dialect, code)
-                for kind, code in zip(self.types, codes, strict=True)
+            converting = self.converting = [
+                (index, process)
+                for index, (kind, code) in enumerate(zip(self.types, codes, strict=True))
+                if (process := kind.result_processor(self.dialect, code)) is not None
             ]
         cursor.close()
-        if not any(processors):
+        if not converting:
             return rows
-        return [
-            tuple(
-                value if p is None else p(value) for p, value in zip(processors, row, strict=True)
-            )
-            for row in rows
-        ]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, process in converting:
+                values[index] = process(values[index])  # type: ignore[misc]
+            converted.append(values)
+        return converted
+
+
+_GIVEN = object()
+"""A slot whose value the caller gives."""
 
 
 class Statements:

@@ -71,7 +71,11 @@ VISIT_READ = (
     "asks_employee",
     *VISIT_STATE,
 )
-ANSWER_STATE = ("value_text", "value_number", "na", "comment", "measured", "answered_at")
+ANSWER_READ = ("value_text", "value_number", "na", "comment", "measured")
+"""An answer's columns a press reads. ``answered_at`` is only ever written (``visits.flow``
+stamps an answer given), so it is not read, nor parsed from SQLite's text, for every answer
+of the draft at every press."""
+ANSWER_STATE = (*ANSWER_READ, "answered_at")
 """An answer's columns a press may set."""
 
 _visit, _answer = cast(Table, Visit.__table__), cast(Table, Answer.__table__)
@@ -107,16 +111,11 @@ PERSON_AND_DRAFTS = (
 """The person behind a Telegram id, what their next typed message is awaited for, and each
 of their drafts (newest first), in one read."""
 PERSON_COLUMNS = [str(column.key) for column in PERSON_AND_DRAFTS.selected_columns]
-ANSWERS = select(_answer.c.id, _answer.c.item_id, *(_answer.c[n] for n in ANSWER_STATE)).where(
+ANSWERS = select(_answer.c.id, _answer.c.item_id, *(_answer.c[n] for n in ANSWER_READ)).where(
     _answer.c.visit_id == bindparam("visit_id")
 )
 ANSWER_COLUMNS = ("visit_id", "item_id", *ANSWER_STATE)
 INSERT_ANSWER = insert(_answer).values({name: bindparam(f"new_{name}") for name in ANSWER_COLUMNS})
-UPDATE_ANSWER = (
-    update(_answer)
-    .where(_answer.c.id == bindparam("answer_id"))
-    .values({name: bindparam(f"new_{name}") for name in ANSWER_STATE})
-)
 NEW_VISIT = ("status", "started_at", "asks_employee", "awaiting", "employee_description")
 """A new draft's own columns as ``visits.flow.start_visit`` sets them; the rest are its
 related rows' ids, and what ``save`` writes after the flow's first steps."""
@@ -139,12 +138,23 @@ def _insert_visit(columns: tuple[str, ...]) -> Any:
     )
 
 
-def _update_visit(columns: tuple[str, ...]) -> Any:
+def _update_row(table: Table, columns: tuple[str, ...]) -> Any:
+    """``UPDATE`` of ``columns`` (given as ``new_<column>``) in the row whose id is ``row_id``."""
     return (
-        update(_visit)
-        .where(_visit.c.id == bindparam("visit_id"))
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
         .values({name: bindparam(f"new_{name}") for name in columns})
     )
+
+
+def _changed(state: dict[str, Any], before: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The columns of ``names`` an object holds (in its ``__dict__``) that differ from what
+    was loaded; a column not loaded counts as changed once the flow sets it."""
+    return {
+        name: state[name]
+        for name in names
+        if name in state and (name not in before or state[name] != before[name])
+    }
 
 
 @dataclass(frozen=True)
@@ -170,7 +180,7 @@ class QuickDraft:
         self._evidence: EvidenceCounts | None = None
         self._draft_id: int | None = None
         self._before: dict[str, Any] = {}
-        self._answers_before: dict[int, tuple[Any, ...]] = {}
+        self._answers_before: dict[int, dict[str, Any]] = {}
 
     def load(
         self,
@@ -231,9 +241,9 @@ class QuickDraft:
         )
         answers = []
         for answer_id, item_id, *state in self._run("answers", lambda: ANSWERS, visit_id=row["id"]):
-            values = dict(zip(ANSWER_STATE, state, strict=True))
+            values = dict(zip(ANSWER_READ, state, strict=True))
             answers.append(transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
-            self._answers_before[answer_id] = tuple(state)
+            self._answers_before[answer_id] = values
         visit.__dict__["answers"] = answers
         return visit
 
@@ -272,27 +282,28 @@ class QuickDraft:
 
     def save(self, visit: Visit) -> None:
         """Write what the flow changed: the visit's columns, new and changed answers."""
-        changed = {
-            name: visit.__dict__.get(name)
-            for name, before in self._before.items()
-            if visit.__dict__.get(name) != before
-        }
-        if changed:
-            columns = tuple(sorted(changed))
-            new = {f"new_{name}": value for name, value in changed.items()}
-            self._run(("visit", columns), lambda: _update_visit(columns), visit_id=visit.id, **new)
+        self._update(_visit, visit.id, _changed(visit.__dict__, self._before, VISIT_STATE))
         for answer in visit.__dict__["answers"]:
-            values = {name: answer.__dict__.get(name) for name in ANSWER_STATE}
             if answer.id is None:
+                values = {name: answer.__dict__.get(name) for name in ANSWER_STATE}
                 row = {"visit_id": visit.id, "item_id": answer.item_id, **values}
                 for name, default in {**NEW_ANSWER, "answered_at": utcnow()}.items():
                     row[name] = default if row[name] is None else row[name]
                 self._run(
                     "insert", lambda: INSERT_ANSWER, **{f"new_{k}": v for k, v in row.items()}
                 )
-            elif tuple(values.values()) != self._answers_before.get(answer.id):
-                new = {f"new_{name}": value for name, value in values.items()}
-                self._run("update", lambda: UPDATE_ANSWER, answer_id=answer.id, **new)
+            else:
+                before = self._answers_before.get(answer.id, {})
+                self._update(_answer, answer.id, _changed(answer.__dict__, before, ANSWER_STATE))
+
+    def _update(self, table: Table, row_id: int, changed: dict[str, Any]) -> None:
+        """One ``UPDATE`` of the row's changed columns, prepared once per set of them."""
+        if not changed:
+            return
+        columns = tuple(sorted(changed))
+        new = {f"new_{name}": value for name, value in changed.items()}
+        key = (table.name, columns)
+        self._run(key, lambda: _update_row(table, columns), row_id=row_id, **new)
 
 
 def shown(connection: Any, dialect: Dialect, visit_id: int, message_id: int) -> None:

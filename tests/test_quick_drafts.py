@@ -166,6 +166,32 @@ def test_a_repeated_press_changes_nothing_and_shows_the_current_question(
     assert handled == 5
 
 
+def test_an_answer_keeps_its_time_until_it_is_answered_again(
+    service: Service, world: World
+) -> None:
+    """The quick path does not read an answer's time; it writes it when the flow stamps it.
+    Going back and on leaves it as it was; changing the answer stamps it anew."""
+    presser = Presser(service)
+    presser.open("Store visit")
+    outcome = service.text(WHO, "25", next(presser.update_ids))
+
+    def times() -> dict[str, Any]:
+        with world.database.read() as session:
+            rows = session.execute(select(Answer.item_id, Answer.answered_at)).all()
+            return {item: at for item, at in rows}
+
+    outcome = presser.press(outcome, "Yes")
+    first = times()
+    outcome = presser.press(presser.press(outcome, "◀ Back"), "Next ▶")
+    assert times() == first
+    outcome = presser.press(presser.press(outcome, "◀ Back"), "No")
+    again = times()
+    changed = {item for item in again if again[item] != first[item]}
+    assert len(first) == 2 and len(changed) == 1
+    [item] = changed
+    assert again[item] > first[item]
+
+
 @pytest.mark.parametrize("forged", ["ans:0:1:1", "cx:0:1", "na:0:1"])
 def test_a_button_naming_visit_zero_is_refused_and_changes_nothing(
     service: Service, world: World, forged: str
