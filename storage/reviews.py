@@ -18,12 +18,15 @@ def counted() -> ColumnElement[bool]:
 
 def reused_photos(session: Session, visit: Visit) -> list[str]:
     """The visit's photos (Telegram's ``file_unique_id``) that another visit has too."""
+    mine = [p.file_unique_id for p in visit.photos]
+    if not mine:
+        return []
     return list(
         session.scalars(
             select(Photo.file_unique_id)
             .join(Visit, Visit.id == Photo.visit_id)
             .where(
-                Photo.file_unique_id.in_([p.file_unique_id for p in visit.photos]),
+                Photo.file_unique_id.in_(mine),
                 Photo.visit_id != visit.id,
                 Visit.status.in_((VisitStatus.SUBMITTED, VisitStatus.DRAFT, VisitStatus.VOIDED)),
             )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -56,33 +56,73 @@ def score_of(visit: Visit) -> scoring.VisitScore:
 def fix_scores(visit: Visit, checklist: Checklist) -> scoring.VisitScore:
     """Write the visit's score and each answer's item score, as reports will read them."""
     result = scoring.score_visit(checklist, answers_of(visit))
-    visit.score = result.score
-    visit.passed = result.passed
-    visit.critical_failed = result.critical_failed
-    visit.nps = result.nps
-    for row in visit.answers:
-        item_result = result.items.get(row.item_id)
-        row.score = item_result.score if item_result else None
-        row.weight = item_result.weight if item_result and item_result.score is not None else None
+    for column, value in _visit_scores(result).items():
+        setattr(visit, column, value)
+    for row, score, weight in _answer_scores(visit, result):
+        row.score, row.weight = score, weight
     return result
+
+
+def _visit_scores(result: scoring.VisitScore) -> dict[str, object]:
+    return {
+        "score": result.score,
+        "passed": result.passed,
+        "critical_failed": result.critical_failed,
+        "nps": result.nps,
+    }
+
+
+def _answer_scores(
+    visit: Visit, result: scoring.VisitScore
+) -> list[tuple[Answer, float | None, float | None]]:
+    """Each answer with its item's score, and its weight where it has a score."""
+    scored = []
+    for row in visit.answers:
+        item = result.items.get(row.item_id)
+        score = item.score if item else None
+        scored.append((row, score, item.weight if item and score is not None else None))
+    return scored
+
+
+def write_now(session: Session, visit: Visit, **values: object) -> None:
+    """Write ``values`` to the visit's columns in one ``UPDATE`` now and hold them in the
+    session as written: on a submission's path the unit of work's flush of one changed
+    column costs several times the statement."""
+    session.execute(
+        update(Visit)
+        .where(Visit.id == visit.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for column, value in values.items():
+        set_committed_value(visit, column, value)
+
+
+ANSWER_SCORES = (
+    update(cast(Table, Answer.__table__))
+    .where(Answer.__table__.c.id == bindparam("answer_id"))
+    .values(score=bindparam("new_score"), weight=bindparam("new_weight"))
+)
+"""Every answer's score in one ``executemany``, with no unit of work around it."""
 
 
 def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitScore | None:
     """Submit a draft once: its score if this call submitted it, None if it already was.
 
     The status change is a conditional UPDATE, so two taps, a re-delivered update or two
-    processes racing make exactly one submission. The visit in the session then holds what
-    the UPDATE wrote, with no second read.
+    processes racing make exactly one submission; it writes the visit's scores with it, and
+    the answers' scores follow only once it has claimed the draft. The visit in the session
+    then holds what was written, with no second read and nothing left to flush.
     """
     visit = session.get(Visit, visit_id)
     if visit is None or visit.status != VisitStatus.DRAFT:
         return None
-    result = fix_scores(visit, definition(visit.checklist_version))
-    session.flush()
+    result = scoring.score_visit(definition(visit.checklist_version), answers_of(visit))
     submitted = {
         "status": VisitStatus.SUBMITTED,
         "submitted_at": now.astimezone(UTC),  # as the column reads it back
         "current_item": None,
+        **_visit_scores(result),
     }
     claimed = session.execute(
         update(Visit)
@@ -94,6 +134,15 @@ def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitSc
         return None
     for column, value in submitted.items():
         set_committed_value(visit, column, value)
+    scored = _answer_scores(visit, result)
+    if scored:
+        session.connection().execute(
+            ANSWER_SCORES,
+            [{"answer_id": r.id, "new_score": s, "new_weight": w} for r, s, w in scored],
+        )
+    for row, score, weight in scored:
+        set_committed_value(row, "score", score)
+        set_committed_value(row, "weight", weight)
     return result
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from checklists.loader import SHIPPED_DIR, ChecklistError, load_all
 from checklists.scoring import Answer as ScoringAnswer
@@ -133,6 +133,48 @@ def test_submitting_twice_makes_one_submission(database: Database) -> None:
     with database.read() as session:
         visit = session.get(Visit, visit_id)
         assert visit is not None and visit.submitted_at == submitted_at
+
+
+def test_a_submission_that_loses_the_race_writes_no_scores(database: Database) -> None:
+    """Another transaction submitted the draft after this one read it (PostgreSQL, two
+    processes): the conditional UPDATE claims nothing, and no answer's score is written to
+    a visit this call did not submit."""
+    visit_id = _draft(database)
+    with database.write() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.status == VisitStatus.DRAFT
+        session.execute(
+            update(Visit)
+            .where(Visit.id == visit_id)
+            .values(status=VisitStatus.SUBMITTED)
+            .execution_options(synchronize_session=False)
+        )
+        assert visits.submit(session, visit_id, now=NOW) is None
+    with database.read() as session:
+        scores = session.scalars(select(Answer.score).where(Answer.visit_id == visit_id)).all()
+        assert scores and all(score is None for score in scores)
+
+
+def test_a_submission_holds_what_it_wrote_with_nothing_left_to_flush(
+    database: Database,
+) -> None:
+    """The session's visit and answers hold the scores as written (what comes after in the
+    same transaction, the integrity checks and the cards, reads them), and the commit sends
+    nothing more."""
+    visit_id = _draft(database)
+    with database.write() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.answers  # loaded first, as the bot's draft is
+        assert visits.submit(session, visit_id, now=NOW)
+        assert not session.dirty and not session.new
+        held = {a.item_id: (a.score, a.weight) for a in visit.answers}
+        held_visit = (visit.score, visit.passed, visit.nps, visit.status)
+    with database.read() as session:
+        stored = session.get(Visit, visit_id)
+        assert stored is not None
+        assert held == {a.item_id: (a.score, a.weight) for a in stored.answers}
+        assert held_visit == (stored.score, stored.passed, stored.nps, stored.status)
+        assert held["greet_time"] == (0.5, 2)
 
 
 def test_a_version_hashed_by_an_earlier_release_is_the_same_version(

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -33,7 +33,7 @@ from storage.models import (
     VisitFlag,
     VisitStatus,
 )
-from storage.visits import answer_value, answers_of, fix_scores, set_answer_value
+from storage.visits import answer_value, answers_of, fix_scores, set_answer_value, write_now
 
 
 @dataclass(frozen=True)
@@ -133,21 +133,22 @@ def check(
 def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
     """Replace the submitted visit's flags with a fresh check; flagged visits wait for review."""
     assert visit.submitted_at is not None
-    for old in session.scalars(select(VisitFlag).where(VisitFlag.visit_id == visit.id)):
-        session.delete(old)
+    session.execute(delete(VisitFlag).where(VisitFlag.visit_id == visit.id))
     since = visit.submitted_at - timedelta(days=rules.repeat_days)
     evidence = Evidence(
         reused_photos=reviews.reused_photos(session, visit),
         earlier_visits=reviews.earlier_visits(session, visit, since, visit.submitted_at),
     )
     flags = check(visit, definition(visit.checklist_version), evidence, rules)
-    for found in flags:
-        session.add(
-            VisitFlag(
-                visit_id=visit.id, kind=found.kind, details=found.details, params=found.params
-            )
-        )
-    visit.review_status = ReviewStatus.PENDING if flags else None
+    if flags:
+        rows = [
+            {"visit_id": visit.id, "kind": f.kind, "details": f.details, "params": f.params}
+            for f in flags
+        ]
+        session.execute(insert(VisitFlag), rows)
+    status = ReviewStatus.PENDING if flags else None
+    if visit.review_status != status:
+        write_now(session, visit, review_status=status)
     return flags
 
 
