@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from storage import migrate
 from storage.db import Database
@@ -35,10 +36,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """One database on the PostgreSQL server migrated to head, the template each test's
+    migrated database is copied from."""
+    with fresh_postgres_url(POSTGRES_URL) as url:
+        template = Database(url)
+        migrate.upgrade(template)
+        template.dispose()  # a template must have no connections when it is copied
+        yield make_url(url).database or ""
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's database: on PostgreSQL a fresh one, already migrated (a copy of the
+    template) when the test uses ``database``; on SQLite a file (``database`` copies the
+    migrated template into it)."""
     if POSTGRES_URL:
-        with fresh_postgres_url(POSTGRES_URL) as url:
+        migrated = "database" in request.fixturenames
+        template = request.getfixturevalue("migrated_postgres") if migrated else None
+        with fresh_postgres_url(POSTGRES_URL, template) as url:
             yield url
     else:
         yield f"sqlite:///{tmp_path / 'msbot.sqlite3'}"
@@ -65,16 +82,13 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def database(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A migrated database: a copy of the migrated template on SQLite, a fresh upgrade on
-    PostgreSQL (where each test has its own database)."""
+    """A migrated database: a copy of the migrated template, a file on SQLite, a database on
+    PostgreSQL (``database_url`` made it so)."""
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(
             request.getfixturevalue("migrated_sqlite"), database_url.removeprefix("sqlite:///")
         )
-        database = Database(database_url)
-    else:
-        database = Database(database_url)
-        migrate.upgrade(database)
+    database = Database(database_url)
     yield database
     database.dispose()
 
