@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -84,18 +84,24 @@ def _answer_scores(
     return scored
 
 
-def write_now(session: Session, visit: Visit, **values: object) -> None:
-    """Write ``values`` to the visit's columns in one ``UPDATE`` now and hold them in the
-    session as written: on a submission's path the unit of work's flush of one changed
-    column costs several times the statement."""
-    session.execute(
+def write_now(
+    session: Session, visit: Visit, *only_if: ColumnElement[bool], **values: object
+) -> bool:
+    """Write ``values`` to the visit's columns in one ``UPDATE`` now, if its row still meets
+    ``only_if``, and hold them in the session as written: on a submission's path the unit
+    of work's flush of one changed column costs several times the statement. Whether the
+    row was written."""
+    written = session.execute(
         update(Visit)
-        .where(Visit.id == visit.id)
+        .where(Visit.id == visit.id, *only_if)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    if not getattr(written, "rowcount", 0):
+        return False
     for column, value in values.items():
         set_committed_value(visit, column, value)
+    return True
 
 
 ANSWER_SCORES = (
@@ -117,23 +123,15 @@ def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitSc
     visit = session.get(Visit, visit_id)
     if visit is None or visit.status != VisitStatus.DRAFT:
         return None
-    result = scoring.score_visit(definition(visit.checklist_version), answers_of(visit))
+    result = score_of(visit)
     submitted = {
         "status": VisitStatus.SUBMITTED,
         "submitted_at": now.astimezone(UTC),  # as the column reads it back
         "current_item": None,
         **_visit_scores(result),
     }
-    claimed = session.execute(
-        update(Visit)
-        .where(Visit.id == visit_id, Visit.status == VisitStatus.DRAFT)
-        .values(**submitted)
-        .execution_options(synchronize_session=False)
-    )
-    if not getattr(claimed, "rowcount", 0):
+    if not write_now(session, visit, Visit.status == VisitStatus.DRAFT, **submitted):
         return None
-    for column, value in submitted.items():
-        set_committed_value(visit, column, value)
     scored = _answer_scores(visit, result)
     if scored:
         session.connection().execute(
