@@ -33,15 +33,24 @@ ACTIVE = (ActionStatus.OPEN, ActionStatus.CLOSED)
 """Actions still in play: a failure of the standard meanwhile opens no second one."""
 
 
-def on_counted(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
+def on_counted(
+    session: Session,
+    visit: Visit,
+    days: int,
+    today: date,
+    now: datetime,
+    result: VisitScore | None = None,
+) -> None:
     """The visit counts now. Closed actions of its store whose standard it met are verified,
     those whose standard it failed again are reopened (due in ``days`` from ``today``) —
     only by a visit made after the closing: one accepted late says nothing of the fix. Then
-    each standard it failed that needs an action, and has none in play, gets one."""
-    result = visits.score_of(visit)
+    each standard it failed that needs an action, and has none in play, gets one.
+    ``result``: the visit's score, when the caller has just fixed it (a submission)."""
+    result = visits.score_of(visit) if result is None else result
     scores = _scores(result)
     assert visit.submitted_at is not None
-    for action in _of_standards(session, visit, ACTIVE):
+    store_actions = _of_standards(session, visit, (*ACTIVE, ActionStatus.VERIFIED))
+    for action in store_actions:
         score = scores.get(action.item_id)
         closed = action.done_at
         if action.status != ActionStatus.CLOSED or score is None or closed is None:
@@ -52,7 +61,7 @@ def on_counted(session: Session, visit: Visit, days: int, today: date, now: date
             _verify(action, visit, now)
         else:
             _reopen(action, visit, today + timedelta(days=days), now)
-    _open_needed(session, visit, result, today + timedelta(days=days), now)
+    _open_needed(session, visit, result, today + timedelta(days=days), now, store_actions)
 
 
 def recount(session: Session, visit: Visit, days: int, today: date, now: datetime) -> None:
@@ -106,15 +115,22 @@ def _open_needed(
     result: VisitScore,
     due_on: date,
     now: datetime,
+    store_actions: list[CorrectiveAction] | None = None,
 ) -> None:
     """An action for each standard the visit failed that needs one and has none: none in
-    play, and none a visit made after this one verified (this one was accepted late)."""
+    play, and none a visit made after this one verified (this one was accepted late).
+    ``store_actions``: the store's actions on the checklist, in play or verified, as the
+    caller read them and changed them in this transaction (else they are read here)."""
     checklist = definition(visit.checklist_version)
     scores = _scores(result)
-    covered = {a.item_id for a in _of_standards(session, visit, ACTIVE)}
+    if store_actions is None:
+        store_actions = _of_standards(session, visit, (*ACTIVE, ActionStatus.VERIFIED))
+    covered = {a.item_id for a in store_actions if a.status in ACTIVE}
     covered |= {a.item_id for a in opened_by(session, visit.id)}
     assert visit.submitted_at is not None
-    for action in _of_standards(session, visit, (ActionStatus.VERIFIED,)):
+    for action in store_actions:
+        if action.status != ActionStatus.VERIFIED:
+            continue
         later = action.verified_by
         if later is not None and later.submitted_at and later.submitted_at > visit.submitted_at:
             covered.add(action.item_id)

@@ -112,18 +112,26 @@ ANSWER_SCORES = (
 """Every answer's score in one ``executemany``, with no unit of work around it."""
 
 
-def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitScore | None:
+def submit(
+    session: Session,
+    visit_id: int,
+    *,
+    now: datetime,
+    scored: scoring.VisitScore | None = None,
+) -> scoring.VisitScore | None:
     """Submit a draft once: its score if this call submitted it, None if it already was.
 
     The status change is a conditional UPDATE, so two taps, a re-delivered update or two
     processes racing make exactly one submission; it writes the visit's scores with it, and
     the answers' scores follow only once it has claimed the draft. The visit in the session
     then holds what was written, with no second read and nothing left to flush.
+    ``scored``: the draft's score as the caller has just computed it from the answers this
+    session loaded (the review screen's), so that a submission scores the visit once.
     """
     visit = session.get(Visit, visit_id)
     if visit is None or visit.status != VisitStatus.DRAFT:
         return None
-    result = score_of(visit)
+    result = score_of(visit) if scored is None else scored
     submitted = {
         "status": VisitStatus.SUBMITTED,
         "submitted_at": now.astimezone(UTC),  # as the column reads it back
@@ -132,13 +140,13 @@ def submit(session: Session, visit_id: int, *, now: datetime) -> scoring.VisitSc
     }
     if not write_now(session, visit, Visit.status == VisitStatus.DRAFT, **submitted):
         return None
-    scored = _answer_scores(visit, result)
-    if scored:
+    answer_scores = _answer_scores(visit, result)
+    if answer_scores:
         session.connection().execute(
             ANSWER_SCORES,
-            [{"answer_id": r.id, "new_score": s, "new_weight": w} for r, s, w in scored],
+            [{"answer_id": r.id, "new_score": s, "new_weight": w} for r, s, w in answer_scores],
         )
-    for row, score, weight in scored:
+    for row, score, weight in answer_scores:
         set_committed_value(row, "score", score)
         set_committed_value(row, "weight", weight)
     return result

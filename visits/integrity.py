@@ -209,12 +209,18 @@ def correct(
 
 
 def counts(
-    session: Session, visit: Visit, rules: IntegrityRules, today: date, now: datetime
+    session: Session,
+    visit: Visit,
+    rules: IntegrityRules,
+    today: date,
+    now: datetime,
+    result: scoring.VisitScore | None = None,
 ) -> None:
     """What follows when a visit comes to count: its store managers' cards are due, and its
-    store's corrective actions are opened, verified or reopened."""
+    store's corrective actions are opened, verified or reopened (``result``: its score, when
+    the caller has just fixed it)."""
     cards.due(session, visit)
-    actions.on_counted(session, visit, rules.action_days, today, now)
+    actions.on_counted(session, visit, rules.action_days, today, now, result)
 
 
 def under_review(session: Session, visit: Visit) -> bool:

@@ -22,12 +22,18 @@ class Submission:
 
 
 def submit_visit(
-    session: Session, visit_id: int, rules: integrity.IntegrityRules, clock: Clock
+    session: Session,
+    visit_id: int,
+    rules: integrity.IntegrityRules,
+    clock: Clock,
+    *,
+    scored: VisitScore | None = None,
 ) -> Submission | None:
     """Submit a draft once (None if it already was), flag it, close its assignment, and,
-    if no flag holds it back, let what follows a counted visit follow."""
+    if no flag holds it back, let what follows a counted visit follow. ``scored``: as for
+    ``storage.visits.submit``; the visit is scored once for all of it."""
     now = clock.now()
-    score = visits.submit(session, visit_id, now=now)
+    score = visits.submit(session, visit_id, now=now, scored=scored)
     if score is None:
         return None
     visit = session.get(Visit, visit_id)
@@ -37,5 +43,5 @@ def submit_visit(
         session, visit, visit.checklist_version.checklist_id, clock.today(), now
     )
     if cards.counts(visit):
-        integrity.counts(session, visit, rules, clock.today(), now)
+        integrity.counts(session, visit, rules, clock.today(), now, score)
     return Submission(score, flags, done)

@@ -345,8 +345,12 @@ class Visiting:
         screen = draft.review_screen()  # what is missing, and the score
         if screen.missing:
             raise FlowError("missing_answers", count=len(screen.missing))
-        submission = submit_visit(r.session, draft.visit.id, self.setting.rules, self.setting.clock)
-        result = submission.score if submission is not None else visits.score_of(draft.visit)
+        scored, setting = screen.result, self.setting
+        assert scored is not None  # a review screen holds the score
+        submission = submit_visit(
+            r.session, draft.visit.id, setting.rules, setting.clock, scored=scored
+        )
+        result = submission.score if submission is not None else scored
         reply = submitted(screen, result, r.t)
         if submission is not None and submission.flags:
             reply = Reply(reply.text + "\n\n" + r.t("done.review_pending"), menu=reply.menu)
