@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from storage.checklist_versions import cached_definition
@@ -292,7 +293,7 @@ class QuickDraft:
                 self._run(
                     "insert", lambda: INSERT_ANSWER, **{f"new_{k}": v for k, v in row.items()}
                 )
-            else:
+            elif instance_state(answer).modified:  # set since it was loaded, if only to itself
                 before = self._answers_before.get(answer.id, {})
                 self._update(_answer, answer.id, _changed(answer.__dict__, before, ANSWER_STATE))
 
