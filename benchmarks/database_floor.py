@@ -33,9 +33,9 @@ from storage.quick_drafts import (
     INSERT_ANSWER,
     PERSON_AND_DRAFTS,
     _insert_visit,
-    _record_update,
     _update_row,
 )
+from storage.updates import record_update
 
 NEW_VISIT = (
     "status",
@@ -78,7 +78,7 @@ class DatabaseFloor:
             self.connection.execute(f"PRAGMA {pragma}")
         self.person = Raw(PERSON_AND_DRAFTS)
         self.person_id = Raw(PERSON_ID)
-        self.record = Raw(_record_update("sqlite"))
+        self.record = Raw(record_update("sqlite"))
         self.answers = Raw(ANSWERS)
         self.evidence = Raw(EVIDENCE_COUNTS)
         self.move_on = Raw(_update_row(cast(Table, Visit.__table__), ("current_item",)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from checklists.scoring import VisitScore
@@ -97,16 +97,22 @@ def _of_standards(
     session: Session, visit: Visit, statuses: tuple[ActionStatus, ...]
 ) -> list[CorrectiveAction]:
     """The store's actions on the visit's checklist, in ``statuses``, other visits' only."""
-    return list(
-        session.scalars(
-            select(CorrectiveAction).where(
-                CorrectiveAction.store_id == visit.store_id,
-                CorrectiveAction.checklist_id == visit.checklist_version.checklist_id,
-                CorrectiveAction.status.in_(statuses),
-                CorrectiveAction.visit_id != visit.id,
-            )
-        )
-    )
+    given = {
+        "store_id": visit.store_id,
+        "checklist_id": visit.checklist_version.checklist_id,
+        "statuses": list(statuses),
+        "visit_id": visit.id,
+    }
+    return list(session.scalars(OF_STANDARDS, given))
+
+
+OF_STANDARDS = select(CorrectiveAction).where(
+    CorrectiveAction.store_id == bindparam("store_id"),
+    CorrectiveAction.checklist_id == bindparam("checklist_id"),
+    CorrectiveAction.status.in_(bindparam("statuses", expanding=True)),
+    CorrectiveAction.visit_id != bindparam("visit_id"),
+)
+"""Built once, as the statements below: they run on every counted visit."""
 
 
 def _open_needed(
@@ -256,13 +262,16 @@ def reopened_by(session: Session, visit_id: int) -> list[CorrectiveAction]:
 
 def opened_by(session: Session, visit_id: int) -> list[CorrectiveAction]:
     """The actions a visit opened by itself (not a manager's own), in checklist order."""
-    return list(
-        session.scalars(
-            select(CorrectiveAction)
-            .where(CorrectiveAction.visit_id == visit_id, CorrectiveAction.manager_id.is_(None))
-            .order_by(CorrectiveAction.id)
-        )
+    return list(session.scalars(OPENED_BY, {"visit_id": visit_id}))
+
+
+OPENED_BY = (
+    select(CorrectiveAction)
+    .where(
+        CorrectiveAction.visit_id == bindparam("visit_id"), CorrectiveAction.manager_id.is_(None)
     )
+    .order_by(CorrectiveAction.id)
+)
 
 
 class ActionError(Exception):

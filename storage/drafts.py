@@ -82,6 +82,19 @@ def evidence_counts(rows: Iterable[Any]) -> EvidenceCounts:
     return EvidenceCounts(photos, recordings, *of_the_visit)
 
 
+LATEST_DRAFT = (
+    select(Visit)
+    .where(Visit.evaluator_id == bindparam("evaluator_id"), Visit.status == VisitStatus.DRAFT)
+    .options(*DRAFT_LOADING)
+    .order_by(Visit.id.desc())
+    .limit(1)
+)
+TO_SETTLE = select(Visit).where(
+    Visit.evaluator_id == bindparam("evaluator_id"), to_settle(bindparam("now"))
+)
+"""Built once, as the other statements of a shopper's every update."""
+
+
 class Records:
     """A session seen as the visit flow needs it (``visits.flow.VisitRecords``)."""
 
@@ -99,19 +112,13 @@ class Records:
         self.session.flush()
 
     def latest_draft(self, evaluator_id: int) -> Visit | None:
-        return self.session.scalars(
-            select(Visit)
-            .where(Visit.evaluator_id == evaluator_id, Visit.status == VisitStatus.DRAFT)
-            .options(*DRAFT_LOADING)
-            .order_by(Visit.id.desc())
-            .limit(1)
-        ).first()
+        return self.session.scalars(LATEST_DRAFT, {"evaluator_id": evaluator_id}).first()
 
     def to_settle(self, evaluator_id: int, now: datetime) -> list[Visit]:
         """The shopper's drafts and their returned visits still open to resubmit, in one
         query: what ``visits.drafts.settle`` looks at on every update of theirs."""
-        found = select(Visit).where(Visit.evaluator_id == evaluator_id, to_settle(now))
-        return list(self.session.scalars(found))
+        given = {"evaluator_id": evaluator_id, "now": now}
+        return list(self.session.scalars(TO_SETTLE, given))
 
     def last_visit_time(self, evaluator_id: int) -> datetime | None:
         """When the shopper's latest visit ended (its submission, else its start)."""

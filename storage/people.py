@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Invitation, Person, Role, Store, person_store, utcnow
@@ -130,8 +130,13 @@ def add_person(
     return person
 
 
+PERSON_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+"""Built once: every update looks its sender up (a statement built anew costs about as much
+again as running it)."""
+
+
 def person_by_telegram_id(session: Session, telegram_id: int) -> Person | None:
-    return session.scalars(select(Person).where(Person.telegram_id == telegram_id)).one_or_none()
+    return session.scalars(PERSON_BY_TELEGRAM_ID, {"telegram_id": telegram_id}).one_or_none()
 
 
 def list_people(session: Session) -> list[Person]:
@@ -161,16 +166,17 @@ def manages(person: Person, store_id: int) -> bool:
 def store_managers(session: Session, store_id: int) -> list[Person]:
     """The active managers of a store who have a chat with the bot: who is sent its visits'
     cards and its actions' reminders."""
-    return list(
-        session.scalars(
-            select(Person)
-            .join(person_store, person_store.c.person_id == Person.id)
-            .where(
-                person_store.c.store_id == store_id,
-                Person.role == Role.MANAGER,
-                Person.active,
-                Person.telegram_id.is_not(None),
-            )
-            .order_by(Person.id)
-        )
+    return list(session.scalars(STORE_MANAGERS, {"store_id": store_id}))
+
+
+STORE_MANAGERS = (
+    select(Person)
+    .join(person_store, person_store.c.person_id == Person.id)
+    .where(
+        person_store.c.store_id == bindparam("store_id"),
+        Person.role == Role.MANAGER,
+        Person.active,
+        Person.telegram_id.is_not(None),
     )
+    .order_by(Person.id)
+)

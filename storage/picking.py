@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from storage.models import (
@@ -45,14 +45,16 @@ def open_assignments_of(person_id: Any, today: Any) -> tuple[ColumnElement[bool]
 OPEN_FIRST_TO_CLOSE = (Assignment.closes_on, Assignment.id)
 
 
+OPEN_FOR = (
+    select(Assignment)
+    .where(*open_assignments_of(bindparam("person_id"), bindparam("today")))
+    .order_by(*OPEN_FIRST_TO_CLOSE)
+)
+
+
 def open_for(session: Session, evaluator_id: int, today: date) -> list[Assignment]:
     """A shopper's open assignments whose window has begun, the soonest to close first."""
-    found = (
-        select(Assignment)
-        .where(*open_assignments_of(evaluator_id, today))
-        .order_by(*OPEN_FIRST_TO_CLOSE)
-    )
-    return list(session.scalars(found))
+    return list(session.scalars(OPEN_FOR, {"person_id": evaluator_id, "today": today}))
 
 
 @dataclass(frozen=True)

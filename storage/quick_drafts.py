@@ -19,7 +19,6 @@ the full path, which knows every case.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +30,11 @@ from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from storage.checklist_versions import cached_definition
-from storage.db import insert_ignoring_for
 from storage.drafts import EVIDENCE_COUNTS, LAST_VISIT_TIME, EvidenceCounts, evidence_counts
 from storage.models import (
     Answer,
     ChecklistVersion,
     Employee,
-    HandledUpdate,
     PendingInput,
     Person,
     Store,
@@ -46,6 +43,7 @@ from storage.models import (
     utcnow,
 )
 from storage.prepared import Statements
+from storage.updates import record_update
 
 VISIT_STATE = (
     "current_item",
@@ -318,15 +316,9 @@ def record_first_time(connection: Any, dialect: Dialect, update_id: int, now: da
     """Record the update as handled, in the caller's transaction; ``NotQuick`` if it was
     handled before (the full path shows the current screen again)."""
     given = {"update_id": update_id, "handled_at": now}
-    prepared = STATEMENTS.get(dialect, "record", lambda: _record_update(dialect.name))
+    prepared = STATEMENTS.get(dialect, "record", lambda: record_update(dialect.name))
     if not prepared.run(connection, given).rowcount:
         raise NotQuick("a repeated update")
-
-
-@functools.cache
-def _record_update(dialect: str) -> Any:
-    """The dedup record's ``INSERT ... ON CONFLICT DO NOTHING``, built once per dialect."""
-    return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
 
 
 def transient(cls: type[Any], values: dict[str, Any]) -> Any:

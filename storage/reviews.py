@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.cards import open_dispute
@@ -37,21 +37,29 @@ def reused_photos(session: Session, visit: Visit) -> list[str]:
 
 def earlier_visits(session: Session, visit: Visit, since: datetime, until: datetime) -> int:
     """Other submitted visits by the same shopper to the same store in ``since..until``."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Visit)
-            .where(
-                Visit.id != visit.id,
-                Visit.evaluator_id == visit.evaluator_id,
-                Visit.store_id == visit.store_id,
-                Visit.status == VisitStatus.SUBMITTED,
-                Visit.submitted_at >= since,
-                Visit.submitted_at <= until,
-            )
-        )
-        or 0
+    given = {
+        "visit_id": visit.id,
+        "evaluator_id": visit.evaluator_id,
+        "store_id": visit.store_id,
+        "since": since,
+        "until": until,
+    }
+    return session.scalar(EARLIER_VISITS, given) or 0
+
+
+EARLIER_VISITS = (
+    select(func.count())
+    .select_from(Visit)
+    .where(
+        Visit.id != bindparam("visit_id"),
+        Visit.evaluator_id == bindparam("evaluator_id"),
+        Visit.store_id == bindparam("store_id"),
+        Visit.status == VisitStatus.SUBMITTED,
+        Visit.submitted_at >= bindparam("since"),
+        Visit.submitted_at <= bindparam("until"),
     )
+)
+"""Built once: every submission counts them."""
 
 
 def flags_of(session: Session, visit_id: int) -> list[VisitFlag]:

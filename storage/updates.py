@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring
+from storage.db import insert_ignoring_for
 from storage.models import HandledUpdate, utcnow
 
 
@@ -17,9 +19,18 @@ def first_time(session: Session, update_id: int, now: datetime | None = None) ->
     The record commits together with the update's effect, so after a crash either both
     exist (a redelivery is ignored) or neither does (the redelivery is acted on).
     """
-    statement = insert_ignoring(session, HandledUpdate, ["update_id"])
-    result = session.execute(statement.values(update_id=update_id, handled_at=now or utcnow()))
+    statement = record_update(session.get_bind().dialect.name)
+    given = {"update_id": update_id, "handled_at": now or utcnow()}
+    # Core's execution: the ORM's bulk insert of a dictionary reports no row count.
+    result = session.connection().execute(statement, given)
     return bool(getattr(result, "rowcount", 0))
+
+
+@functools.cache
+def record_update(dialect: str) -> Any:
+    """The record's ``INSERT ... ON CONFLICT DO NOTHING`` for the dialect named, built once:
+    every update sends it."""
+    return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
 
 
 def forget_before(session: Session, moment: datetime) -> int:

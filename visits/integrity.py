@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -130,10 +130,14 @@ def check(
     return flags
 
 
+DROP_FLAGS = delete(VisitFlag).where(VisitFlag.visit_id == bindparam("visit_id"))
+"""Built once: every submission runs it."""
+
+
 def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
     """Replace the submitted visit's flags with a fresh check; flagged visits wait for review."""
     assert visit.submitted_at is not None
-    session.execute(delete(VisitFlag).where(VisitFlag.visit_id == visit.id))
+    session.execute(DROP_FLAGS, {"visit_id": visit.id})
     since = visit.submitted_at - timedelta(days=rules.repeat_days)
     evidence = Evidence(
         reused_photos=reviews.reused_photos(session, visit),
