@@ -9,6 +9,7 @@ call runs inside one write transaction, so an answer is either saved whole or no
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -81,7 +82,7 @@ class Screen:
     needs: tuple[tuple[str, int], ...] = ()
     """Evidence the current answer still needs (``VisitFlow.evidence_missing``)."""
     timer_started_at: datetime | None = None
-    answers: dict[str, scoring.Answer] = field(default_factory=dict)
+    answers: Mapping[str, scoring.Answer] = field(default_factory=dict)
     result: scoring.VisitScore | None = None
     missing: tuple[str, ...] = ()
     """Required items that apply and have no answer yet: submitting waits for them."""
@@ -129,18 +130,32 @@ class VisitFlow:
         self.clock = clock
         self.checklist = definition(visit.checklist_version)
         self.items = self.checklist.items
+        self._rows: dict[str, Answer] | None = None
+        self._answers: dict[str, scoring.Answer] | None = None
 
     # Reading
 
-    def rows(self) -> dict[str, Answer]:
-        return {row.item_id: row for row in self.visit.answers}
+    def rows(self) -> Mapping[str, Answer]:
+        """The answer rows by item, made once until the flow adds a row (``_changed``): a
+        screen asks for them many times."""
+        if self._rows is None:
+            self._rows = {row.item_id: row for row in self.visit.answers}
+        return self._rows
 
-    def answers(self) -> dict[str, scoring.Answer]:
-        return {
-            item_id: answer_value(row)
-            for item_id, row in self.rows().items()
-            if row.na or row.value_text is not None or row.value_number is not None
-        }
+    def answers(self) -> Mapping[str, scoring.Answer]:
+        """The answers given, by item; made once until the flow changes one (``_changed``)."""
+        if self._answers is None:
+            self._answers = {
+                item_id: answer_value(row)
+                for item_id, row in self.rows().items()
+                if row.na or row.value_text is not None or row.value_number is not None
+            }
+        return self._answers
+
+    def _changed(self) -> None:
+        """An answer row was added or its value set: what ``rows`` and ``answers`` made is
+        made again when next asked for."""
+        self._rows = self._answers = None
 
     def evidence(self) -> EvidenceCounts:
         return self.records.evidence_counts(self.visit.id)
@@ -394,6 +409,7 @@ class VisitFlow:
         row = self.rows().get(item.id)
         if row is not None:
             set_answer_value(row, self.checklist, scoring.Answer())
+            self._changed()
         self.advance()
 
     def toggle(self, item: Item, code: int) -> None:
@@ -427,6 +443,7 @@ class VisitFlow:
             row = Answer(visit_id=self.visit.id, item_id=item.id)
             self.visit.answers.append(row)
         set_answer_value(row, self.checklist, value)
+        self._changed()
         row.measured = measured
         row.answered_at = self.clock.now()
         if self.visit.timer_item == item.id:
@@ -477,6 +494,7 @@ class VisitFlow:
         if row is None:
             row = Answer(visit_id=self.visit.id, item_id=item_id)
             self.visit.answers.append(row)
+            self._changed()
         return row
 
     def attach(
