@@ -829,6 +829,26 @@ def test_every_button_the_bot_makes_reads_back_as_made(op: Op, data: st.DataObje
     assert callbacks.decode(encoded) == callbacks.Pressed(op, fields)
 
 
+@pytest.mark.parametrize(
+    ("op", "fields"),
+    [
+        (Op.DECIDE, ("A", 1)),  # a word read back only in lower case
+        (Op.DECIDE, ("1", 1)),  # digits read back as a number
+        (Op.DECIDE, ("a:b", 1)),  # a separator inside a field
+        (Op.DECIDE, ("é", 1)),  # not ASCII
+        (Op.DECIDE, ("a" * 70, 1)),  # over Telegram's 64 bytes
+        (Op.STORE, (MAX_NUMBER + 1,)),  # a number the database would refuse
+        (Op.STORE, (True,)),  # a flag is not a number
+        (Op.STORE, (1, 2)),  # not the operation's shape
+    ],
+)
+def test_a_button_that_would_not_read_back_as_made_is_never_made(
+    op: Op, fields: tuple[object, ...]
+) -> None:
+    with pytest.raises(ValueError):
+        callbacks.encode(op, *fields)  # type: ignore[arg-type]
+
+
 @given(data=st.one_of(RAW_CALLBACKS, st.text(), st.text(max_size=200)))
 def test_callback_data_is_read_only_in_ascii_within_telegrams_limit(data: str) -> None:
     pressed = callbacks.decode(data)  # never raises, whatever the client sent
