@@ -22,15 +22,16 @@ def first_time(session: Session, update_id: int, now: datetime | None = None) ->
     statement = record_update(session.get_bind().dialect.name)
     given = {"update_id": update_id, "handled_at": now or utcnow()}
     # Core's execution: the ORM's bulk insert of a dictionary reports no row count.
-    result = session.connection().execute(statement, given)
-    return bool(getattr(result, "rowcount", 0))
+    return session.connection().execute(statement, given).rowcount == 1
 
 
 @functools.cache
 def record_update(dialect: str) -> Any:
     """The record's ``INSERT ... ON CONFLICT DO NOTHING`` for the dialect named, built once:
-    every update sends it."""
-    return insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
+    every update sends it. Its row count is kept: SQLAlchemy drops an ``INSERT``'s on
+    PostgreSQL (-1, which read as true, so there every repeat was taken for a first time)."""
+    statement = insert_ignoring_for(dialect, HandledUpdate, ["update_id"])
+    return statement.execution_options(preserve_rowcount=True)
 
 
 def forget_before(session: Session, moment: datetime) -> int:

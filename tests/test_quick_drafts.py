@@ -23,7 +23,7 @@ from bot.service.outcome import Outcome, Reply
 from bot.service.screens import render
 from storage.db import Database, WouldWait
 from storage.drafts import Records
-from storage.models import Answer, HandledUpdate, Role, Visit, VisitStatus
+from storage.models import Answer, HandledUpdate, Photo, Role, Visit, VisitStatus
 from storage.people import TelegramIdentity
 from testkit.bot_harness import SCRIPTED_RULES, ZONE, World, add_person, make_world
 from visits.clock import Clock
@@ -164,6 +164,21 @@ def test_a_repeated_press_changes_nothing_and_shows_the_current_question(
     assert before == after == 2
     assert again.edit == first.edit == stored_screen(world.database)
     assert handled == 5
+
+
+def test_a_repeated_update_on_the_full_path_changes_nothing_on_either_database(
+    service: Service, world: World
+) -> None:
+    """Telegram delivers at least once: a photo (the full path's) delivered again under the
+    same update id is kept once, its caption once, on SQLite and on PostgreSQL alike."""
+    presser = Presser(service)
+    presser.open("Store visit")
+    for _ in range(2):
+        service.photo(WHO, "file-door", "unique-door", 20_000, caption="door")
+    with world.database.read() as session:
+        photos = session.scalar(select(func.count()).select_from(Photo))
+        comments = list(session.scalars(select(Answer.comment).where(Answer.comment.is_not(None))))
+    assert (photos, comments) == (1, ["door"])
 
 
 def test_an_answer_keeps_its_time_until_it_is_answered_again(

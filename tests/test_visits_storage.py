@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from checklists.loader import SHIPPED_DIR, ChecklistError, load_all
 from checklists.scoring import Answer as ScoringAnswer
 from checklists.scoring import score_visit
-from storage import checklist_versions, visits
+from storage import checklist_versions, updates, visits
 from storage.db import Database
 from storage.models import Answer, ChecklistVersion, Person, Role, Store, Visit, VisitStatus
 from storage.people import add_person
@@ -194,3 +194,14 @@ def test_a_version_hashed_by_an_earlier_release_is_the_same_version(
     path.write_text(path.read_text(encoding="utf-8").replace("pass_mark: 80", "pass_mark: 75"))
     with pytest.raises(ChecklistError):
         _register(database, tmp_path)  # a real change still needs a new version
+
+
+def test_an_update_is_recorded_once_and_its_repeat_is_told_apart(database: Database) -> None:
+    """The full path's dedup record: the first time True, a repeat False, in the same
+    transaction and in a later one, on SQLite and on PostgreSQL alike."""
+    with database.write() as session:
+        assert updates.first_time(session, 1)
+        assert not updates.first_time(session, 1)
+    with database.write() as session:
+        assert not updates.first_time(session, 1)
+        assert updates.first_time(session, 2)
