@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from checklists.scoring import Answer as A
 from storage import actions, checklist_versions, followups, reviews, visits
@@ -128,6 +128,23 @@ def test_each_integrity_check_flags_the_visit_for_review(
         assert stored is not None and stored.review_status == ReviewStatus.PENDING
         [flag] = reviews.flags_of(session, visit)
         assert flag.kind == kind and flag.details
+
+
+def test_a_fresh_check_leaves_none_of_the_earlier_flags_in_the_session(
+    world: World, shopper: int
+) -> None:
+    """Flags read earlier in the same transaction go with the rows a fresh check replaces:
+    none lingers as if it were still stored (touching one would fail at the flush)."""
+    visit = draft(world, shopper, GOOD, started=NOW - timedelta(seconds=20))
+    assert submit(world, visit) == ["too_fast"]
+    with world.database.write() as session:
+        earlier = reviews.flags_of(session, visit)
+        stored = session.get(Visit, visit)
+        assert stored is not None
+        fresh = integrity.flag(session, stored, RULES)
+        assert [inspect(f).persistent for f in earlier] == [False]
+        session.flush()
+        assert [f.kind for f in reviews.flags_of(session, visit)] == [f.kind for f in fresh]
 
 
 def test_a_photo_used_in_another_visit_is_flagged(world: World, shopper: int) -> None:

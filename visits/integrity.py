@@ -130,8 +130,14 @@ def check(
     return flags
 
 
-DROP_FLAGS = delete(VisitFlag).where(VisitFlag.visit_id == bindparam("visit_id"))
-"""Built once: every submission runs it."""
+DROP_FLAGS = (
+    delete(VisitFlag)
+    .where(VisitFlag.visit_id == bindparam("visit_id"))
+    .execution_options(synchronize_session="fetch")
+)
+"""Built once: every submission runs it. The session learns which rows went from the
+statement itself (``RETURNING``), so flags read earlier in the transaction go with them; its
+default, checking the criteria in Python, cannot with a bound parameter."""
 
 
 def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
