@@ -169,19 +169,15 @@ def encode(op: Op, *fields: Field) -> str:
     """The data of a button for ``op``; a shape ``OPS`` does not give, or data over Telegram's
     64 bytes, is a programming error. Remembered (by the fields' types too, so ``True`` is
     not taken for ``1``): every screen encodes the same few buttons again."""
-    data = ":".join([op.value, *map(str, fields)])
-    if len(data) > MAX_BYTES or _shaped(op, fields) is None or not all(map(_fits, fields)):
+    parts = [str(field) for field in fields]
+    data = ":".join([op.value, *parts])
+    if (
+        len(data) > MAX_BYTES
+        or _shaped(op, fields) is None
+        or any(_field(part) != field for part, field in zip(parts, fields, strict=True))
+    ):
         raise ValueError(f"{op.name} takes {OPS[op].fields}, not {fields!r}")
     return data
-
-
-def _fits(field: Field) -> bool:
-    """A field as ``decode`` reads it back (``_field``): a word, or a number the database
-    takes. Checked so instead of decoding every new button again: a shopper's buttons name
-    their visit, so most of a screen's are new."""
-    if isinstance(field, str):
-        return _WORD.fullmatch(field) is not None
-    return abs(field) <= MAX_NUMBER
 
 
 def decode(data: str) -> Pressed | None:

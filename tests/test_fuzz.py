@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from functools import cached_property
 
 import pytest
@@ -829,6 +830,15 @@ def test_every_button_the_bot_makes_reads_back_as_made(op: Op, data: st.DataObje
     assert callbacks.decode(encoded) == callbacks.Pressed(op, fields)
 
 
+class _Numbered(int, Enum):
+    ONE = 1
+
+
+class _Shown(str):
+    def __str__(self) -> str:
+        return "zz"
+
+
 @pytest.mark.parametrize(
     ("op", "fields"),
     [
@@ -840,6 +850,8 @@ def test_every_button_the_bot_makes_reads_back_as_made(op: Op, data: st.DataObje
         (Op.STORE, (MAX_NUMBER + 1,)),  # a number the database would refuse
         (Op.STORE, (True,)),  # a flag is not a number
         (Op.STORE, (1, 2)),  # not the operation's shape
+        (Op.STORE, (_Numbered.ONE,)),  # a number written as its name
+        (Op.LANGUAGE, (_Shown("ab"),)),  # a word written as another
     ],
 )
 def test_a_button_that_would_not_read_back_as_made_is_never_made(
