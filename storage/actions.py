@@ -31,6 +31,9 @@ from storage.reviews import counted
 MAX_NOTE = 1000
 ACTIVE = (ActionStatus.OPEN, ActionStatus.CLOSED)
 """Actions still in play: a failure of the standard meanwhile opens no second one."""
+IN_PLAY_OR_VERIFIED = (*ACTIVE, ActionStatus.VERIFIED)
+"""What a counted visit looks at among its store's actions: those it may verify or reopen,
+and those that tell whether a standard it failed has an action already."""
 
 
 def on_counted(
@@ -49,7 +52,7 @@ def on_counted(
     result = visits.score_of(visit) if result is None else result
     scores = _scores(result)
     assert visit.submitted_at is not None
-    store_actions = _of_standards(session, visit, (*ACTIVE, ActionStatus.VERIFIED))
+    store_actions = _of_standards(session, visit, IN_PLAY_OR_VERIFIED)
     for action in store_actions:
         score = scores.get(action.item_id)
         closed = action.done_at
@@ -130,7 +133,7 @@ def _open_needed(
     checklist = definition(visit.checklist_version)
     scores = _scores(result)
     if store_actions is None:
-        store_actions = _of_standards(session, visit, (*ACTIVE, ActionStatus.VERIFIED))
+        store_actions = _of_standards(session, visit, IN_PLAY_OR_VERIFIED)
     covered = {a.item_id for a in store_actions if a.status in ACTIVE}
     covered |= {a.item_id for a in opened_by(session, visit.id)}
     assert visit.submitted_at is not None
