@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 from storage.files import private_file
 from storage.meter import DatabaseCpu
@@ -60,6 +61,8 @@ class Database:
         self.cpu = DatabaseCpu()
         """The CPU the bot's updates spend here (``storage.meter``)."""
         self._turns = threading.RLock() if self.is_sqlite else None
+        self._kept: PoolProxiedConnection | None = None
+        self._kept_in_use = False
         self._immediate = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._writer = sessionmaker(self._immediate, expire_on_commit=False)
         self._writer_at_once = sessionmaker(
@@ -120,7 +123,7 @@ class Database:
 
     def _driver_transaction(self, wait: bool) -> Iterator[Any]:
         driver_error = self.engine.dialect.loaded_dbapi.Error
-        connection = self.engine.raw_connection()
+        connection, kept = self._driver_connection()
         try:
             if self.is_sqlite and wait:
                 connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
@@ -135,7 +138,25 @@ class Database:
             connection.rollback()
             raise
         finally:
-            connection.close()
+            if kept:
+                self._kept_in_use = False
+            else:
+                connection.close()
+
+    def _driver_connection(self) -> tuple[PoolProxiedConnection, bool]:
+        """A connection for ``write_driver``, and whether it is the one kept for it.
+
+        On SQLite this process's writers take turns (``_turns``, held here), so one
+        connection, kept open, serves each in turn: checking one out of the pool and back in
+        (where the pool resets it with a rollback) cost a quick press as much CPU as two of
+        its statements. A nested ``write_driver`` of the same thread, and any on PostgreSQL,
+        where writers do not take turns, get one from the pool."""
+        if not self.is_sqlite or self._kept_in_use:
+            return self.engine.raw_connection(), False
+        if self._kept is None:
+            self._kept = self.engine.raw_connection()
+        self._kept_in_use = True
+        return self._kept, True
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -150,6 +171,11 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        """Close every connection (the pool's, and the one kept for ``write_driver``); the
+        next use opens new ones."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.close()
         self.engine.dispose()
 
 

@@ -25,6 +25,7 @@ from storage.db import Database, WouldWait
 from storage.drafts import Records
 from storage.models import Answer, HandledUpdate, Photo, Role, Visit, VisitStatus
 from storage.people import TelegramIdentity
+from storage.quick_drafts import record_first_time
 from testkit.bot_harness import SCRIPTED_RULES, ZONE, World, add_person, make_world
 from visits.clock import Clock
 from visits.flow import VisitFlow
@@ -324,3 +325,28 @@ def test_on_postgresql_nothing_is_tried_on_the_event_loop(service: Service, worl
     with pytest.raises(WouldWait):
         service.text(WHO, "26", 901, wait=False)
     assert stored_screen(world.database) == asked.send[-1]
+
+
+def test_a_failed_transaction_on_the_driver_connection_leaves_nothing_and_the_next_goes_on(
+    database: Database,
+) -> None:
+    """The quick path's transactions share one connection on SQLite, from whichever thread
+    has the turn: one that fails half-way writes nothing and leaves the connection ready for
+    the next, in this thread or another."""
+    dialect, now = database.engine.dialect, Clock(ZONE).now()
+    for update_id in (1, 2):
+        with pytest.raises(RuntimeError), database.write_driver() as driver:
+            record_first_time(driver, dialect, update_id, now)
+            raise RuntimeError("the handler failed after its first statement")
+
+    def record(update_id: int) -> None:
+        with database.write_driver() as driver:
+            record_first_time(driver, dialect, update_id, now)
+
+    record(3)
+    other = threading.Thread(target=record, args=(4,))
+    other.start()
+    other.join()
+    record(5)
+    with database.read() as session:
+        assert session.scalars(select(HandledUpdate.update_id)).all() == [3, 4, 5]

@@ -113,13 +113,13 @@ def driver_statements(database: Database) -> Iterator[list[str]]:
     def trace(connection: sqlite3.Connection, record: object) -> None:
         connection.set_trace_callback(sent.append)
 
-    database.engine.dispose()
+    database.dispose()
     event.listen(database.engine, "connect", trace)
     try:
         yield sent
     finally:
         event.remove(database.engine, "connect", trace)
-        database.engine.dispose()
+        database.dispose()
 
 
 def presses(world: World) -> list[Pressed | None]:
