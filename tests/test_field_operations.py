@@ -148,10 +148,20 @@ def test_a_fresh_check_leaves_none_of_the_earlier_flags_in_the_session(
 
 
 def test_a_photo_used_in_another_visit_is_flagged(world: World, shopper: int) -> None:
-    first = draft(world, shopper, GOOD, started=NOW - timedelta(days=30), photos=("same",))
-    submit(world, first, NOW - timedelta(days=30) + timedelta(minutes=15))
-    second = draft(world, shopper, GOOD, started=NOW - timedelta(minutes=15), photos=("same",))
+    """Only a photo another visit has counts (one sent twice within a visit does not), and
+    a cancelled visit's photos are not another visit's."""
+    first = draft(world, shopper, GOOD, started=NOW - timedelta(days=30), photos=["same"])
+    with world.database.write() as session:
+        cancelled = session.get(Visit, draft(world, shopper, {}, started=NOW, photos=["gone"]))
+        assert cancelled is not None
+        cancelled.status = VisitStatus.CANCELLED
+    assert submit(world, first, NOW - timedelta(days=30) + timedelta(minutes=15)) == []
+    photos = ["same", "twice", "twice", "gone", "new"]
+    second = draft(world, shopper, GOOD, started=NOW - timedelta(minutes=15), photos=photos)
     assert submit(world, second) == ["duplicate_photo"]
+    with world.database.read() as session:
+        [flag] = reviews.flags_of(session, second)
+        assert (flag.details, flag.params) == ("same", {"count": 1})
 
 
 def test_two_visits_to_one_store_within_the_set_days_are_flagged(
