@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from checklists.answers import AnswerRejected, check_value
 from checklists.loader import SHIPPED_DIR, load_all
 from checklists.schema import Checklist
-from checklists.scoring import Answer, nps, score_visit, visible_items
+from checklists.scoring import Answer, ItemResult, _percent, nps, score_visit, visible_items
 
 TODAY = date(2026, 11, 25)
 STORE = next(c.checklist for c in load_all([SHIPPED_DIR]) if c.checklist.id == "store_visit")
@@ -361,3 +362,21 @@ def test_not_shows_an_item_exactly_when_its_condition_would_hide_it(
     shown = visible_items(checklist, answers)
     assert ("plain" in shown) != ("negated" in shown)
     assert ("plain" in shown) == (a == "yes" or (b == "yes" and a != "yes"))
+
+
+WEIGHTS = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]), st.floats(0, 100))
+SCORES = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 1.0, 1 / 3]), st.floats(0, 1), st.none())
+
+
+@given(st.lists(st.tuples(WEIGHTS, SCORES), max_size=40))
+def test_a_percentage_is_the_exact_weighted_share_rounded_once(
+    scored: list[tuple[float, float | None]],
+) -> None:
+    """Whatever the weights and item scores, the percentage is 100 × the weighted share
+    earned computed exactly (as fractions) and made a float once at the end; items with no
+    score drop out, and with no weight left there is no percentage."""
+    results = [ItemResult(f"i{n}", True, s, w) for n, (w, s) in enumerate(scored)]
+    counted = [(Fraction(w), Fraction(s)) for w, s in scored if s is not None]
+    weights = sum((w for w, _ in counted), Fraction(0))
+    exact = None if weights == 0 else float(100 * sum(w * s for w, s in counted) / weights)
+    assert _percent(results) == exact
