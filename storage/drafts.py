@@ -18,6 +18,7 @@ from storage.models import (
     Visit,
     VisitStatus,
 )
+from storage.prepared import in_session
 
 DRAFT_LOADING = (
     joinedload(Visit.store),
@@ -105,7 +106,8 @@ class Records:
         """Photos and recordings per item, counted in one SQL query: every screen needs
         them, and loading the photos as objects cost more than the rest of the query work
         of an update."""
-        return evidence_counts(self.session.execute(EVIDENCE_COUNTS, {"visit_id": visit_id}))
+        prepared, driver = in_session(self.session, EVIDENCE_COUNTS)
+        return evidence_counts(prepared.run(driver, {"visit_id": visit_id}))
 
     def add(self, visit: Visit) -> None:
         self.session.add(visit)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -30,6 +31,8 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.post_compile_params:
+            raise ValueError("a list bound into IN is rendered per run, not prepared once")
         self.sql = compiled.string
         self.positional = compiled.positiontup is not None
         """qmark style (SQLite): a tuple in the statement's order; else a dictionary."""
@@ -67,6 +70,13 @@ class Prepared:
         if self.positional:
             return tuple(values)
         return dict(zip(self.names, values, strict=True))
+
+    def run_many(self, connection: Any, given: Sequence[Mapping[str, Any]]) -> Any:
+        """Execute once per set of values in ``given`` (the driver's ``executemany``); the
+        cursor."""
+        cursor = connection.cursor()
+        cursor.executemany(self.sql, [self.parameters(values) for values in given])
+        return cursor
 
     def run(self, connection: Any, given: Mapping[str, Any]) -> Any:
         """Execute on the driver's ``connection``, inside its transaction: the rows
@@ -112,3 +122,22 @@ class Statements:
         if found is None:
             found = self._prepared[(dialect.name, key)] = Prepared(factory(), dialect)
         return found
+
+
+SHARED = Statements()
+"""The statements ``in_session`` runs, keyed by the statement itself."""
+
+
+def in_session(session: Session, statement: ClauseElement) -> tuple[Prepared, Any]:
+    """A Core statement built once, prepared for the session's database, and the driver's
+    connection to run it on, inside the session's transaction. The session's pending
+    changes are flushed first, as its autoflush would before a query. For the statements of
+    a shopper's update that the full path sends through a session (a submission, a photo):
+    through ``Session.execute`` the count of earlier visits cost 122 µs of CPU, through
+    ``Connection.execute`` 73 µs, prepared on the driver 17.5 µs. A statement run so sends
+    no ORM events and changes nothing the session holds; the caller sets what it wrote
+    (``set_committed_value``)."""
+    session.flush()
+    connection = session.connection()
+    prepared = SHARED.get(connection.dialect, statement, lambda: statement)
+    return prepared, connection.connection.driver_connection

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.cards import open_dispute
 from storage.models import Photo, ReviewStatus, Visit, VisitCard, VisitFlag, VisitStatus
+from storage.prepared import in_session
 
 
 def counted() -> ColumnElement[bool]:
@@ -18,7 +19,8 @@ def counted() -> ColumnElement[bool]:
 
 def reused_photos(session: Session, visit: Visit) -> list[str]:
     """The visit's photos (Telegram's ``file_unique_id``) that another visit has too."""
-    return list(session.scalars(REUSED_PHOTOS, {"visit_id": visit.id}))
+    prepared, driver = in_session(session, REUSED_PHOTOS)
+    return [unique for (unique,) in prepared.run(driver, {"visit_id": visit.id})]
 
 
 _theirs = aliased(Photo)
@@ -29,7 +31,7 @@ REUSED_PHOTOS = (
     .where(
         Photo.visit_id == bindparam("visit_id"),
         _theirs.visit_id != Photo.visit_id,
-        Visit.status.in_((VisitStatus.SUBMITTED, VisitStatus.DRAFT, VisitStatus.VOIDED)),
+        Visit.status != VisitStatus.CANCELLED,  # an abandoned draft's photos are nobody's
     )
     .distinct()
 )
@@ -46,7 +48,9 @@ def earlier_visits(session: Session, visit: Visit, since: datetime, until: datet
         "since": since,
         "until": until,
     }
-    return session.scalar(EARLIER_VISITS, given) or 0
+    prepared, driver = in_session(session, EARLIER_VISITS)
+    [(count,)] = prepared.run(driver, given)
+    return int(count)
 
 
 EARLIER_VISITS = (

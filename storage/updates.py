@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_for
 from storage.models import HandledUpdate, utcnow
+from storage.prepared import in_session
 
 
 def first_time(session: Session, update_id: int, now: datetime | None = None) -> bool:
@@ -19,10 +20,9 @@ def first_time(session: Session, update_id: int, now: datetime | None = None) ->
     The record commits together with the update's effect, so after a crash either both
     exist (a redelivery is ignored) or neither does (the redelivery is acted on).
     """
-    statement = record_update(session.get_bind().dialect.name)
+    prepared, driver = in_session(session, record_update(session.get_bind().dialect.name))
     given = {"update_id": update_id, "handled_at": now or utcnow()}
-    # Core's execution: the ORM's bulk insert of a dictionary reports no row count.
-    return session.connection().execute(statement, given).rowcount == 1
+    return bool(prepared.run(driver, given).rowcount == 1)
 
 
 @functools.cache

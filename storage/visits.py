@@ -13,6 +13,7 @@ from checklists import scoring
 from checklists.schema import Checklist
 from storage.checklist_versions import definition
 from storage.models import Answer, Visit, VisitStatus
+from storage.prepared import in_session
 
 
 class StoredAnswer(Protocol):
@@ -98,8 +99,8 @@ def write_now(
     if statement is None:
         statement = _WRITES[(columns, only_while_draft)] = _write_visit(columns, only_while_draft)
     given = {f"new_{name}": value for name, value in values.items()}
-    written = session.connection().execute(statement, {"visit_id": visit.id, **given})
-    if not written.rowcount:
+    prepared, driver = in_session(session, statement)
+    if not prepared.run(driver, {"visit_id": visit.id, **given}).rowcount:
         return False
     for column, value in values.items():
         set_committed_value(visit, column, value)
@@ -156,8 +157,9 @@ def submit(
         return None
     answer_scores = _answer_scores(visit, result)
     if answer_scores:
-        session.connection().execute(
-            ANSWER_SCORES,
+        prepared, driver = in_session(session, ANSWER_SCORES)
+        prepared.run_many(
+            driver,
             [{"answer_id": r.id, "new_score": s, "new_weight": w} for r, s, w in answer_scores],
         )
     for row, score, weight in answer_scores:

@@ -16,6 +16,7 @@ from storage import checklist_versions, updates, visits
 from storage.db import Database
 from storage.models import Answer, ChecklistVersion, Person, Role, Store, Visit, VisitStatus
 from storage.people import add_person
+from storage.prepared import Prepared
 
 
 def _register(database: Database, folder: Path) -> dict[str, ChecklistVersion]:
@@ -205,3 +206,14 @@ def test_an_update_is_recorded_once_and_its_repeat_is_told_apart(database: Datab
     with database.write() as session:
         assert not updates.first_time(session, 1)
         assert updates.first_time(session, 2)
+
+
+def test_a_statement_with_a_list_bound_into_in_is_refused_when_prepared(
+    database: Database,
+) -> None:
+    """``storage.prepared`` compiles a statement once and runs its SQL as it is: a list
+    bound into ``IN`` is rendered anew for each run, so it is refused at once, not at a
+    shopper's update with the driver's syntax error."""
+    statuses = (VisitStatus.DRAFT, VisitStatus.SUBMITTED)
+    with pytest.raises(ValueError, match="IN"):
+        Prepared(select(Visit.id).where(Visit.status.in_(statuses)), database.engine.dialect)
