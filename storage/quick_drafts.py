@@ -4,17 +4,19 @@ compiled once.
 Most updates the bot gets are a shopper answering the question in front of them. Through
 the ORM the database work of each cost about 2.6 ms of CPU (a session, an identity map, lazy
 loads, a unit of work to flush two rows, a cache key computed for every statement built
-anew), as Core statements on a ``Connection`` 0.65 ms, here 0.32 ms (the README's
-conversation benchmark). The transaction — the person and their drafts, the dedup record of
-the update, the draft's answers and evidence, the changed visit columns and answer rows, the
-commit — is five to seven statements (``storage.prepared``) on the driver's connection.
+anew), as Core statements on a ``Connection`` 0.65 ms; here, in one thread, 0.27 ms against
+the bare statements' 0.17 ms (``benchmarks/database_floor.py``). The transaction — the
+person and their drafts, the dedup record of the update, the draft's answers and evidence,
+the changed visit columns and answer rows, the commit — is five to seven statements
+(``storage.prepared``) on the driver's connection.
 
-The draft is handed to ``visits.flow.VisitFlow`` as the ORM's own ``Visit`` and ``Answer``
-objects, made transient (no session ever sees them) with their loaded values in place;
-what the flow changed is found by comparing those values afterwards and written with
-``UPDATE``/``INSERT``. Anything unusual — a stranger, a repeated update, a returned visit
-to settle, a button of another visit — is not handled here: the caller rolls back and takes
-the full path, which knows every case.
+The draft is handed to ``visits.flow.VisitFlow`` as plain rows (``Loaded``) standing in for
+the ORM's ``Visit``, its answers and its related rows, their loaded values in place; what
+the flow changed is found by comparing those values afterwards and written with
+``UPDATE``/``INSERT`` (an answer the flow adds is the ORM's ``Answer``, in no session).
+Anything unusual — a stranger, a repeated update, a returned visit to settle, a button of
+another visit — is not handled here: the caller rolls back and takes the full path, which
+knows every case.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from storage.checklist_versions import cached_definition
@@ -113,6 +114,8 @@ PERSON_COLUMNS = [str(column.key) for column in PERSON_AND_DRAFTS.selected_colum
 ANSWERS = select(_answer.c.id, _answer.c.item_id, *(_answer.c[n] for n in ANSWER_READ)).where(
     _answer.c.visit_id == bindparam("visit_id")
 )
+ANSWER_LOADED = ("id", "item_id", *ANSWER_READ)
+"""The columns of ``ANSWERS``, in order."""
 ANSWER_COLUMNS = ("visit_id", "item_id", *ANSWER_STATE)
 INSERT_ANSWER = insert(_answer).values({name: bindparam(f"new_{name}") for name in ANSWER_COLUMNS})
 NEW_VISIT = ("status", "started_at", "asks_employee", "awaiting", "employee_description")
@@ -179,7 +182,8 @@ class QuickDraft:
         self._evidence: EvidenceCounts | None = None
         self._draft_id: int | None = None
         self._before: dict[str, Any] = {}
-        self._answers_before: dict[int, dict[str, Any]] = {}
+        self._answers_before: dict[int, tuple[Any, ...]] = {}
+        """Each loaded answer's row of ``ANSWERS``, by its id."""
 
     def load(
         self,
@@ -220,29 +224,28 @@ class QuickDraft:
 
     def _draft(self, row: dict[str, Any]) -> Visit:
         self._draft_id = row["id"]
-        visit: Visit = transient(Visit, {name: row[name] for name in VISIT_READ})
+        visit: Visit = loaded({name: row[name] for name in VISIT_READ})
         self._before = {name: row[name] for name in VISIT_STATE}
-        store = {"id": row["store_id"], "name": row["store_name"]}
-        visit.__dict__["store"] = transient(Store, store)
+        visit.__dict__["store"] = loaded({"id": row["store_id"], "name": row["store_name"]})
         visit.__dict__["employee"] = (
             None
             if row["employee_id"] is None
-            else transient(Employee, {"id": row["employee_id"], "name": row["employee_name"]})
+            else loaded({"id": row["employee_id"], "name": row["employee_name"]})
         )
-        visit.__dict__["checklist_version"] = transient(
-            ChecklistVersion,
+        visit.__dict__["checklist_version"] = loaded(
             {
                 "id": row["checklist_version_id"],
                 "checklist_id": row["checklist_id"],
                 "version": row["version"],
                 "content_hash": row["content_hash"],
-            },
+            }
         )
         answers = []
-        for answer_id, item_id, *state in self._run("answers", lambda: ANSWERS, visit_id=row["id"]):
-            values = dict(zip(ANSWER_READ, state, strict=True))
-            answers.append(transient(Answer, {"id": answer_id, "item_id": item_id, **values}))
-            self._answers_before[answer_id] = values
+        for found in self._run("answers", lambda: ANSWERS, visit_id=row["id"]):
+            answer = Loaded.__new__(Loaded)
+            answer.__dict__.update(zip(ANSWER_LOADED, found, strict=True))
+            answers.append(answer)
+            self._answers_before[found[0]] = found
         visit.__dict__["answers"] = answers
         return visit
 
@@ -291,8 +294,8 @@ class QuickDraft:
                 self._run(
                     "insert", lambda: INSERT_ANSWER, **{f"new_{k}": v for k, v in row.items()}
                 )
-            elif instance_state(answer).modified:  # set since it was loaded, if only to itself
-                before = self._answers_before.get(answer.id, {})
+            elif SET in answer.__dict__:  # set since it was loaded, if only to itself
+                before = dict(zip(ANSWER_LOADED, self._answers_before[answer.id], strict=True))
                 self._update(_answer, answer.id, _changed(answer.__dict__, before, ANSWER_STATE))
 
     def _update(self, table: Table, row_id: int, changed: dict[str, Any]) -> None:
@@ -319,6 +322,32 @@ def record_first_time(connection: Any, dialect: Dialect, update_id: int, now: da
     prepared = STATEMENTS.get(dialect, "record", lambda: record_update(dialect.name))
     if not prepared.run(connection, given).rowcount:
         raise NotQuick("a repeated update")
+
+
+class Loaded:
+    """A row of the draft as the quick path loaded it, standing in for the ORM's object of
+    its class (``Visit``, ``Answer``, ``Store``, ``Employee``, ``ChecklistVersion``) for the
+    flow, which only reads and sets their columns (and the visit's related rows, as
+    attributes). Reading one is a dictionary look-up, about a tenth of what the ORM's
+    instrumented attribute costs, and making one a quarter of making the ORM's object in no
+    session: a press makes one for each answer of the draft, and the flow reads them dozens
+    of times. Setting an attribute marks the row (``SET``), so that ``QuickDraft.save``
+    compares only the rows the flow touched."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        self.__dict__[name] = value
+        self.__dict__[SET] = True
+
+
+SET = "_set_since_loaded"
+"""The key a ``Loaded`` row holds once an attribute of it is set."""
+
+
+def loaded(values: dict[str, Any]) -> Any:
+    """A ``Loaded`` row holding ``values``, typed as the ORM's object it stands in for."""
+    row = Loaded.__new__(Loaded)
+    row.__dict__.update(values)
+    return row
 
 
 def transient(cls: type[Any], values: dict[str, Any]) -> Any:
