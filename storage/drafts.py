@@ -90,8 +90,10 @@ LATEST_DRAFT = (
     .order_by(Visit.id.desc())
     .limit(1)
 )
-TO_SETTLE = select(Visit).where(
-    Visit.evaluator_id == bindparam("evaluator_id"), to_settle(bindparam("now"))
+TO_SETTLE = (
+    select(Visit)
+    .where(Visit.evaluator_id == bindparam("evaluator_id"), to_settle(bindparam("now")))
+    .options(*DRAFT_LOADING)
 )
 """Built once, as the other statements of a shopper's every update."""
 

@@ -7,6 +7,7 @@ from bot.service.base import VISIT_ROLES, Request, Setting
 from bot.service.outcome import Outcome
 from bot.service.screens import render
 from storage.drafts import Records
+from storage.models import Visit
 from visits import drafts
 from visits.flow import VisitFlow
 
@@ -20,16 +21,23 @@ def refusal(r: Request) -> Outcome | None:
     return None
 
 
-def settle(r: Request, setting: Setting) -> None:
-    """Lapse or reopen returned visits before anything looks at the shopper's draft."""
+def settle(r: Request, setting: Setting) -> list[Visit]:
+    """Lapse or reopen returned visits before anything looks at the shopper's draft; the
+    visits looked at, for ``current`` to find the draft in."""
     assert r.person is not None
-    drafts.settle(Records(r.session), r.person.id, setting.clock.now())
+    return drafts.settle(Records(r.session), r.person.id, setting.clock.now())
 
 
-def current(r: Request, setting: Setting, visit_id: int | None = None) -> VisitFlow | None:
-    """The shopper's open draft (the given one, or the latest)."""
+def current(
+    r: Request,
+    setting: Setting,
+    visit_id: int | None = None,
+    settled: list[Visit] | None = None,
+) -> VisitFlow | None:
+    """The shopper's open draft (the given one, or the latest); ``settled``: what ``settle``
+    returned, when nothing has changed the shopper's drafts since."""
     assert r.person is not None
-    return drafts.open_draft(Records(r.session), r.person.id, setting.clock, visit_id)
+    return drafts.open_draft(Records(r.session), r.person.id, setting.clock, visit_id, settled)
 
 
 def refuse(r: Request, setting: Setting, key: str, **params: object) -> Outcome:

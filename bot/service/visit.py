@@ -51,8 +51,8 @@ class Visiting:
         refused = drafts.refusal(r)
         if refused is not None:
             return refused
-        drafts.settle(r, self.setting)
-        draft = drafts.current(r, self.setting)
+        settled = drafts.settle(r, self.setting)
+        draft = drafts.current(r, self.setting, settled=settled)
         if r.repeated(self.setting.clock):
             return r.out(send=[render(draft.screen(), r.t)] if draft else [])
         return act(r, draft)
@@ -186,21 +186,21 @@ class Visiting:
             text = refused.send[0].text
             return r.out(toast=text, alert=True)
         assert r.person is not None
-        drafts.settle(r, self.setting)
+        settled = drafts.settle(r, self.setting)
         if r.repeated(self.setting.clock):
-            draft = drafts.current(r, self.setting)
+            draft = drafts.current(r, self.setting, settled=settled)
             return r.out(edit=render(draft.screen(), r.t) if draft else None)
         if pressed is None:
             log.warning("forged or unknown callback data %r from %s", data, r.who.telegram_id)
             return drafts.refuse(r, self.setting, "error.bad_button")
         if pressed.route == Route.PICKER:
             return self.pickers.press(r, pressed)
-        return self._visit_action(r, pressed)
+        return self._visit_action(r, pressed, settled)
 
-    def _visit_action(self, r: Request, pressed: Pressed) -> Outcome:
+    def _visit_action(self, r: Request, pressed: Pressed, settled: list[Visit]) -> Outcome:
         assert r.person is not None
         visit_id, index, *args = pressed.numbers()
-        draft = drafts.current(r, self.setting, visit_id)
+        draft = drafts.current(r, self.setting, visit_id, settled)
         if draft is None:
             visit = r.session.get(Visit, visit_id)
             mine = visit is not None and visit.evaluator_id == r.person.id
