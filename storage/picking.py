@@ -25,6 +25,7 @@ from storage.models import (
     Store,
     person_store,
 )
+from storage.prepared import in_session
 
 NO_DEFINITION = defer(ChecklistVersion.definition)
 """A version's definition (its whole checklist) stays out of a picker's query:
@@ -49,6 +50,30 @@ OPEN_FOR = (
     select(Assignment)
     .where(*open_assignments_of(bindparam("person_id"), bindparam("today")))
     .order_by(*OPEN_FIRST_TO_CLOSE)
+)
+
+
+def fulfilled_by(
+    session: Session, evaluator_id: int, store_id: int, checklist_id: str, today: date
+) -> int | None:
+    """The id of the shopper's open assignment a visit of ``checklist_id`` to ``store_id``
+    fulfils on ``today``, the soonest to close; None if there is none. Every submission
+    asks: one statement prepared once (``storage.prepared``), no objects."""
+    prepared, driver = in_session(session, FULFILLED_BY)
+    given = {"person_id": evaluator_id, "today": today}
+    found = prepared.run(driver, given | {"store_id": store_id, "checklist_id": checklist_id})
+    return int(found[0][0]) if found else None
+
+
+FULFILLED_BY = (
+    select(Assignment.id)
+    .where(
+        *open_assignments_of(bindparam("person_id"), bindparam("today")),
+        Assignment.store_id == bindparam("store_id"),
+        Assignment.checklist_id == bindparam("checklist_id"),
+    )
+    .order_by(*OPEN_FIRST_TO_CLOSE)
+    .limit(1)
 )
 
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from storage.cards import open_dispute
-from storage.models import Photo, ReviewStatus, Visit, VisitCard, VisitFlag, VisitStatus
+from storage.models import (
+    Photo,
+    ReviewStatus,
+    Visit,
+    VisitCard,
+    VisitFlag,
+    VisitStatus,
+    utcnow,
+)
 from storage.prepared import in_session
 
 
@@ -66,6 +76,50 @@ EARLIER_VISITS = (
     )
 )
 """Built once: every submission counts them."""
+
+
+def drop_flags(session: Session, visit_id: int) -> None:
+    """Delete the visit's flags, and take those the session holds out of it: a fresh check
+    replaces them, and touching one left behind would fail at the flush. One ``DELETE …
+    RETURNING`` prepared once (``storage.prepared``), where the ORM's, told to learn which
+    rows went the same way, cost a submission twice the rest of its integrity check."""
+    if not session.get_bind().dialect.delete_returning:  # an SQLite older than 3.35
+        session.execute(
+            delete(VisitFlag).where(VisitFlag.visit_id == visit_id),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        return
+    prepared, driver = in_session(session, DROP_FLAGS)
+    for (flag_id,) in prepared.run(driver, {"visit_id": visit_id}):
+        held = session.identity_map.get(identity_key(VisitFlag, flag_id))
+        if held is not None:
+            session.expunge(held)
+
+
+DROP_FLAGS = (
+    delete(VisitFlag).where(VisitFlag.visit_id == bindparam("visit_id")).returning(VisitFlag.id)
+)
+
+
+def add_flags(
+    session: Session, visit_id: int, flags: list[tuple[str, str, dict[str, Any] | None]]
+) -> None:
+    """Store the visit's flags, each (kind, details, params), in one prepared ``INSERT``
+    run for them all."""
+    if flags:
+        prepared, driver = in_session(session, ADD_FLAG)
+        now = utcnow()
+        rows = [
+            {"visit_id": visit_id, "kind": k, "details": d, "params": p, "created_at": now}
+            for k, d, p in flags
+        ]
+        prepared.run_many(driver, rows)
+
+
+ADD_FLAG = insert(VisitFlag).values(
+    {name: bindparam(name) for name in ("visit_id", "kind", "details", "params", "created_at")}
+)
+"""Every value given: a statement run on the driver has no Python-side defaults."""
 
 
 def flags_of(session: Session, visit_id: int) -> list[VisitFlag]:

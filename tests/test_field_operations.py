@@ -26,6 +26,7 @@ from storage.models import (
     Visit,
     VisitStatus,
 )
+from storage.picking import open_for
 from storage.roster import RosterError
 from testkit.bot_harness import ZONE, World, add_person, make_world, submitted_visit
 from visits import assignments, integrity
@@ -130,11 +131,15 @@ def test_each_integrity_check_flags_the_visit_for_review(
         assert flag.kind == kind and flag.details
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["delete-returning", "older-sqlite"])
 def test_a_fresh_check_leaves_none_of_the_earlier_flags_in_the_session(
-    world: World, shopper: int
+    world: World, shopper: int, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Flags read earlier in the same transaction go with the rows a fresh check replaces:
-    none lingers as if it were still stored (touching one would fail at the flush)."""
+    none lingers as if it were still stored (touching one would fail at the flush); also
+    where the database has no ``DELETE … RETURNING`` (SQLite before 3.35)."""
+    dialect = world.database.engine.dialect
+    monkeypatch.setattr(dialect, "delete_returning", returning and dialect.delete_returning)
     visit = draft(world, shopper, GOOD, started=NOW - timedelta(seconds=20))
     assert submit(world, visit) == ["too_fast"]
     with world.database.write() as session:
@@ -330,28 +335,35 @@ def test_assignments_import_from_a_spreadsheet(world: World, shopper: int, tmp_p
 
 
 def test_a_submitted_visit_completes_its_assignment(world: World, shopper: int) -> None:
+    """The open assignment of the visit's store and checklist closing soonest is done; one
+    for another checklist, or closing later, stays open."""
+    window = (TODAY - timedelta(days=1), TODAY + timedelta(days=2))
+    later = (window[0], window[1] + timedelta(days=5))
     with world.database.write() as session:
-        [assigned] = assignments.create(
+        soonest, other_checklist, closing_later = assignments.create(
             session,
             [
-                assignments.NewAssignment(
-                    "S1",
-                    "store_visit",
-                    "E-01",
-                    TODAY - timedelta(days=1),
-                    TODAY + timedelta(days=2),
-                )
+                assignments.NewAssignment("S1", "store_visit", "E-01", *window),
+                assignments.NewAssignment("S1", "phone_call", "E-01", *window),
+                assignments.NewAssignment("S1", "store_visit", "E-01", *later),
             ],
             set(world.versions),
         )
     with world.database.read() as session:
-        assert [a.id for a in assignments.open_for(session, shopper, TODAY)] == [assigned]
+        assert [a.id for a in open_for(session, shopper, TODAY)] == [
+            soonest,
+            other_checklist,
+            closing_later,
+        ]
     visit = draft(world, shopper, GOOD, started=NOW - timedelta(minutes=15))
     submit(world, visit)
     with world.database.read() as session:
         stored = session.get(Visit, visit)
-        assert stored is not None and stored.assignment_id == assigned
-        assert assignments.open_for(session, shopper, TODAY) == []
+        assert stored is not None and stored.assignment_id == soonest
+        assert [a.id for a in open_for(session, shopper, TODAY)] == [
+            other_checklist,
+            closing_later,
+        ]
 
 
 def test_reminders_are_due_the_day_before_the_window_closes_and_overdue_ones_are_listed(

@@ -18,7 +18,7 @@ from storage.models import (
     Store,
     Visit,
 )
-from storage.picking import open_for
+from storage.picking import fulfilled_by
 from storage.roster import RosterError, Row, Table
 
 HEADERS = {
@@ -142,15 +142,12 @@ def _evaluator(session: Session, name: str) -> Person | None:
 def complete(
     session: Session, visit: Visit, checklist_id: str, today: date, now: datetime
 ) -> Assignment | None:
-    """Link a submitted visit to the open assignment it fulfils, if there is one."""
-    candidates = [
-        a
-        for a in open_for(session, visit.evaluator_id, today)
-        if a.store_id == visit.store_id and a.checklist_id == checklist_id
-    ]
-    if not candidates:
+    """Link a submitted visit to the open assignment it fulfils, if there is one (the one
+    soonest to close)."""
+    found = fulfilled_by(session, visit.evaluator_id, visit.store_id, checklist_id, today)
+    assignment = None if found is None else session.get(Assignment, found)
+    if assignment is None:
         return None
-    assignment = candidates[0]
     assignment.status = AssignmentStatus.DONE
     assignment.done_at = now
     visit.assignment_id = assignment.id

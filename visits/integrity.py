@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.orm import Session
 
 from checklists import scoring
@@ -30,7 +29,6 @@ from storage.models import (
     ReviewStatus,
     Visit,
     VisitCard,
-    VisitFlag,
     VisitStatus,
 )
 from storage.visits import answer_value, answers_of, fix_scores, set_answer_value, write_now
@@ -130,32 +128,17 @@ def check(
     return flags
 
 
-DROP_FLAGS = (
-    delete(VisitFlag)
-    .where(VisitFlag.visit_id == bindparam("visit_id"))
-    .execution_options(synchronize_session="fetch")
-)
-"""Built once: every submission runs it. The session learns which rows went from the
-statement itself (``RETURNING``), so flags read earlier in the transaction go with them; its
-default, checking the criteria in Python, cannot with a bound parameter."""
-
-
 def flag(session: Session, visit: Visit, rules: IntegrityRules) -> list[Flag]:
     """Replace the submitted visit's flags with a fresh check; flagged visits wait for review."""
     assert visit.submitted_at is not None
-    session.execute(DROP_FLAGS, {"visit_id": visit.id})
+    reviews.drop_flags(session, visit.id)
     since = visit.submitted_at - timedelta(days=rules.repeat_days)
     evidence = Evidence(
         reused_photos=reviews.reused_photos(session, visit),
         earlier_visits=reviews.earlier_visits(session, visit, since, visit.submitted_at),
     )
     flags = check(visit, definition(visit.checklist_version), evidence, rules)
-    if flags:
-        rows = [
-            {"visit_id": visit.id, "kind": f.kind, "details": f.details, "params": f.params}
-            for f in flags
-        ]
-        session.execute(insert(VisitFlag), rows)
+    reviews.add_flags(session, visit.id, [(f.kind, f.details, f.params) for f in flags])
     status = ReviewStatus.PENDING if flags else None
     if visit.review_status != status:
         write_now(session, visit, review_status=status)
