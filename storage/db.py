@@ -61,7 +61,8 @@ class Database:
         self.cpu = DatabaseCpu()
         """The CPU the bot's updates spend here (``storage.meter``)."""
         self._turns = threading.RLock() if self.is_sqlite else None
-        self._kept: PoolProxiedConnection | None = None
+        self._kept: dict[bool, PoolProxiedConnection] = {}
+        """The connections kept for ``write_driver``, by whether they wait for a lock."""
         self._kept_in_use = False
         self._immediate = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._writer = sessionmaker(self._immediate, expire_on_commit=False)
@@ -123,9 +124,9 @@ class Database:
 
     def _driver_transaction(self, wait: bool) -> Iterator[Any]:
         driver_error = self.engine.dialect.loaded_dbapi.Error
-        connection, kept = self._driver_connection()
+        connection, kept = self._driver_connection(wait)
         try:
-            if self.is_sqlite and wait:
+            if self.is_sqlite and (wait or kept):  # a kept one waits as it was told to
                 connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
             elif self.is_sqlite:
                 _begin_at_once(connection.driver_connection, self.busy_timeout_ms)
@@ -133,6 +134,8 @@ class Database:
             connection.commit()
         except driver_error as exc:
             connection.rollback()
+            if not wait and _busy(exc):
+                raise WouldWait("another process is writing") from exc
             raise DBAPIError.instance(None, None, exc, driver_error) from exc
         except BaseException:
             connection.rollback()
@@ -143,20 +146,26 @@ class Database:
             else:
                 connection.close()
 
-    def _driver_connection(self) -> tuple[PoolProxiedConnection, bool]:
-        """A connection for ``write_driver``, and whether it is the one kept for it.
+    def _driver_connection(self, wait: bool) -> tuple[PoolProxiedConnection, bool]:
+        """A connection for ``write_driver``, and whether it is one kept for it.
 
-        On SQLite this process's writers take turns (``_turns``, held here), so one
-        connection, kept open, serves each in turn: checking one out of the pool and back in
-        (where the pool resets it with a rollback) cost a quick press as much CPU as two of
-        its statements. A nested ``write_driver`` of the same thread, and any on PostgreSQL,
-        where writers do not take turns, get one from the pool."""
+        On SQLite this process's writers take turns (``_turns``, held here), so two
+        connections, kept open, serve each in turn: one for the writes that wait for a lock,
+        one with SQLite's busy timeout off, for those that must not (``wait=False``), which
+        then need not turn it off and on again around each ``BEGIN``. Checking one out of
+        the pool and back in (where the pool resets it with a rollback) cost a quick press
+        as much CPU as two of its statements, and the busy timeout's two pragmas 7 µs. A
+        nested ``write_driver`` of the same thread, and any on PostgreSQL, where writers do
+        not take turns, get one from the pool."""
         if not self.is_sqlite or self._kept_in_use:
             return self.engine.raw_connection(), False
-        if self._kept is None:
-            self._kept = self.engine.raw_connection()
+        kept = self._kept.get(wait)
+        if kept is None:
+            kept = self._kept[wait] = self.engine.raw_connection()
+            if not wait:
+                kept.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
         self._kept_in_use = True
-        return self._kept, True
+        return kept, True
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -173,9 +182,9 @@ class Database:
     def dispose(self) -> None:
         """Close every connection (the pool's, and the one kept for ``write_driver``); the
         next use opens new ones."""
-        kept, self._kept = self._kept, None
-        if kept is not None:
-            kept.close()
+        kept, self._kept = self._kept, {}
+        for connection in kept.values():
+            connection.invalidate()  # closed for good: the pool is not to have it back
         self.engine.dispose()
 
 
@@ -229,8 +238,14 @@ def _begin_at_once(driver: Any, busy_timeout_ms: int) -> None:
     try:
         driver.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # also its extended codes
+        if _busy(exc):
             raise WouldWait("another process is writing") from exc
         raise
     finally:
         driver.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+
+
+def _busy(error: Exception) -> bool:
+    """SQLite found the database locked by another connection (any of its extended codes)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
