@@ -351,9 +351,10 @@ def loaded(values: dict[str, Any]) -> Any:
 
 
 def transient(cls: type[Any], values: dict[str, Any]) -> Any:
-    """An instance of a mapped class holding ``values`` as loaded, in no session: reading
-    them costs a dictionary look-up, and changing one is seen by ``QuickDraft.save``. Made
-    without ``__init__`` and its events, as the ORM makes the objects it loads."""
+    """An instance of a mapped class holding ``values`` as loaded, in no session, made
+    without ``__init__`` and its events, as the ORM makes the objects it loads: for the rows
+    the pickers hand to ``visits.flow.start_visit``, whose new ``Visit`` takes them as its
+    related objects (a ``Loaded`` row would not do there)."""
     instance = manager_of_class(cls).new_instance()
     instance.__dict__.update(values)
     return instance
