@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +142,20 @@ class Database:
             raise
         finally:
             if kept:
-                self._kept_in_use = False
+                self._put_back(connection, wait)
             else:
                 connection.close()
+
+    def _put_back(self, connection: PoolProxiedConnection, wait: bool) -> None:
+        """A kept connection is free again; one still in its transaction (an interruption
+        cut its rollback short) is closed for good, which rolls the transaction back and
+        lets go of SQLite's write lock, and the next ``write_driver`` opens another: the
+        pool's reset on check-in would have done so for a connection of the pool."""
+        driver = connection.driver_connection
+        if driver is None or driver.in_transaction:
+            del self._kept[wait]
+            connection.invalidate()
+        self._kept_in_use = False
 
     def _driver_connection(self, wait: bool) -> tuple[PoolProxiedConnection, bool]:
         """A connection for ``write_driver``, and whether it is one kept for it.
@@ -182,9 +193,10 @@ class Database:
     def dispose(self) -> None:
         """Close every connection (the pool's, and the one kept for ``write_driver``); the
         next use opens new ones."""
-        kept, self._kept = self._kept, {}
-        for connection in kept.values():
-            connection.invalidate()  # closed for good: the pool is not to have it back
+        with self._turns or nullcontext():  # after a write under way on a kept one
+            kept, self._kept = self._kept, {}
+            for connection in kept.values():
+                connection.invalidate()  # closed for good: the pool is not to have it back
         self.engine.dispose()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool.base import _ConnectionFairy
 
 from bot.callbacks import Op, decode
 from bot.i18n import Translator
@@ -350,3 +351,67 @@ def test_a_failed_transaction_on_the_driver_connection_leaves_nothing_and_the_ne
     record(5)
     with database.read() as session:
         assert session.scalars(select(HandledUpdate.update_id)).all() == [3, 4, 5]
+
+
+def test_closing_the_database_waits_for_a_transaction_under_way_on_the_driver_connection(
+    database: Database,
+) -> None:
+    """``Database.dispose`` (a shutdown) from one thread while another is inside
+    ``write_driver``: the transaction under way still commits whole, and the next write
+    opens a new connection."""
+    dialect, now = database.engine.dialect, Clock(ZONE).now()
+    inside, failures = threading.Event(), []
+
+    def writer() -> None:
+        try:
+            with database.write_driver() as driver:
+                record_first_time(driver, dialect, 7, now)
+                inside.set()
+                time.sleep(0.3)  # dispose is called meanwhile
+                record_first_time(driver, dialect, 8, now)
+        except BaseException as failure:  # noqa: BLE001 - reported below
+            failures.append(failure)
+
+    with database.write_driver() as driver:  # the kept connection exists already
+        record_first_time(driver, dialect, 6, now)
+    other = threading.Thread(target=writer)
+    other.start()
+    assert inside.wait(5)
+    database.dispose()
+    other.join(10)
+    assert failures == []
+    with database.write_driver() as driver:
+        record_first_time(driver, dialect, 9, now)
+    with database.read() as session:
+        assert session.scalars(select(HandledUpdate.update_id)).all() == [6, 7, 8, 9]
+
+
+def test_a_transaction_whose_rollback_was_cut_short_holds_no_lock_afterwards(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interruption (Ctrl-C, any ``BaseException``) that lands while a failed transaction
+    on the driver's connection is being rolled back, before the rollback ran: the
+    transaction's writes are not kept, and neither this process's other writers nor
+    another process wait on a lock it left held."""
+    dialect, now = database.engine.dialect, Clock(ZONE).now()
+    with database.write_driver() as driver:  # the kept connection exists already
+        record_first_time(driver, dialect, 1, now)
+
+    def interrupted(_self: object) -> None:
+        monkeypatch.undo()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_ConnectionFairy, "rollback", interrupted, raising=False)
+    with pytest.raises(KeyboardInterrupt), database.write_driver() as driver:
+        record_first_time(driver, dialect, 2, now)
+        raise RuntimeError("the handler failed")
+    elsewhere = Database(database.url.render_as_string(hide_password=False), busy_timeout_ms=300)
+    try:
+        with elsewhere.write() as session:
+            session.add(HandledUpdate(update_id=3, handled_at=now))
+    finally:
+        elsewhere.dispose()
+    with database.write_driver() as driver:
+        record_first_time(driver, dialect, 4, now)
+    with database.read() as session:
+        assert session.scalars(select(HandledUpdate.update_id)).all() == [1, 3, 4]
