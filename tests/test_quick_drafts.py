@@ -369,7 +369,7 @@ def test_closing_the_database_waits_for_a_transaction_under_way_on_the_driver_co
                 inside.set()
                 time.sleep(0.3)  # dispose is called meanwhile
                 record_first_time(driver, dialect, 8, now)
-        except BaseException as failure:  # noqa: BLE001 - reported below
+        except BaseException as failure:  # reported below
             failures.append(failure)
 
     with database.write_driver() as driver:  # the kept connection exists already
