@@ -153,7 +153,8 @@ class Database:
         pool's reset on check-in would have done so for a connection of the pool."""
         driver = connection.driver_connection
         if driver is None or driver.in_transaction:
-            del self._kept[wait]
+            if self._kept.get(wait) is connection:  # not already let go by ``dispose``
+                del self._kept[wait]
             connection.invalidate()
         self._kept_in_use = False
 
@@ -191,7 +192,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
-        """Close every connection (the pool's, and the one kept for ``write_driver``); the
+        """Close every connection (the pool's, and those kept for ``write_driver``); the
         next use opens new ones."""
         with self._turns or nullcontext():  # after a write under way on a kept one
             kept, self._kept = self._kept, {}
