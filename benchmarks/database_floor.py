@@ -28,12 +28,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.drafts import EVIDENCE_COUNTS
 from storage.models import ChecklistVersion, Employee, Person, Store, Visit
+from storage.prepared import update_row
 from storage.quick_drafts import (
     ANSWERS,
     INSERT_ANSWER,
     PERSON_AND_DRAFTS,
     _insert_visit,
-    _update_row,
 )
 from storage.updates import record_update
 
@@ -81,7 +81,7 @@ class DatabaseFloor:
         self.record = Raw(record_update("sqlite"))
         self.answers = Raw(ANSWERS)
         self.evidence = Raw(EVIDENCE_COUNTS)
-        self.move_on = Raw(_update_row(cast(Table, Visit.__table__), ("current_item",)))
+        self.move_on = Raw(update_row(cast(Table, Visit.__table__), ("current_item",)))
         self.insert_answer = Raw(INSERT_ANSWER)
         self.insert_visit = Raw(_insert_visit(NEW_VISIT))
         self.world = self._world()

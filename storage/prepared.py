@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -122,6 +123,16 @@ class Statements:
         if found is None:
             found = self._prepared[(dialect.name, key)] = Prepared(factory(), dialect)
         return found
+
+
+def update_row(table: Table, columns: tuple[str, ...]) -> Update:
+    """``UPDATE`` of ``columns`` (given as ``new_<column>``) in the row whose id is
+    ``row_id``: built once per set of columns by the quick path and the submission."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 SHARED = Statements()

@@ -43,7 +43,7 @@ from storage.models import (
     VisitStatus,
     utcnow,
 )
-from storage.prepared import Statements
+from storage.prepared import Statements, update_row
 from storage.updates import record_update
 
 VISIT_STATE = (
@@ -137,15 +137,6 @@ def _insert_visit(columns: tuple[str, ...]) -> Any:
         insert(_visit)
         .values({name: bindparam(f"new_{name}") for name in columns})
         .returning(_visit.c.id)
-    )
-
-
-def _update_row(table: Table, columns: tuple[str, ...]) -> Any:
-    """``UPDATE`` of ``columns`` (given as ``new_<column>``) in the row whose id is ``row_id``."""
-    return (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(f"new_{name}") for name in columns})
     )
 
 
@@ -305,7 +296,7 @@ class QuickDraft:
         columns = tuple(sorted(changed))
         new = {f"new_{name}": value for name, value in changed.items()}
         key = (table.name, columns)
-        self._run(key, lambda: _update_row(table, columns), row_id=row_id, **new)
+        self._run(key, lambda: update_row(table, columns), row_id=row_id, **new)
 
 
 def shown(connection: Any, dialect: Dialect, visit_id: int, message_id: int) -> None:

@@ -13,7 +13,7 @@ from checklists import scoring
 from checklists.schema import Checklist
 from storage.checklist_versions import definition
 from storage.models import Answer, Visit, VisitStatus
-from storage.prepared import in_session
+from storage.prepared import in_session, update_row
 
 
 class StoredAnswer(Protocol):
@@ -100,7 +100,7 @@ def write_now(
         statement = _WRITES[(columns, only_while_draft)] = _write_visit(columns, only_while_draft)
     given = {f"new_{name}": value for name, value in values.items()}
     prepared, driver = in_session(session, statement)
-    if not prepared.run(driver, {"visit_id": visit.id, **given}).rowcount:
+    if not prepared.run(driver, {"row_id": visit.id, **given}).rowcount:
         return False
     for column, value in values.items():
         set_committed_value(visit, column, value)
@@ -108,11 +108,9 @@ def write_now(
 
 
 def _write_visit(columns: tuple[str, ...], only_while_draft: bool) -> Update:
-    visit = cast(Table, Visit.__table__)
-    written_if = [visit.c.id == bindparam("visit_id")]
-    if only_while_draft:
-        written_if.append(visit.c.status == VisitStatus.DRAFT.value)
-    return update(visit).where(*written_if).values({c: bindparam(f"new_{c}") for c in columns})
+    statement = update_row(cast(Table, Visit.__table__), columns)
+    draft = Visit.status == VisitStatus.DRAFT.value
+    return statement.where(draft) if only_while_draft else statement
 
 
 _WRITES: dict[tuple[tuple[str, ...], bool], Update] = {}
